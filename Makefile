@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vfio-reserve: the module (objects in Kbuild), the helper, the tests.
+#
+#   make              module and helper
+#   make check        install what is missing, then every test; ends with
+#                     "N passed, N failed"
+#   make unit         host unit tests only
+#   make vm           VM tests only (T=selftests/vm/tests/NAME.sh for one)
+#   make lint         W=1 -Werror, sparse and checkpatch --strict on the module
+
+# The kernel to build for: the running one when its headers exist, else the
+# newest installed.
+KDIR ?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1))
+BUILD := $(CURDIR)/build
+KSFT_DIR ?=
+KSRC_TAR := /usr/src/linux-source-6.1.tar.xz
+KSFT_HDR := $(BUILD)/ksft/kselftest_harness.h
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror $(CFLAGS)
+
+.PHONY: all module helper clean deps check check-run unit vm lint
+
+all: module helper
+
+module:
+	@test -n "$(KDIR)" -a -d "$(KDIR)" || { echo "vfio-reserve: no kernel headers: apt-get install linux-headers-amd64, or set KDIR" >&2; exit 1; }
+	@echo "vfio-reserve: building the module against KDIR=$(KDIR)"
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+helper:
+	$(MAKE) -C user
+
+deps:
+	@selftests/install-deps.sh
+
+# The kernel's own kselftest headers, from Debian's source tarball or KSFT_DIR.
+$(KSFT_HDR):
+	@mkdir -p $(BUILD)/ksft
+	@if [ -n "$(KSFT_DIR)" ]; then \
+		cp $(KSFT_DIR)/tools/testing/selftests/kselftest.h \
+		   $(KSFT_DIR)/tools/testing/selftests/kselftest_harness.h $(BUILD)/ksft/; \
+	else \
+		tar -xJf $(KSRC_TAR) -C $(BUILD)/ksft --strip-components=4 \
+			linux-source-6.1/tools/testing/selftests/kselftest.h \
+			linux-source-6.1/tools/testing/selftests/kselftest_harness.h; \
+	fi
+
+$(BUILD)/unit/selector_test: selftests/unit/selector_test.c kmod/selector.c kmod/selector.h $(KSFT_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -isystem $(BUILD)/ksft -Ikmod -o $@ selftests/unit/selector_test.c kmod/selector.c
+
+UNIT_TESTS := $(BUILD)/unit/selector_test
+
+unit: $(UNIT_TESTS)
+	@selftests/run-tap unit $(UNIT_TESTS)
+
+lint:
+	@selftests/lint.sh "$(KDIR)"
+
+vm: module
+	@selftests/vm/vm.py --ko $(CURDIR)/vfio_reserve.ko $(or $(T),selftests/vm/tests/*.sh)
+
+# make check: first install what is missing (KDIR may only exist after).
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run:
+	@selftests/check.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-$(MAKE) -C user clean
+	rm -rf $(BUILD)

@@ -1,0 +1,661 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * The vfio_reserve generic netlink family; the protocol is documented in
+ * uapi/linux/vfio_reserve.h. Handlers run in parallel (no genl_mutex): the
+ * state they read is protected by vr_lock, and binds happen outside it.
+ */
+#include <linux/iommu.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <net/genetlink.h>
+
+#include "main.h"
+#include "netlink.h"
+#include "status.h"
+
+static struct genl_family vr_family;
+static bool vr_nl_ready;
+
+/* An extack message that is not a literal; @msg must outlive the reply. */
+static void vr_extack(struct netlink_ext_ack *extack, const struct nlattr *attr,
+		      const char *msg)
+{
+	if (!extack)
+		return;
+	extack->_msg = msg;
+	extack->bad_attr = attr;
+}
+
+#ifndef VR_HAVE_NL_SET_ERR_MSG_FMT
+/*
+ * Before 6.2 an extack holds only a pointer to its message, which
+ * netlink_ack() copies right after the handler returns, in the same thread.
+ * Formatted messages are kept in a ring long enough for that; the last byte
+ * of each slot is never written, so a slot reused under a flood of errors
+ * can garble a message but never overrun.
+ */
+#define VR_EXTACK_SLOTS	32
+#define VR_EXTACK_SIZE	96
+static char vr_extack_ring[VR_EXTACK_SLOTS][VR_EXTACK_SIZE];
+static atomic_t vr_extack_next = ATOMIC_INIT(0);
+#endif
+
+static void vr_extack_selector(struct netlink_ext_ack *extack,
+			       const struct nlattr *attr,
+			       const struct vr_sel_error *err)
+{
+#ifdef VR_HAVE_NL_SET_ERR_MSG_FMT
+	char buf[VR_SEL_TOKEN_MAX + 96];
+
+	vr_sel_format_error(err, buf, sizeof(buf));
+	NL_SET_ERR_MSG_FMT(extack, "%s", buf);
+	NL_SET_BAD_ATTR(extack, attr);
+#else
+	unsigned int slot = (unsigned int)atomic_inc_return(&vr_extack_next);
+	char *buf = vr_extack_ring[slot % VR_EXTACK_SLOTS];
+
+	vr_sel_format_error(err, buf, VR_EXTACK_SIZE - 1);
+	vr_extack(extack, attr, buf);
+#endif
+}
+
+/* Sort key and the device it names, referenced. */
+struct vr_entry {
+	u64 key;
+	struct pci_dev *pdev;
+};
+
+/* What a dump remembers between calls: the next key to emit. */
+struct vr_dump_ctx {
+	u64 next;
+};
+
+static int vr_entry_cmp(const void *a, const void *b)
+{
+	const struct vr_entry *x = a, *y = b;
+
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static void vr_entries_put(struct vr_entry *e, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		pci_dev_put(e[i].pdev);
+	kfree(e);
+}
+
+static int vr_group_key(struct pci_dev *pdev, u64 *key)
+{
+	struct iommu_group *group = iommu_group_get(&pdev->dev);
+
+	if (!group)
+		return -ENOENT;
+	*key = (u32)iommu_group_id(group);
+	iommu_group_put(group);
+	return 0;
+}
+
+/*
+ * Devices (or, @by_group, one device per IOMMU group) whose key is at least
+ * @from, sorted by key. Collected afresh by every dump call, so hotplug
+ * between calls neither repeats nor skips what is still there.
+ */
+static struct vr_entry *vr_collect_from(u64 from, bool by_group,
+					unsigned int *count)
+{
+	struct pci_dev *pdev = NULL;
+	struct vr_entry *e, *grown;
+	unsigned int n = 0, size = 64, i, j;
+	u64 key;
+
+	e = kmalloc_array(size, sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return NULL;
+	for_each_pci_dev(pdev) {
+		if (by_group) {
+			if (vr_group_key(pdev, &key))
+				continue;
+		} else {
+			key = vr_addr_key(pdev);
+		}
+		if (key < from)
+			continue;
+		if (n == size) {
+			size *= 2;
+			grown = krealloc_array(e, size, sizeof(*e), GFP_KERNEL);
+			if (!grown) {
+				pci_dev_put(pdev);
+				vr_entries_put(e, n);
+				return NULL;
+			}
+			e = grown;
+		}
+		e[n].key = key;
+		e[n].pdev = pci_dev_get(pdev);
+		n++;
+	}
+	sort(e, n, sizeof(*e), vr_entry_cmp, NULL);
+	/* One entry per group: keep the first device of each. */
+	if (by_group && n) {
+		for (i = 1, j = 0; i < n; i++) {
+			if (e[i].key == e[j].key)
+				pci_dev_put(e[i].pdev);
+			else
+				e[++j] = e[i];
+		}
+		n = j + 1;
+	}
+	*count = n;
+	return e;
+}
+
+static int vr_put_str(struct sk_buff *skb, int type, const char *s)
+{
+	return s[0] ? nla_put_string(skb, type, s) : 0;
+}
+
+static int vr_fill_dev(struct sk_buff *skb, struct pci_dev *pdev, u32 portid,
+		       u32 seq, int flags, u8 cmd)
+{
+	struct vr_facts *f;
+	void *hdr;
+	int ret = -EMSGSIZE;
+
+	f = kmalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	vr_facts_get(pdev, f);
+	hdr = genlmsg_put(skb, portid, seq, &vr_family, flags, cmd);
+	if (!hdr)
+		goto out;
+	if (nla_put_string(skb, VFIO_RESERVE_A_DEV_ADDR, f->addr) ||
+	    nla_put_u16(skb, VFIO_RESERVE_A_DEV_VENDOR, f->ids.vendor) ||
+	    nla_put_u16(skb, VFIO_RESERVE_A_DEV_DEVICE, f->ids.device) ||
+	    nla_put_u16(skb, VFIO_RESERVE_A_DEV_SUBVENDOR, f->ids.subvendor) ||
+	    nla_put_u16(skb, VFIO_RESERVE_A_DEV_SUBDEVICE, f->ids.subdevice) ||
+	    nla_put_u32(skb, VFIO_RESERVE_A_DEV_CLASS, f->ids.class) ||
+	    nla_put_u8(skb, VFIO_RESERVE_A_DEV_STATE, f->state) ||
+	    vr_put_str(skb, VFIO_RESERVE_A_DEV_DRIVER, f->driver) ||
+	    vr_put_str(skb, VFIO_RESERVE_A_DEV_OVERRIDE, f->override) ||
+	    vr_put_str(skb, VFIO_RESERVE_A_DEV_RULE, f->rule) ||
+	    vr_put_str(skb, VFIO_RESERVE_A_DEV_PREV_DRIVER, f->prev_driver) ||
+	    (f->has_group &&
+	     nla_put_u32(skb, VFIO_RESERVE_A_DEV_IOMMU_GROUP, f->group)) ||
+	    nla_put_u8(skb, VFIO_RESERVE_A_DEV_INTR_REMAP, f->intr_remap) ||
+	    nla_put_u8(skb, VFIO_RESERVE_A_DEV_IN_USE, f->in_use) ||
+	    nla_put_string(skb, VFIO_RESERVE_A_DEV_RESET_METHODS, f->reset) ||
+	    nla_put_u8(skb, VFIO_RESERVE_A_DEV_BRIDGE, f->bridge) ||
+	    (f->is_pf &&
+	     (nla_put_u16(skb, VFIO_RESERVE_A_DEV_SRIOV_TOTALVFS, f->totalvfs) ||
+	      nla_put_u16(skb, VFIO_RESERVE_A_DEV_SRIOV_NUMVFS, f->numvfs))) ||
+	    vr_put_str(skb, VFIO_RESERVE_A_DEV_PF_ADDR, f->pf_addr)) {
+		genlmsg_cancel(skb, hdr);
+		goto out;
+	}
+	genlmsg_end(skb, hdr);
+	ret = 0;
+out:
+	kfree(f);
+	return ret;
+}
+
+static int vr_collect_member(struct device *dev, void *data)
+{
+	struct vr_entry *e = data;
+
+	/* No device lock here: the group mutex is held (lock order). */
+	if (dev_is_pci(dev) && e->key < VR_GROUP_MEMBERS_MAX)
+		e[++e->key].pdev = pci_dev_get(to_pci_dev(dev));
+	return 0;
+}
+
+static int vr_fill_group(struct sk_buff *skb, struct pci_dev *any, u32 portid,
+			 u32 seq, int flags)
+{
+	struct iommu_group *group = iommu_group_get(&any->dev);
+	struct vr_entry *m;
+	bool viable = true;
+	unsigned int i, n;
+	struct nlattr *nest;
+	void *hdr;
+	int ret = -ENOMEM;
+
+	if (!group)
+		return -ENOENT;
+	/* m[0].key counts members, m[1..] hold them. */
+	m = kcalloc(VR_GROUP_MEMBERS_MAX + 1, sizeof(*m), GFP_KERNEL);
+	if (!m)
+		goto out_group;
+	iommu_group_for_each_dev(group, m, vr_collect_member);
+	n = m[0].key;
+
+	ret = -EMSGSIZE;
+	hdr = genlmsg_put(skb, portid, seq, &vr_family, flags,
+			  VFIO_RESERVE_CMD_GROUP_GET);
+	if (!hdr)
+		goto out_members;
+	if (nla_put_u32(skb, VFIO_RESERVE_A_GROUP_ID, iommu_group_id(group)) ||
+	    nla_put_u8(skb, VFIO_RESERVE_A_GROUP_IN_USE,
+		       vr_group_in_use(any)))
+		goto cancel;
+	for (i = 1; i <= n; i++) {
+		char drv[VR_DRV_NAME_SIZE];
+		bool blocks = vr_dma_blocks(m[i].pdev, drv, sizeof(drv));
+
+		viable &= !blocks;
+		nest = nla_nest_start(skb, VFIO_RESERVE_A_GROUP_MEMBER);
+		if (!nest ||
+		    nla_put_string(skb, VFIO_RESERVE_A_MEMBER_ADDR,
+				   pci_name(m[i].pdev)) ||
+		    vr_put_str(skb, VFIO_RESERVE_A_MEMBER_DRIVER, drv) ||
+		    nla_put_u8(skb, VFIO_RESERVE_A_MEMBER_BLOCKS, blocks))
+			goto cancel;
+		nla_nest_end(skb, nest);
+	}
+	if (nla_put_u8(skb, VFIO_RESERVE_A_GROUP_VIABLE, viable))
+		goto cancel;
+	genlmsg_end(skb, hdr);
+	ret = 0;
+	goto out_members;
+cancel:
+	genlmsg_cancel(skb, hdr);
+out_members:
+	for (i = 1; i <= n; i++)
+		pci_dev_put(m[i].pdev);
+	kfree(m);
+out_group:
+	iommu_group_put(group);
+	return ret;
+}
+
+static int vr_nl_dump(struct sk_buff *skb, struct netlink_callback *cb,
+		      bool by_group)
+{
+	struct vr_dump_ctx *ctx = (struct vr_dump_ctx *)cb->ctx;
+	u32 portid = NETLINK_CB(cb->skb).portid;
+	u32 seq = cb->nlh->nlmsg_seq;
+	struct vr_entry *e;
+	unsigned int n, i;
+	int err = 0;
+
+	BUILD_BUG_ON(sizeof(*ctx) > sizeof(cb->ctx));
+	e = vr_collect_from(ctx->next, by_group, &n);
+	if (!e)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (by_group)
+			err = vr_fill_group(skb, e[i].pdev, portid, seq,
+					    NLM_F_MULTI);
+		else
+			err = vr_fill_dev(skb, e[i].pdev, portid, seq,
+					  NLM_F_MULTI,
+					  VFIO_RESERVE_CMD_DEVICE_GET);
+		if (err == -ENOENT)	/* left its group meanwhile */
+			err = 0;
+		if (err)
+			break;
+		ctx->next = e[i].key + 1;
+	}
+	vr_entries_put(e, n);
+	/* A full skb ends this call; the next resumes at ctx->next. */
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ? err : skb->len;
+}
+
+static int vr_nl_dev_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return vr_nl_dump(skb, cb, false);
+}
+
+static int vr_nl_group_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return vr_nl_dump(skb, cb, true);
+}
+
+/* The device named by VFIO_RESERVE_A_DEV_ADDR, referenced. */
+static struct pci_dev *vr_nl_device(struct genl_info *info)
+{
+	struct nlattr *attr = info->attrs[VFIO_RESERVE_A_DEV_ADDR];
+	struct pci_dev *pdev;
+
+	if (GENL_REQ_ATTR_CHECK(info, VFIO_RESERVE_A_DEV_ADDR))
+		return ERR_PTR(-EINVAL);
+	pdev = vr_pci_by_addr(nla_data(attr));
+	if (!pdev) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "no PCI function at this address (dddd:bb:ss.f)");
+		return ERR_PTR(-ENODEV);
+	}
+	return pdev;
+}
+
+static int vr_nl_reply_dev(struct genl_info *info, struct pci_dev *pdev)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	int ret;
+
+	if (!msg)
+		return -ENOMEM;
+	ret = vr_fill_dev(msg, pdev, info->snd_portid, info->snd_seq, 0,
+			  info->genlhdr->cmd);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int vr_nl_dev_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct pci_dev *pdev = vr_nl_device(info);
+	int ret;
+
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+	ret = vr_nl_reply_dev(info, pdev);
+	pci_dev_put(pdev);
+	return ret;
+}
+
+static int vr_nl_claim_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct pci_dev *pdev = vr_nl_device(info);
+	const char *why = NULL;
+	int ret;
+
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+	if (info->genlhdr->cmd == VFIO_RESERVE_CMD_DEVICE_CLAIM)
+		ret = vr_claim(pdev, &why);
+	else
+		ret = vr_release(pdev, &why);
+	if (ret)
+		vr_extack(info->extack, info->attrs[VFIO_RESERVE_A_DEV_ADDR],
+			  why);
+	else
+		ret = vr_nl_reply_dev(info, pdev);
+	pci_dev_put(pdev);
+	return ret;
+}
+
+static int vr_nl_group_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct pci_dev *pdev = NULL, *found = NULL;
+	struct sk_buff *msg;
+	u64 key;
+	u32 id;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, VFIO_RESERVE_A_GROUP_ID))
+		return -EINVAL;
+	id = nla_get_u32(info->attrs[VFIO_RESERVE_A_GROUP_ID]);
+	for_each_pci_dev(pdev) {
+		if (!vr_group_key(pdev, &key) && key == id) {
+			found = pci_dev_get(pdev);
+			pci_dev_put(pdev);
+			break;
+		}
+	}
+	if (!found) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[VFIO_RESERVE_A_GROUP_ID],
+				    "no IOMMU group with this id holds a PCI function");
+		return -ENOENT;
+	}
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	ret = msg ? vr_fill_group(msg, found, info->snd_portid,
+				  info->snd_seq, 0) : -ENOMEM;
+	pci_dev_put(found);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int vr_nl_status_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	struct vr_totals t;
+	void *hdr;
+
+	vr_totals_get(&t);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &vr_family, 0,
+				VFIO_RESERVE_CMD_STATUS_GET);
+	if (!hdr ||
+	    nla_put_string(msg, VFIO_RESERVE_A_STATUS_VERSION, VR_VERSION) ||
+	    nla_put_u8(msg, VFIO_RESERVE_A_STATUS_IOMMU, t.iommu) ||
+	    nla_put_u8(msg, VFIO_RESERVE_A_STATUS_INTR_REMAP, t.intr_remap) ||
+	    nla_put_string(msg, VFIO_RESERVE_A_STATUS_RECLAIM,
+			   vr_reclaim_name(vr_config.reclaim)) ||
+	    nla_put_u8(msg, VFIO_RESERVE_A_STATUS_DRY_RUN, vr_config.dry_run) ||
+	    nla_put_u32(msg, VFIO_RESERVE_A_STATUS_RULES, vr_rules_count()) ||
+	    nla_put_u32(msg, VFIO_RESERVE_A_STATUS_RESERVED, t.reserved) ||
+	    nla_put_u32(msg, VFIO_RESERVE_A_STATUS_PENDING, t.pending) ||
+	    vr_put_str(msg, VFIO_RESERVE_A_STATUS_CONFIG_ERROR,
+		       vr_config_error)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int vr_nl_rule_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct vr_dump_ctx *ctx = (struct vr_dump_ctx *)cb->ctx;
+	char text[VR_SEL_TEXT_SIZE];
+	struct vr_rule *r;
+	u64 i = 0;
+	void *hdr;
+
+	/* Rules are few: resume by index under the lock. */
+	mutex_lock(&vr_lock);
+	list_for_each_entry(r, &vr_rules, node) {
+		if (i++ < ctx->next)
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &vr_family, NLM_F_MULTI,
+				  VFIO_RESERVE_CMD_RULE_GET);
+		if (!hdr)
+			break;
+		vr_sel_format(&r->sel, text, sizeof(text));
+		if (nla_put_string(skb, VFIO_RESERVE_A_RULE_SELECTOR, text) ||
+		    nla_put_u8(skb, VFIO_RESERVE_A_RULE_ORIGIN, r->origin)) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		ctx->next = i;
+	}
+	mutex_unlock(&vr_lock);
+	return skb->len;
+}
+
+static int vr_nl_rule_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *attr = info->attrs[VFIO_RESERVE_A_RULE_SELECTOR];
+	bool add = info->genlhdr->cmd == VFIO_RESERVE_CMD_RULE_ADD;
+	struct vr_sel_error err = { };
+	struct sk_buff *msg;
+	void *hdr;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, VFIO_RESERVE_A_RULE_SELECTOR))
+		return -EINVAL;
+	ret = add ? vr_rules_add(nla_data(attr), VFIO_RESERVE_ORIGIN_USER,
+				 &err) :
+		    vr_rules_del(nla_data(attr), &err);
+	if (ret == -EINVAL || ret == -E2BIG) {
+		vr_extack_selector(info->extack, attr, &err);
+		return ret;
+	}
+	if (ret == -ENOENT) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "no such rule (list them with RULE_GET); nothing removed");
+		return ret;
+	}
+	if (ret == -ENOSPC) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "too many rules; nothing added");
+		return ret;
+	}
+	if (ret < 0)
+		return ret;
+	if (add && ret)
+		vr_rules_apply();
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &vr_family, 0, info->genlhdr->cmd);
+	if (!hdr || nla_put_u32(msg, VFIO_RESERVE_A_RULE_COUNT, ret)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static const struct nla_policy vr_dev_policy[VFIO_RESERVE_A_DEV_ADDR + 1] = {
+	[VFIO_RESERVE_A_DEV_ADDR] = { .type = NLA_NUL_STRING,
+				      .len = VFIO_RESERVE_ADDR_SIZE - 1 },
+};
+
+static const struct nla_policy vr_group_policy[VFIO_RESERVE_A_GROUP_ID + 1] = {
+	[VFIO_RESERVE_A_GROUP_ID] = { .type = NLA_U32 },
+};
+
+static const struct nla_policy vr_rule_policy[VFIO_RESERVE_A_RULE_SELECTOR + 1] = {
+	[VFIO_RESERVE_A_RULE_SELECTOR] = { .type = NLA_NUL_STRING,
+					   .len = VFIO_RESERVE_SELECTOR_LIST_MAX - 1 },
+};
+
+static const struct genl_ops vr_ops[] = {
+	{
+		.cmd = VFIO_RESERVE_CMD_STATUS_GET,
+		.doit = vr_nl_status_doit,
+	},
+	{
+		.cmd = VFIO_RESERVE_CMD_DEVICE_GET,
+		.doit = vr_nl_dev_doit,
+		.dumpit = vr_nl_dev_dumpit,
+		.policy = vr_dev_policy,
+		.maxattr = ARRAY_SIZE(vr_dev_policy) - 1,
+	},
+	{
+		.cmd = VFIO_RESERVE_CMD_GROUP_GET,
+		.doit = vr_nl_group_doit,
+		.dumpit = vr_nl_group_dumpit,
+		.policy = vr_group_policy,
+		.maxattr = ARRAY_SIZE(vr_group_policy) - 1,
+	},
+	{
+		.cmd = VFIO_RESERVE_CMD_RULE_GET,
+		.dumpit = vr_nl_rule_dumpit,
+	},
+	{
+		.cmd = VFIO_RESERVE_CMD_RULE_ADD,
+		.doit = vr_nl_rule_doit,
+		.policy = vr_rule_policy,
+		.maxattr = ARRAY_SIZE(vr_rule_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VFIO_RESERVE_CMD_RULE_DEL,
+		.doit = vr_nl_rule_doit,
+		.policy = vr_rule_policy,
+		.maxattr = ARRAY_SIZE(vr_rule_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VFIO_RESERVE_CMD_DEVICE_CLAIM,
+		.doit = vr_nl_claim_doit,
+		.policy = vr_dev_policy,
+		.maxattr = ARRAY_SIZE(vr_dev_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = VFIO_RESERVE_CMD_DEVICE_RELEASE,
+		.doit = vr_nl_claim_doit,
+		.policy = vr_dev_policy,
+		.maxattr = ARRAY_SIZE(vr_dev_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static const struct genl_multicast_group vr_mcgrps[] = {
+	{ .name = VFIO_RESERVE_MCGRP_EVENTS },
+};
+
+static struct genl_family vr_family __ro_after_init = {
+	.name = VFIO_RESERVE_FAMILY_NAME,
+	.version = VFIO_RESERVE_FAMILY_VERSION,
+	.module = THIS_MODULE,
+	.ops = vr_ops,
+	.n_ops = ARRAY_SIZE(vr_ops),
+	.resv_start_op = VFIO_RESERVE_CMD_STATUS_GET,
+	.mcgrps = vr_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(vr_mcgrps),
+	.parallel_ops = true,
+	.netnsok = false,
+};
+
+/**
+ * vr_nl_event() - tell the "events" group about a device
+ * @kind: what happened
+ * @pdev: to which device
+ * @driver: the driver involved, or NULL
+ * @rule: the rule involved, or NULL
+ *
+ * Built only when someone listens. Never called under vr_lock.
+ */
+void vr_nl_event(enum vfio_reserve_event kind, struct pci_dev *pdev,
+		 const char *driver, const char *rule)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!READ_ONCE(vr_nl_ready) ||
+	    !genl_has_listeners(&vr_family, &init_net, 0))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &vr_family, 0, VFIO_RESERVE_CMD_EVENT);
+	if (!hdr ||
+	    nla_put_u8(msg, VFIO_RESERVE_A_EVENT_KIND, kind) ||
+	    nla_put_string(msg, VFIO_RESERVE_A_EVENT_ADDR, pci_name(pdev)) ||
+	    (driver && nla_put_string(msg, VFIO_RESERVE_A_EVENT_DRIVER,
+				      driver)) ||
+	    (rule && nla_put_string(msg, VFIO_RESERVE_A_EVENT_RULE, rule))) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast(&vr_family, msg, 0, 0, GFP_KERNEL);
+}
+
+int __init vr_nl_init(void)
+{
+	int ret = genl_register_family(&vr_family);
+
+	if (!ret)
+		WRITE_ONCE(vr_nl_ready, true);
+	return ret;
+}
+
+void vr_nl_exit(void)
+{
+	WRITE_ONCE(vr_nl_ready, false);
+	genl_unregister_family(&vr_family);
+}

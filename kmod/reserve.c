@@ -1,0 +1,786 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * Rules, reservations and the PCI bus notifier.
+ *
+ * Lock order, outermost first:
+ *
+ *   pci_rescan_remove_lock -> device_lock(any device) -> vr_lock
+ *
+ * The PCI core calls the bus notifier with the first two possibly held (a
+ * hotplug slot, sriov_numvfs, a driver bind), so vr_lock is innermost: while
+ * holding it the module never takes a device lock, never binds or unbinds a
+ * driver, never calls request_module() and never waits for userspace. It
+ * only reads and changes the rule and device lists. Binding happens after
+ * dropping it, in the caller or in vr_settle_work.
+ */
+#include <linux/device.h>
+#include <linux/iommu.h>
+#include <linux/kmod.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/workqueue.h>
+
+#include "netlink.h"
+#include "reserve.h"
+
+#define VR_STUB_DRIVER	"pci-stub"
+
+/* Protects vr_rules, vr_nrules and vr_devs; innermost (see above). */
+DEFINE_MUTEX(vr_lock);
+LIST_HEAD(vr_rules);
+LIST_HEAD(vr_devs);
+struct vr_config vr_config = { .reclaim = VR_RECLAIM_STUB };
+static unsigned int vr_nrules;
+
+static void vr_settle_fn(struct work_struct *work);
+static DECLARE_WORK(vr_settle_work, vr_settle_fn);
+
+const char *vr_reclaim_name(enum vr_reclaim r)
+{
+	switch (r) {
+	case VR_RECLAIM_NONE:
+		return "none";
+	case VR_RECLAIM_STUB:
+		return "stub";
+	case VR_RECLAIM_ALL:
+		return "all";
+	}
+	return "?";
+}
+
+void vr_pci_ids(struct pci_dev *pdev, struct vr_pci_ids *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->domain = pci_domain_nr(pdev->bus);
+	id->bus = pdev->bus->number;
+	id->slot = PCI_SLOT(pdev->devfn);
+	id->func = PCI_FUNC(pdev->devfn);
+	id->vendor = pdev->vendor;
+	id->device = pdev->device;
+	id->subvendor = pdev->subsystem_vendor;
+	id->subdevice = pdev->subsystem_device;
+	id->class = pdev->class;
+#ifdef CONFIG_PCI_IOV
+	if (pdev->is_virtfn) {
+		struct pci_dev *pf = pdev->physfn;
+
+		id->is_vf = true;
+		id->pf_domain = pci_domain_nr(pf->bus);
+		id->pf_bus = pf->bus->number;
+		id->pf_slot = PCI_SLOT(pf->devfn);
+		id->pf_func = PCI_FUNC(pf->devfn);
+	}
+#endif
+}
+
+/* Only plain endpoints: never a bridge, whatever its header says. */
+static bool vr_eligible(struct pci_dev *pdev)
+{
+	return pdev->hdr_type == PCI_HEADER_TYPE_NORMAL &&
+	       (pdev->class >> 16) != PCI_BASE_CLASS_BRIDGE;
+}
+
+static int vr_count_dma_drivers(struct device *dev, void *data)
+{
+	struct device_driver *drv = READ_ONCE(dev->driver);
+	unsigned int *n = data;
+
+	if (drv && dev_is_pci(dev) && !to_pci_driver(drv)->driver_managed_dma)
+		(*n)++;
+	return 0;
+}
+
+/*
+ * Claimed by a user (a VFIO container or iommufd, that is a VM). The core
+ * counts kernel drivers using the DMA API as owners too, but the two can
+ * never own a group together, so a claimed group without such a driver is
+ * claimed by a user.
+ */
+bool vr_group_in_use(struct pci_dev *pdev)
+{
+	struct iommu_group *group = iommu_group_get(&pdev->dev);
+	unsigned int kernel_users = 0;
+	bool claimed;
+
+	if (!group)
+		return false;
+	claimed = iommu_group_dma_owner_claimed(group);
+	if (claimed)
+		iommu_group_for_each_dev(group, &kernel_users,
+					 vr_count_dma_drivers);
+	iommu_group_put(group);
+	return claimed && !kernel_users;
+}
+
+static bool vr_vfio_registered(void)
+{
+	return driver_find(VR_DRIVER, &pci_bus_type);
+}
+
+/* The driver's name, read under the device lock. */
+static void vr_driver_name(struct pci_dev *pdev, char *buf, size_t size)
+{
+	device_lock(&pdev->dev);
+	strscpy(buf, pdev->dev.driver ? pdev->dev.driver->name : "", size);
+	device_unlock(&pdev->dev);
+}
+
+static bool vr_bound_to(struct pci_dev *pdev, const char *name)
+{
+	char drv[VR_DRV_NAME_SIZE];
+
+	vr_driver_name(pdev, drv, sizeof(drv));
+	return !strcmp(drv, name);
+}
+
+static int vr_set_override(struct pci_dev *pdev, const char *s)
+{
+	return driver_set_override(&pdev->dev, &pdev->driver_override,
+				   s ? s : "", s ? strlen(s) : 0);
+}
+
+struct vr_dev *vr_dev_find(struct pci_dev *pdev)
+{
+	struct vr_dev *vd;
+
+	lockdep_assert_held(&vr_lock);
+	list_for_each_entry(vd, &vr_devs, node)
+		if (vd->pdev == pdev)
+			return vd;
+	return NULL;
+}
+
+static void vr_dev_free(struct vr_dev *vd)
+{
+	if (!vd)
+		return;
+	pci_dev_put(vd->pdev);
+	kfree(vd->prev_override);
+	kfree(vd);
+}
+
+/* A record of @pdev as it is now: its driver and driver_override. */
+static struct vr_dev *vr_dev_new(struct pci_dev *pdev, const char *rule)
+{
+	struct vr_dev *vd = kzalloc(sizeof(*vd), GFP_KERNEL);
+
+	if (!vd)
+		return NULL;
+	vd->pdev = pci_dev_get(pdev);
+	strscpy(vd->rule, rule, sizeof(vd->rule));
+	device_lock(&pdev->dev);
+	if (pdev->dev.driver)
+		strscpy(vd->prev_driver, pdev->dev.driver->name,
+			sizeof(vd->prev_driver));
+	if (pdev->driver_override)
+		vd->prev_override = kstrdup(pdev->driver_override, GFP_KERNEL);
+	device_unlock(&pdev->dev);
+	if (pdev->driver_override && !vd->prev_override) {
+		vr_dev_free(vd);
+		return NULL;
+	}
+	return vd;
+}
+
+/* First inclusion that matches @id unless an exclusion does; under vr_lock. */
+static bool vr_rules_match(const struct vr_pci_ids *id, char *rule,
+			   size_t size)
+{
+	const struct vr_rule *r, *found = NULL;
+
+	lockdep_assert_held(&vr_lock);
+	list_for_each_entry(r, &vr_rules, node) {
+		if (!vr_sel_match(&r->sel, id))
+			continue;
+		if (r->sel.exclude)
+			return false;
+		if (!found)
+			found = r;
+	}
+	if (found)
+		vr_sel_format(&found->sel, rule, size);
+	return found;
+}
+
+/* May the module take @pdev from the driver it has now? */
+static bool vr_may_take(const struct vr_dev *vd)
+{
+	if (!vd->prev_driver[0] || !strcmp(vd->prev_driver, VR_DRIVER))
+		return true;
+	if (vr_config.reclaim == VR_RECLAIM_ALL)
+		return true;
+	return vr_config.reclaim == VR_RECLAIM_STUB &&
+	       !strcmp(vd->prev_driver, VR_STUB_DRIVER);
+}
+
+static void vr_log_reserved(struct pci_dev *pdev, const char *rule,
+			    const char *prev_driver)
+{
+	if (prev_driver[0] && strcmp(prev_driver, VR_DRIVER))
+		pr_info("%s: reserved for %s by rule %s (taken from %s)\n",
+			pci_name(pdev), VR_DRIVER, rule, prev_driver);
+	else
+		pr_info("%s: reserved for %s by rule %s\n", pci_name(pdev),
+			VR_DRIVER, rule);
+	vr_nl_event(VFIO_RESERVE_EVENT_RESERVED, pdev, VR_DRIVER, rule);
+}
+
+/*
+ * Match @pdev against the rules and, when it matches, record it and set its
+ * driver_override. Binds nothing: a new device is probed by the core right
+ * after the notifier, existing ones by vr_settle().
+ */
+static void vr_consider(struct pci_dev *pdev)
+{
+	char rule[VR_SEL_TEXT_SIZE], prev[VR_DRV_NAME_SIZE];
+	enum vfio_reserve_state state;
+	struct vr_pci_ids id;
+	struct vr_dev *vd;
+	bool matched;
+
+	if (!vr_eligible(pdev))
+		return;
+	vr_pci_ids(pdev, &id);
+	mutex_lock(&vr_lock);
+	matched = vr_rules_match(&id, rule, sizeof(rule)) &&
+		  !vr_dev_find(pdev);
+	mutex_unlock(&vr_lock);
+	if (!matched)
+		return;
+	if (vr_config.dry_run) {
+		pr_info("%s: dry run: would reserve for %s by rule %s\n",
+			pci_name(pdev), VR_DRIVER, rule);
+		return;
+	}
+	if (vr_group_in_use(pdev)) {
+		pr_info("%s: matches rule %s but its IOMMU group is in use: left alone\n",
+			pci_name(pdev), rule);
+		return;
+	}
+	vd = vr_dev_new(pdev, rule);
+	if (!vd) {
+		pr_err("%s: out of memory, not reserved\n", pci_name(pdev));
+		return;
+	}
+	state = vr_may_take(vd) ? VFIO_RESERVE_STATE_RESERVED : VFIO_RESERVE_STATE_PENDING;
+	vd->state = state;
+	strscpy(prev, vd->prev_driver, sizeof(prev));
+	mutex_lock(&vr_lock);
+	if (vr_dev_find(pdev)) {
+		mutex_unlock(&vr_lock);
+		vr_dev_free(vd);
+		return;
+	}
+	list_add_tail(&vd->node, &vr_devs);
+	mutex_unlock(&vr_lock);
+
+	if (state == VFIO_RESERVE_STATE_PENDING) {
+		pr_info("%s: matches rule %s but is bound to %s: pending (reclaim=%s; unbind it, or use reclaim=all or claim)\n",
+			pci_name(pdev), rule, prev,
+			vr_reclaim_name(vr_config.reclaim));
+		vr_nl_event(VFIO_RESERVE_EVENT_PENDING, pdev, prev, rule);
+		return;
+	}
+	if (vr_set_override(pdev, VR_DRIVER))
+		pr_err("%s: cannot set driver_override\n", pci_name(pdev));
+	vr_log_reserved(pdev, rule, prev);
+}
+
+/*
+ * Bind a reserved device to vfio-pci, taking it from the driver it has if
+ * that is what the reservation decided. Never under vr_lock.
+ */
+static void vr_bind(struct pci_dev *pdev)
+{
+	char drv[VR_DRV_NAME_SIZE];
+	int ret;
+
+	vr_driver_name(pdev, drv, sizeof(drv));
+	if (!strcmp(drv, VR_DRIVER))
+		return;
+	if (drv[0]) {
+		if (vr_group_in_use(pdev)) {
+			pr_warn("%s: left on %s: its IOMMU group is in use\n",
+				pci_name(pdev), drv);
+			return;
+		}
+		device_release_driver(&pdev->dev);
+	}
+	ret = device_attach(&pdev->dev);
+	if (ret <= 0 && vr_vfio_registered())
+		pr_warn("%s: %s did not bind (%d)\n", pci_name(pdev),
+			VR_DRIVER, ret);
+}
+
+/* Records to act on, with a reference each; under vr_lock. */
+static struct pci_dev **vr_collect(unsigned int *n)
+{
+	struct pci_dev **devs;
+	struct vr_dev *vd;
+	unsigned int i = 0;
+
+	lockdep_assert_held(&vr_lock);
+	list_for_each_entry(vd, &vr_devs, node)
+		i++;
+	*n = 0;
+	if (!i)
+		return NULL;
+	devs = kcalloc(i, sizeof(*devs), GFP_KERNEL);
+	if (!devs)
+		return NULL;
+	list_for_each_entry(vd, &vr_devs, node)
+		devs[(*n)++] = pci_dev_get(vd->pdev);
+	return devs;
+}
+
+/* A pending device whose driver let go becomes reserved. */
+static bool vr_promote(struct pci_dev *pdev)
+{
+	char drv[VR_DRV_NAME_SIZE], rule[VR_SEL_TEXT_SIZE];
+	struct vr_dev *vd;
+	bool promoted = false;
+
+	vr_driver_name(pdev, drv, sizeof(drv));
+	mutex_lock(&vr_lock);
+	vd = vr_dev_find(pdev);
+	if (vd && vd->state == VFIO_RESERVE_STATE_PENDING && !drv[0]) {
+		vd->state = VFIO_RESERVE_STATE_RESERVED;
+		strscpy(rule, vd->rule, sizeof(rule));
+		promoted = true;
+	}
+	mutex_unlock(&vr_lock);
+	if (!promoted)
+		return false;
+	if (vr_set_override(pdev, VR_DRIVER))
+		pr_err("%s: cannot set driver_override\n", pci_name(pdev));
+	vr_log_reserved(pdev, rule, "");
+	return true;
+}
+
+static bool vr_in_state(struct pci_dev *pdev, enum vfio_reserve_state state)
+{
+	struct vr_dev *vd;
+	bool ret;
+
+	mutex_lock(&vr_lock);
+	vd = vr_dev_find(pdev);
+	ret = vd && vd->state == state;
+	mutex_unlock(&vr_lock);
+	return ret;
+}
+
+/*
+ * Bring every reserved device onto vfio-pci: load it when @may_load (not
+ * from a netlink handler: a module loaded there could wait for genl locks),
+ * otherwise leave that to the work item.
+ */
+static void vr_settle(bool may_load)
+{
+	struct pci_dev **devs;
+	unsigned int n, i;
+
+	mutex_lock(&vr_lock);
+	devs = vr_collect(&n);
+	mutex_unlock(&vr_lock);
+	for (i = 0; i < n; i++)
+		vr_promote(devs[i]);
+	if (n && !vr_vfio_registered()) {
+		if (!may_load) {
+			schedule_work(&vr_settle_work);
+		} else if (request_module(VR_DRIVER) || !vr_vfio_registered()) {
+			pr_warn("cannot load %s: reserved devices stay unbound until it is loaded (modprobe %s)\n",
+				VR_DRIVER, VR_DRIVER);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (vr_in_state(devs[i], VFIO_RESERVE_STATE_RESERVED))
+			vr_bind(devs[i]);
+		pci_dev_put(devs[i]);
+	}
+	kfree(devs);
+}
+
+static void vr_settle_fn(struct work_struct *work)
+{
+	vr_settle(true);
+}
+
+/* Match every present device against the rules. */
+static void vr_scan(void)
+{
+	struct pci_dev *pdev = NULL;
+
+	for_each_pci_dev(pdev)
+		vr_consider(pdev);
+}
+
+static void vr_forget(struct pci_dev *pdev)
+{
+	struct vr_dev *vd;
+
+	mutex_lock(&vr_lock);
+	vd = vr_dev_find(pdev);
+	if (vd)
+		list_del(&vd->node);
+	mutex_unlock(&vr_lock);
+	if (!vd)
+		return;
+	pr_info("%s: removed while %s\n", pci_name(pdev),
+		vd->state == VFIO_RESERVE_STATE_RESERVED ? "reserved" : "pending");
+	vr_dev_free(vd);
+}
+
+static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
+			 void *data)
+{
+	struct device *dev = data;
+	struct pci_dev *pdev = to_pci_dev(dev);
+
+	switch (action) {
+	case BUS_NOTIFY_ADD_DEVICE:
+		vr_nl_event(VFIO_RESERVE_EVENT_ADDED, pdev, NULL, NULL);
+		vr_consider(pdev);
+		if (vr_in_state(pdev, VFIO_RESERVE_STATE_RESERVED) && !vr_vfio_registered())
+			schedule_work(&vr_settle_work);
+		break;
+	case BUS_NOTIFY_DEL_DEVICE:
+		vr_forget(pdev);
+		vr_nl_event(VFIO_RESERVE_EVENT_REMOVED, pdev, NULL, NULL);
+		break;
+	case BUS_NOTIFY_BOUND_DRIVER:
+		vr_nl_event(VFIO_RESERVE_EVENT_BOUND, pdev, dev->driver->name, NULL);
+		break;
+	case BUS_NOTIFY_UNBIND_DRIVER:
+		/* The last moment the driver's name is known; unbind cannot fail. */
+		vr_nl_event(VFIO_RESERVE_EVENT_UNBOUND, pdev, dev->driver->name, NULL);
+		break;
+	case BUS_NOTIFY_UNBOUND_DRIVER:
+		if (vr_in_state(pdev, VFIO_RESERVE_STATE_PENDING))
+			schedule_work(&vr_settle_work);
+		break;
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vr_bus_nb = {
+	.notifier_call = vr_bus_notify,
+};
+
+/**
+ * vr_claim() - reserve one device now, whatever the rules say
+ * @pdev: the device
+ * @why: set to an explanation when refused
+ *
+ * Takes the device from any driver but a user's. Idempotent.
+ *
+ * Return: 0, or -EINVAL (not an endpoint), -EBUSY (in use), -EPERM
+ * (dry run), -ENOMEM.
+ */
+int vr_claim(struct pci_dev *pdev, const char **why)
+{
+	char rule[VR_SEL_TEXT_SIZE], prev[VR_DRV_NAME_SIZE];
+	struct vr_dev *vd, *old;
+
+	if (vr_config.dry_run) {
+		*why = "the module was loaded with dry_run=1";
+		return -EPERM;
+	}
+	if (!vr_eligible(pdev)) {
+		*why = "bridges and non-endpoint functions are never reserved";
+		return -EINVAL;
+	}
+	if (vr_group_in_use(pdev)) {
+		*why = "its IOMMU group is in use by a VFIO user";
+		return -EBUSY;
+	}
+	vd = vr_dev_new(pdev, VR_CLAIM_RULE);
+	if (!vd)
+		return -ENOMEM;
+	vd->state = VFIO_RESERVE_STATE_RESERVED;
+	mutex_lock(&vr_lock);
+	old = vr_dev_find(pdev);
+	if (old) {
+		old->state = VFIO_RESERVE_STATE_RESERVED;
+		strscpy(rule, old->rule, sizeof(rule));
+		strscpy(prev, old->prev_driver, sizeof(prev));
+	} else {
+		list_add_tail(&vd->node, &vr_devs);
+		strscpy(rule, vd->rule, sizeof(rule));
+		strscpy(prev, vd->prev_driver, sizeof(prev));
+		vd = NULL;
+	}
+	mutex_unlock(&vr_lock);
+	vr_dev_free(vd);
+	if (vr_set_override(pdev, VR_DRIVER)) {
+		*why = "cannot set driver_override";
+		return -ENOMEM;
+	}
+	if (!old)
+		vr_log_reserved(pdev, rule, prev);
+	if (!vr_vfio_registered())
+		schedule_work(&vr_settle_work);
+	else
+		vr_bind(pdev);
+	return 0;
+}
+
+/**
+ * vr_release() - give a reserved device back
+ * @pdev: the device
+ * @why: set to an explanation when refused
+ *
+ * Restores the previous driver_override, unbinds vfio-pci and lets the
+ * core probe the device again (the native driver, when it is loaded).
+ * Refused while a user holds the group: a running VM never loses a device.
+ *
+ * Return: 0, or -ENOENT (not reserved), -EBUSY (in use), -ENOMEM.
+ */
+int vr_release(struct pci_dev *pdev, const char **why)
+{
+	struct vr_dev *vd;
+	int ret;
+
+	if (vr_group_in_use(pdev)) {
+		*why = "its IOMMU group is in use by a VFIO user (a VM): stop it first";
+		return -EBUSY;
+	}
+	mutex_lock(&vr_lock);
+	vd = vr_dev_find(pdev);
+	if (vd)
+		list_del(&vd->node);
+	mutex_unlock(&vr_lock);
+	if (!vd) {
+		*why = "the device is not reserved";
+		return -ENOENT;
+	}
+	if (vd->state == VFIO_RESERVE_STATE_PENDING) {
+		pr_info("%s: pending reservation dropped\n", pci_name(pdev));
+		vr_dev_free(vd);
+		return 0;
+	}
+	ret = vr_set_override(pdev, vd->prev_override);
+	if (ret) {
+		mutex_lock(&vr_lock);
+		list_add_tail(&vd->node, &vr_devs);
+		mutex_unlock(&vr_lock);
+		*why = "cannot restore driver_override";
+		return ret;
+	}
+	if (vr_bound_to(pdev, VR_DRIVER))
+		device_release_driver(&pdev->dev);
+	pr_info("%s: released (driver_override %s)\n", pci_name(pdev),
+		vd->prev_override ? vd->prev_override : "cleared");
+	vr_nl_event(VFIO_RESERVE_EVENT_RELEASED, pdev, NULL, vd->rule);
+	if (device_attach(&pdev->dev) < 0)
+		pr_info("%s: no driver took it back\n", pci_name(pdev));
+	vr_dev_free(vd);
+	return 0;
+}
+
+unsigned int vr_rules_count(void)
+{
+	return vr_nrules;
+}
+
+static void vr_rules_free(struct list_head *list)
+{
+	struct vr_rule *r, *tmp;
+
+	list_for_each_entry_safe(r, tmp, list, node) {
+		list_del(&r->node);
+		kfree(r);
+	}
+}
+
+static bool vr_rule_present(const struct vr_selector *sel)
+{
+	struct vr_rule *r;
+
+	lockdep_assert_held(&vr_lock);
+	list_for_each_entry(r, &vr_rules, node)
+		if (vr_sel_equal(&r->sel, sel))
+			return true;
+	return false;
+}
+
+/**
+ * vr_rules_add() - add a selector list to the rules, all or nothing
+ * @list: the comma separated list
+ * @origin: parameter or run time
+ * @err: describes a parse error
+ *
+ * Rules already present are skipped. Devices present that match a new
+ * rule are reserved as at load time.
+ *
+ * Return: the number of rules added, or -EINVAL, -E2BIG, -ENOSPC, -ENOMEM.
+ */
+int vr_rules_add(const char *list, enum vfio_reserve_origin origin,
+		 struct vr_sel_error *err)
+{
+	struct vr_selector *sels;
+	struct vr_rule *r;
+	LIST_HEAD(fresh);
+	int n, i, added = 0;
+
+	sels = kcalloc(VR_SEL_LIST_MAX, sizeof(*sels), GFP_KERNEL);
+	if (!sels)
+		return -ENOMEM;
+	n = vr_sel_parse_list(list, sels, VR_SEL_LIST_MAX, err);
+	for (i = 0; i < n; i++) {
+		r = kzalloc(sizeof(*r), GFP_KERNEL);
+		if (!r) {
+			n = -ENOMEM;
+			break;
+		}
+		r->sel = sels[i];
+		r->origin = origin;
+		list_add_tail(&r->node, &fresh);
+	}
+	kfree(sels);
+	if (n < 0)
+		goto out_free;
+
+	mutex_lock(&vr_lock);
+	list_for_each_entry(r, &fresh, node)
+		if (!vr_rule_present(&r->sel))
+			added++;
+	if (vr_nrules + added > VR_MAX_RULES) {
+		mutex_unlock(&vr_lock);
+		n = -ENOSPC;
+		goto out_free;
+	}
+	while (!list_empty(&fresh)) {
+		r = list_first_entry(&fresh, struct vr_rule, node);
+		list_del(&r->node);
+		if (vr_rule_present(&r->sel)) {
+			kfree(r);
+			continue;
+		}
+		list_add_tail(&r->node, &vr_rules);
+		vr_nrules++;
+	}
+	mutex_unlock(&vr_lock);
+	return added;
+
+out_free:
+	vr_rules_free(&fresh);
+	return n;
+}
+
+void vr_rules_clear(void)
+{
+	mutex_lock(&vr_lock);
+	vr_rules_free(&vr_rules);
+	vr_nrules = 0;
+	mutex_unlock(&vr_lock);
+}
+
+/* Rescan after run-time rule changes (not from the load path). */
+void vr_rules_apply(void)
+{
+	vr_scan();
+	vr_settle(false);
+}
+
+/**
+ * vr_rules_del() - remove rules, all or nothing
+ * @list: selectors, each equal to a rule present
+ * @err: describes a parse error
+ *
+ * Reserved devices stay reserved; pending ones that came from a removed
+ * rule are forgotten.
+ *
+ * Return: the number removed, or -EINVAL, -ENOENT, -ENOMEM.
+ */
+int vr_rules_del(const char *list, struct vr_sel_error *err)
+{
+	struct vr_selector *sels;
+	struct vr_rule *r, *tmp;
+	struct vr_dev *vd, *vtmp;
+	LIST_HEAD(gone);
+	LIST_HEAD(dropped);
+	int n, i;
+
+	sels = kcalloc(VR_SEL_LIST_MAX, sizeof(*sels), GFP_KERNEL);
+	if (!sels)
+		return -ENOMEM;
+	n = vr_sel_parse_list(list, sels, VR_SEL_LIST_MAX, err);
+	if (n < 0)
+		goto out;
+	mutex_lock(&vr_lock);
+	for (i = 0; i < n; i++) {
+		if (!vr_rule_present(&sels[i])) {
+			mutex_unlock(&vr_lock);
+			n = -ENOENT;
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		list_for_each_entry_safe(r, tmp, &vr_rules, node) {
+			if (vr_sel_equal(&r->sel, &sels[i])) {
+				list_move_tail(&r->node, &gone);
+				vr_nrules--;
+				break;
+			}
+		}
+	}
+	list_for_each_entry(r, &gone, node) {
+		char text[VR_SEL_TEXT_SIZE];
+
+		vr_sel_format(&r->sel, text, sizeof(text));
+		list_for_each_entry_safe(vd, vtmp, &vr_devs, node)
+			if (vd->state == VFIO_RESERVE_STATE_PENDING &&
+			    !strcmp(vd->rule, text))
+				list_move_tail(&vd->node, &dropped);
+	}
+	mutex_unlock(&vr_lock);
+	vr_rules_free(&gone);
+	list_for_each_entry_safe(vd, vtmp, &dropped, node) {
+		list_del(&vd->node);
+		vr_dev_free(vd);
+	}
+out:
+	kfree(sels);
+	return n;
+}
+
+/* Register the notifier, then reserve what is already there. */
+int vr_reserve_init(void)
+{
+	int ret;
+
+	ret = bus_register_notifier(&pci_bus_type, &vr_bus_nb);
+	if (ret)
+		return ret;
+	vr_scan();
+	vr_settle(true);
+	return 0;
+}
+
+/* Forget everything; bindings stay as they are. */
+void vr_reserve_exit(void)
+{
+	struct vr_dev *vd, *tmp;
+	unsigned int kept = 0;
+
+	bus_unregister_notifier(&pci_bus_type, &vr_bus_nb);
+	cancel_work_sync(&vr_settle_work);
+	mutex_lock(&vr_lock);
+	list_for_each_entry_safe(vd, tmp, &vr_devs, node) {
+		list_del(&vd->node);
+		if (vd->state == VFIO_RESERVE_STATE_RESERVED) {
+			pr_info("%s: stays reserved for %s after unload\n",
+				pci_name(vd->pdev), VR_DRIVER);
+			kept++;
+		}
+		vr_dev_free(vd);
+	}
+	mutex_unlock(&vr_lock);
+	if (kept)
+		pr_info("unloaded: %u devices keep driver_override=%s\n", kept,
+			VR_DRIVER);
+}

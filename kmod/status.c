@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * Status facts of PCI functions and IOMMU groups, read for netlink replies.
+ */
+#include <linux/iommu.h>
+#include <linux/irqdomain.h>
+#include <linux/msi.h>
+#include <linux/pci.h>
+#include <linux/string.h>
+
+#include "status.h"
+
+/* Names of the kernel's reset methods, by index into reset_methods[]. */
+static const char *const vr_reset_names[] = VR_RESET_METHOD_NAMES;
+
+static void vr_reset_methods(struct pci_dev *pdev, char *buf, size_t size)
+{
+	size_t len = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < PCI_NUM_RESET_METHODS; i++) {
+		u8 m = pdev->reset_methods[i];
+
+		if (!m)
+			break;
+		if (m >= ARRAY_SIZE(vr_reset_names))
+			continue;
+		len += scnprintf(buf + len, size - len, "%s%s", len ? " " : "",
+				 vr_reset_names[m]);
+	}
+}
+
+static bool vr_intr_remap(struct pci_dev *pdev)
+{
+	return device_iommu_capable(&pdev->dev, IOMMU_CAP_INTR_REMAP) ||
+	       vr_msi_isolated(&pdev->dev);
+}
+
+u64 vr_addr_key(struct pci_dev *pdev)
+{
+	return ((u64)pci_domain_nr(pdev->bus) << 16) |
+	       ((u64)pdev->bus->number << 8) | pdev->devfn;
+}
+
+/* The device at "dddd:bb:ss.f", with a reference, or NULL. */
+struct pci_dev *vr_pci_by_addr(const char *addr)
+{
+	unsigned int domain, bus, slot, func;
+	char end;
+
+	if (sscanf(addr, "%4x:%2x:%2x.%1x%c", &domain, &bus, &slot, &func,
+		   &end) != 4 || slot > 0x1f || func > 7)
+		return NULL;
+	return pci_get_domain_bus_and_slot(domain, bus,
+					   PCI_DEVFN(slot, func));
+}
+
+/*
+ * Does @pdev keep its group from being viable? It does when bound to a
+ * driver that uses the kernel's DMA API: the core then refuses a user the
+ * group (vfio-pci, pci-stub and pcieport manage DMA themselves).
+ */
+bool vr_dma_blocks(struct pci_dev *pdev, char *driver, size_t size)
+{
+	struct device_driver *drv;
+	bool blocks;
+
+	device_lock(&pdev->dev);
+	drv = pdev->dev.driver;
+	strscpy(driver, drv ? drv->name : "", size);
+	blocks = drv && !to_pci_driver(drv)->driver_managed_dma;
+	device_unlock(&pdev->dev);
+	return blocks;
+}
+
+void vr_facts_get(struct pci_dev *pdev, struct vr_facts *f)
+{
+	struct iommu_group *group;
+	struct vr_dev *vd;
+
+	memset(f, 0, sizeof(*f));
+	strscpy(f->addr, pci_name(pdev), sizeof(f->addr));
+	vr_pci_ids(pdev, &f->ids);
+	device_lock(&pdev->dev);
+	if (pdev->dev.driver)
+		strscpy(f->driver, pdev->dev.driver->name, sizeof(f->driver));
+	if (pdev->driver_override)
+		strscpy(f->override, pdev->driver_override,
+			sizeof(f->override));
+	device_unlock(&pdev->dev);
+
+	mutex_lock(&vr_lock);
+	vd = vr_dev_find(pdev);
+	if (vd) {
+		f->state = vd->state;
+		strscpy(f->rule, vd->rule, sizeof(f->rule));
+		strscpy(f->prev_driver, vd->prev_driver,
+			sizeof(f->prev_driver));
+	}
+	mutex_unlock(&vr_lock);
+
+	group = iommu_group_get(&pdev->dev);
+	if (group) {
+		f->has_group = true;
+		f->group = iommu_group_id(group);
+		iommu_group_put(group);
+	}
+	f->intr_remap = vr_intr_remap(pdev);
+	f->in_use = vr_group_in_use(pdev);
+	f->bridge = pdev->hdr_type != PCI_HEADER_TYPE_NORMAL ||
+		    (pdev->class >> 16) == PCI_BASE_CLASS_BRIDGE;
+	vr_reset_methods(pdev, f->reset, sizeof(f->reset));
+#ifdef CONFIG_PCI_IOV
+	if (pdev->is_physfn) {
+		f->is_pf = true;
+		f->totalvfs = pci_sriov_get_totalvfs(pdev);
+		f->numvfs = pci_num_vf(pdev);
+	}
+	if (pdev->is_virtfn)
+		strscpy(f->pf_addr, pci_name(pdev->physfn), sizeof(f->pf_addr));
+#endif
+}
+
+void vr_totals_get(struct vr_totals *t)
+{
+	struct pci_dev *pdev = NULL;
+	bool all_remap = true;
+	struct vr_dev *vd;
+
+	memset(t, 0, sizeof(*t));
+	for_each_pci_dev(pdev) {
+		struct iommu_group *group = iommu_group_get(&pdev->dev);
+
+		if (!group)
+			continue;
+		iommu_group_put(group);
+		t->iommu = true;
+		if (!vr_intr_remap(pdev))
+			all_remap = false;
+	}
+	t->intr_remap = t->iommu && all_remap;
+	mutex_lock(&vr_lock);
+	list_for_each_entry(vd, &vr_devs, node) {
+		if (vd->state == VFIO_RESERVE_STATE_RESERVED)
+			t->reserved++;
+		else
+			t->pending++;
+	}
+	mutex_unlock(&vr_lock);
+}

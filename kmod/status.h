@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * The facts that decide whether a device can be assigned, in one place.
+ */
+#ifndef VR_STATUS_H
+#define VR_STATUS_H
+
+#include <linux/pci.h>
+
+#include "reserve.h"
+
+#define VR_OVERRIDE_SIZE	64
+#define VR_RESET_SIZE		64
+
+struct vr_facts {
+	char addr[VFIO_RESERVE_ADDR_SIZE];
+	struct vr_pci_ids ids;
+	char driver[VR_DRV_NAME_SIZE];
+	char override[VR_OVERRIDE_SIZE];
+	enum vfio_reserve_state state;
+	char rule[VR_SEL_TEXT_SIZE];
+	char prev_driver[VR_DRV_NAME_SIZE];
+	bool has_group;
+	u32 group;
+	bool intr_remap;
+	bool in_use;
+	bool bridge;
+	char reset[VR_RESET_SIZE];
+	bool is_pf;
+	u16 totalvfs;
+	u16 numvfs;
+	char pf_addr[VFIO_RESERVE_ADDR_SIZE];
+};
+
+struct vr_totals {
+	bool iommu;
+	bool intr_remap;
+	u32 reserved;
+	u32 pending;
+};
+
+void vr_facts_get(struct pci_dev *pdev, struct vr_facts *f);
+bool vr_dma_blocks(struct pci_dev *pdev, char *driver, size_t size);
+void vr_totals_get(struct vr_totals *t);
+u64 vr_addr_key(struct pci_dev *pdev);
+struct pci_dev *vr_pci_by_addr(const char *addr);
+
+#endif /* VR_STATUS_H */

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * The vfio_reserve generic netlink family.
+ *
+ * Family VFIO_RESERVE_FAMILY_NAME, version VFIO_RESERVE_FAMILY_VERSION, in
+ * the initial network namespace only (PCI devices are global). Multicast
+ * group VFIO_RESERVE_MCGRP_EVENTS. kmod/uapi/vfio_reserve.yaml describes the
+ * same family as a YNL spec; `make check` keeps the two in agreement.
+ *
+ * Every request is validated strictly against the policy of its command:
+ * an unknown attribute, a wrong type or length, or a missing required
+ * attribute is refused with -EINVAL and an extack message naming it.
+ * Commands marked (admin) need CAP_NET_ADMIN (GENL_ADMIN_PERM) and fail
+ * with -EPERM otherwise; the others work for any user.
+ *
+ * A device address (ADDR attributes) is the string "dddd:bb:ss.f", as in
+ * sysfs. Strings are NUL terminated.
+ *
+ * VFIO_RESERVE_CMD_STATUS_GET (do)
+ *   request:  nothing
+ *   reply:    VFIO_RESERVE_A_STATUS_* - module version, IOMMU present,
+ *             interrupt remapping, reclaim policy, dry run, rule count,
+ *             reserved and pending device counts, and CONFIG_ERROR when
+ *             the devices= or reclaim= parameter was rejected at load.
+ *
+ * VFIO_RESERVE_CMD_DEVICE_GET (do, dump)
+ *   do:       VFIO_RESERVE_A_DEV_ADDR required; -ENODEV if no such device.
+ *   dump:     no attributes; one message per PCI function, in address
+ *             order. A dump resumes after the last address it emitted, so
+ *             devices added or removed meanwhile never repeat an entry.
+ *   reply:    VFIO_RESERVE_A_DEV_* - ADDR, VENDOR, DEVICE, SUBVENDOR,
+ *             SUBDEVICE, CLASS, STATE, and when they apply: DRIVER,
+ *             OVERRIDE, RULE, PREV_DRIVER, IOMMU_GROUP; always INTR_REMAP,
+ *             IN_USE, RESET_METHODS (may be ""), BRIDGE; SRIOV_TOTALVFS
+ *             and SRIOV_NUMVFS for a physical function, PF_ADDR for a VF.
+ *
+ * VFIO_RESERVE_CMD_GROUP_GET (do, dump)
+ *   do:       VFIO_RESERVE_A_GROUP_ID required; -ENOENT if no such group.
+ *   dump:     no attributes; one message per IOMMU group holding a PCI
+ *             function, by increasing id, resuming after the last id.
+ *   reply:    VFIO_RESERVE_A_GROUP_ID, VIABLE, IN_USE and one nested
+ *             VFIO_RESERVE_A_GROUP_MEMBER per member, holding
+ *             VFIO_RESERVE_A_MEMBER_ADDR, DRIVER (when bound) and BLOCKS
+ *             (1 when this member keeps the group from being viable: it
+ *             is bound to a driver that uses the kernel's DMA API).
+ *
+ * VFIO_RESERVE_CMD_RULE_GET (dump)
+ *   reply:    VFIO_RESERVE_A_RULE_SELECTOR (canonical text) and
+ *             VFIO_RESERVE_A_RULE_ORIGIN, one message per rule, in order.
+ *
+ * VFIO_RESERVE_CMD_RULE_ADD (do, admin)
+ *   request:  VFIO_RESERVE_A_RULE_SELECTOR: a selector list. All or
+ *             nothing: a bad token fails with -EINVAL and an extack
+ *             message naming it and its position; rules already present
+ *             are skipped. Present devices that match are reserved as
+ *             at load time.
+ *   reply:    VFIO_RESERVE_A_RULE_COUNT, the number of rules added.
+ *
+ * VFIO_RESERVE_CMD_RULE_DEL (do, admin)
+ *   request:  VFIO_RESERVE_A_RULE_SELECTOR: a selector list, each equal
+ *             to a rule (-ENOENT, nothing removed, otherwise). Devices
+ *             stay reserved; pending ones of a removed rule are dropped.
+ *   reply:    VFIO_RESERVE_A_RULE_COUNT, the number of rules removed.
+ *
+ * VFIO_RESERVE_CMD_DEVICE_CLAIM (do, admin)
+ *   request:  VFIO_RESERVE_A_DEV_ADDR. Reserves the device now and binds
+ *             it to vfio-pci, from whatever driver it has. -EBUSY when
+ *             its IOMMU group is in use, -EINVAL for a bridge.
+ *   reply:    the device, as DEVICE_GET.
+ *
+ * VFIO_RESERVE_CMD_DEVICE_RELEASE (do, admin)
+ *   request:  VFIO_RESERVE_A_DEV_ADDR. Restores the device's previous
+ *             driver_override, unbinds vfio-pci and lets the core probe
+ *             the device again. -EBUSY while its IOMMU group is claimed by
+ *             a user (a VM): nothing is changed then. -ENOENT when the
+ *             device is not reserved.
+ *   reply:    the device, as DEVICE_GET.
+ *
+ * VFIO_RESERVE_CMD_EVENT (multicast on "events")
+ *   VFIO_RESERVE_A_EVENT_KIND (enum vfio_reserve_event), EVENT_ADDR, and
+ *   EVENT_DRIVER (bound, unbound, pending) or EVENT_RULE (reserved,
+ *   released, pending) where they apply. Built only while someone listens.
+ */
+#ifndef _UAPI_LINUX_VFIO_RESERVE_H
+#define _UAPI_LINUX_VFIO_RESERVE_H
+
+#define VFIO_RESERVE_FAMILY_NAME	"vfio_reserve"
+#define VFIO_RESERVE_FAMILY_VERSION	1
+#define VFIO_RESERVE_MCGRP_EVENTS	"events"
+
+/* Longest ADDR string with its NUL: "dddd:bb:ss.f". */
+#define VFIO_RESERVE_ADDR_SIZE		13
+/* Longest selector list accepted in RULE_ADD and RULE_DEL. */
+#define VFIO_RESERVE_SELECTOR_LIST_MAX	2048
+
+enum vfio_reserve_cmd {
+	VFIO_RESERVE_CMD_UNSPEC,
+	VFIO_RESERVE_CMD_STATUS_GET,
+	VFIO_RESERVE_CMD_DEVICE_GET,
+	VFIO_RESERVE_CMD_GROUP_GET,
+	VFIO_RESERVE_CMD_RULE_GET,
+	VFIO_RESERVE_CMD_RULE_ADD,
+	VFIO_RESERVE_CMD_RULE_DEL,
+	VFIO_RESERVE_CMD_DEVICE_CLAIM,
+	VFIO_RESERVE_CMD_DEVICE_RELEASE,
+	VFIO_RESERVE_CMD_EVENT,
+
+	__VFIO_RESERVE_CMD_MAX,
+	VFIO_RESERVE_CMD_MAX = __VFIO_RESERVE_CMD_MAX - 1
+};
+
+enum vfio_reserve_a_status {
+	VFIO_RESERVE_A_STATUS_UNSPEC,
+	VFIO_RESERVE_A_STATUS_VERSION,		/* string */
+	VFIO_RESERVE_A_STATUS_IOMMU,		/* u8: a PCI device has a group */
+	VFIO_RESERVE_A_STATUS_INTR_REMAP,	/* u8: all grouped devices */
+	VFIO_RESERVE_A_STATUS_RECLAIM,		/* string: none, stub, all */
+	VFIO_RESERVE_A_STATUS_DRY_RUN,		/* u8 */
+	VFIO_RESERVE_A_STATUS_RULES,		/* u32 */
+	VFIO_RESERVE_A_STATUS_RESERVED,		/* u32 */
+	VFIO_RESERVE_A_STATUS_PENDING,		/* u32 */
+	VFIO_RESERVE_A_STATUS_CONFIG_ERROR,	/* string */
+
+	__VFIO_RESERVE_A_STATUS_MAX,
+	VFIO_RESERVE_A_STATUS_MAX = __VFIO_RESERVE_A_STATUS_MAX - 1
+};
+
+/* VFIO_RESERVE_A_DEV_STATE */
+enum vfio_reserve_state {
+	VFIO_RESERVE_STATE_NONE,	/* no rule matches, not claimed */
+	VFIO_RESERVE_STATE_RESERVED,	/* driver_override is vfio-pci */
+	VFIO_RESERVE_STATE_PENDING,	/* matched, held by a native driver */
+};
+
+enum vfio_reserve_a_dev {
+	VFIO_RESERVE_A_DEV_UNSPEC,
+	VFIO_RESERVE_A_DEV_ADDR,		/* string */
+	VFIO_RESERVE_A_DEV_VENDOR,		/* u16 */
+	VFIO_RESERVE_A_DEV_DEVICE,		/* u16 */
+	VFIO_RESERVE_A_DEV_SUBVENDOR,		/* u16 */
+	VFIO_RESERVE_A_DEV_SUBDEVICE,		/* u16 */
+	VFIO_RESERVE_A_DEV_CLASS,		/* u32: 24-bit class code */
+	VFIO_RESERVE_A_DEV_DRIVER,		/* string */
+	VFIO_RESERVE_A_DEV_OVERRIDE,		/* string: driver_override */
+	VFIO_RESERVE_A_DEV_STATE,		/* u8: enum vfio_reserve_state */
+	VFIO_RESERVE_A_DEV_RULE,		/* string: selector or "claim" */
+	VFIO_RESERVE_A_DEV_PREV_DRIVER,		/* string: driver before */
+	VFIO_RESERVE_A_DEV_IOMMU_GROUP,		/* u32 */
+	VFIO_RESERVE_A_DEV_INTR_REMAP,		/* u8: IR or isolated MSI */
+	VFIO_RESERVE_A_DEV_IN_USE,		/* u8: group claimed by a user */
+	VFIO_RESERVE_A_DEV_RESET_METHODS,	/* string: as sysfs reset_method */
+	VFIO_RESERVE_A_DEV_BRIDGE,		/* u8: never reserved */
+	VFIO_RESERVE_A_DEV_SRIOV_TOTALVFS,	/* u16: physical function */
+	VFIO_RESERVE_A_DEV_SRIOV_NUMVFS,	/* u16: physical function */
+	VFIO_RESERVE_A_DEV_PF_ADDR,		/* string: virtual function */
+
+	__VFIO_RESERVE_A_DEV_MAX,
+	VFIO_RESERVE_A_DEV_MAX = __VFIO_RESERVE_A_DEV_MAX - 1
+};
+
+enum vfio_reserve_a_group {
+	VFIO_RESERVE_A_GROUP_UNSPEC,
+	VFIO_RESERVE_A_GROUP_ID,		/* u32 */
+	VFIO_RESERVE_A_GROUP_VIABLE,		/* u8 */
+	VFIO_RESERVE_A_GROUP_IN_USE,		/* u8 */
+	VFIO_RESERVE_A_GROUP_MEMBER,		/* nest: vfio_reserve_a_member */
+
+	__VFIO_RESERVE_A_GROUP_MAX,
+	VFIO_RESERVE_A_GROUP_MAX = __VFIO_RESERVE_A_GROUP_MAX - 1
+};
+
+enum vfio_reserve_a_member {
+	VFIO_RESERVE_A_MEMBER_UNSPEC,
+	VFIO_RESERVE_A_MEMBER_ADDR,		/* string */
+	VFIO_RESERVE_A_MEMBER_DRIVER,		/* string */
+	VFIO_RESERVE_A_MEMBER_BLOCKS,		/* u8 */
+
+	__VFIO_RESERVE_A_MEMBER_MAX,
+	VFIO_RESERVE_A_MEMBER_MAX = __VFIO_RESERVE_A_MEMBER_MAX - 1
+};
+
+/* VFIO_RESERVE_A_RULE_ORIGIN */
+enum vfio_reserve_origin {
+	VFIO_RESERVE_ORIGIN_PARAM = 1,	/* the devices= module parameter */
+	VFIO_RESERVE_ORIGIN_USER,	/* RULE_ADD */
+};
+
+enum vfio_reserve_a_rule {
+	VFIO_RESERVE_A_RULE_UNSPEC,
+	VFIO_RESERVE_A_RULE_SELECTOR,		/* string */
+	VFIO_RESERVE_A_RULE_ORIGIN,		/* u8: enum vfio_reserve_origin */
+	VFIO_RESERVE_A_RULE_COUNT,		/* u32 */
+
+	__VFIO_RESERVE_A_RULE_MAX,
+	VFIO_RESERVE_A_RULE_MAX = __VFIO_RESERVE_A_RULE_MAX - 1
+};
+
+/* VFIO_RESERVE_A_EVENT_KIND */
+enum vfio_reserve_event {
+	VFIO_RESERVE_EVENT_ADDED = 1,	/* a PCI function appeared */
+	VFIO_RESERVE_EVENT_REMOVED,	/* ... and went away */
+	VFIO_RESERVE_EVENT_RESERVED,	/* driver_override set to vfio-pci */
+	VFIO_RESERVE_EVENT_RELEASED,	/* given back */
+	VFIO_RESERVE_EVENT_BOUND,	/* a driver bound */
+	VFIO_RESERVE_EVENT_UNBOUND,	/* a driver is unbinding */
+	VFIO_RESERVE_EVENT_PENDING,	/* matched, left with its driver */
+};
+
+enum vfio_reserve_a_event {
+	VFIO_RESERVE_A_EVENT_UNSPEC,
+	VFIO_RESERVE_A_EVENT_KIND,		/* u8: enum vfio_reserve_event */
+	VFIO_RESERVE_A_EVENT_ADDR,		/* string */
+	VFIO_RESERVE_A_EVENT_DRIVER,		/* string */
+	VFIO_RESERVE_A_EVENT_RULE,		/* string */
+
+	__VFIO_RESERVE_A_EVENT_MAX,
+	VFIO_RESERVE_A_EVENT_MAX = __VFIO_RESERVE_A_EVENT_MAX - 1
+};
+
+#endif /* _UAPI_LINUX_VFIO_RESERVE_H */
