@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: build, lint, unit and VM tests, one stage after the other.
+# Every stage prints TAP; the last line counts the top-level results of all
+# of them: "N passed, N failed" (", N skipped" when some were).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=$top/build/check
+rm -rf "$out"
+mkdir -p "$out"
+cd "$top" || exit 1
+start=$SECONDS
+
+# stage NAME CMD...: run CMD, keep its TAP; a failure it does not report
+# itself still counts.
+stage() {
+	local name=$1 t=$SECONDS rc
+	shift
+	echo "# ---- $name: $*"
+	"$@" 2>&1 | tee "$out/$name.tap"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok ' "$out/$name.tap"; then
+		echo "not ok - $name: '$*' exited $rc" | tee -a "$out/$name.tap"
+	fi
+	echo "# ---- $name: $((SECONDS - t)) s"
+}
+
+build() {
+	if make -s module helper >"$out/build.log" 2>&1; then
+		echo "ok 1 build: module and helper"
+	else
+		tail -n 30 "$out/build.log" | sed 's/^/# /'
+		echo "not ok 1 build: module and helper"
+		return 1
+	fi
+}
+
+stage build build
+stage lint make -s --no-print-directory lint
+stage unit make -s --no-print-directory unit
+stage vm make -s --no-print-directory vm
+
+cat "$out"/*.tap >"$out/all.tap"
+passed=$(grep -E '^ok ' "$out/all.tap" | grep -vc '# SKIP')
+skipped=$(grep -E '^ok .*# SKIP' -c "$out/all.tap")
+failed=$(grep -cE '^not ok ' "$out/all.tap")
+echo "# check: wall $((SECONDS - start)) s; TAP of every stage in build/check/"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]

@@ -1,0 +1,111 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the VM tests' initramfs (built by vm.py): mount the host's / read-only
+# over 9p at /newroot, make it fit to run tests, run guest.sh in it, power off.
+#
+# Kernel command line (set by vm.py): vr.top= vr.modroot= vr.test= vr.ko= vr.shell=
+
+/bin/busybox --install -s
+export PATH=/sbin:/usr/sbin:/bin:/usr/bin
+R=/newroot
+
+halt_vm() {
+	poweroff -f
+	sleep 5
+	echo o >/proc/sysrq-trigger
+	while :; do sleep 60; done	# init must never exit
+}
+
+fail() {
+	echo "VR-INIT-FAILED: $*"
+	halt_vm
+}
+
+# The path PATH names inside the new root (its symlinks are relative to it).
+in_root() {
+	chroot "$R" /bin/busybox readlink -f "$1"
+}
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+VR_TOP= VR_MODROOT= VR_TEST= VR_KO=0 VR_SHELL=0
+set -f
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	vr.top=*) VR_TOP=${arg#*=} ;;
+	vr.modroot=*) VR_MODROOT=${arg#*=} ;;
+	vr.test=*) VR_TEST=${arg#*=} ;;
+	vr.ko=*) VR_KO=${arg#*=} ;;
+	vr.shell=*) VR_SHELL=${arg#*=} ;;
+	esac
+done
+set +f
+VR_KVER=$(uname -r)
+[ -n "$VR_TOP" ] && [ -n "$VR_MODROOT" ] || fail "vr.top= and vr.modroot= are required"
+
+for ko in /modules/*.ko; do
+	insmod "$ko" || fail "insmod $ko"
+done
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro \
+	hostroot "$R" || fail "cannot mount the host's / over 9p"
+
+# A tmpfs over DIR, keeping visible the test's own paths that lie under it
+# (a repository in /root, say): they are bind-held aside and moved back on top.
+keep="$VR_TOP $VR_MODROOT ${VR_TEST%/*}"
+cover() {
+	dir=$(in_root "$1") mode=$2 held= n=0
+	for p in $keep; do
+		case "$p/" in "$dir"/*) ;; *) continue ;; esac
+		n=$((n + 1))
+		mkdir -p "/hold/$n"
+		mount --bind "$R$p" "/hold/$n" || fail "bind $p"
+		held="$held $n:$p"
+	done
+	mount -t tmpfs -o "mode=$mode" tmpfs "$R$dir" || fail "tmpfs on $dir"
+	for h in $held; do
+		mkdir -p "$R${h#*:}"
+		mount --move "/hold/${h%%:*}" "$R${h#*:}" || fail "move back ${h#*:}"
+	done
+}
+
+mount -t proc proc "$R/proc"
+mount -t sysfs sysfs "$R/sys"
+mount -t devtmpfs devtmpfs "$R/dev"
+mkdir -p "$R/dev/pts" "$R/dev/shm"
+ln -s /proc/self/fd "$R/dev/fd"	# what udev would add: bash's <(...) needs it
+ln -s fd/0 "$R/dev/stdin"
+ln -s fd/1 "$R/dev/stdout"
+ln -s fd/2 "$R/dev/stderr"
+mount -t devpts -o mode=620,ptmxmode=666 devpts "$R/dev/pts"
+mount -t tmpfs -o mode=1777 tmpfs "$R/dev/shm"
+mount -t debugfs debugfs "$R/sys/kernel/debug" 2>/dev/null
+[ -d "$R/sys/kernel/tracing" ] && mount -t tracefs tracefs "$R/sys/kernel/tracing"
+cover /tmp 1777
+cover /run 0755
+cover /root 0700
+
+# Plain `modprobe vfio_reserve` in the new root finds the module under test.
+modules=$(in_root "/lib/modules/$VR_KVER")
+[ -d "$R$VR_MODROOT/lib/modules/$VR_KVER" ] ||
+	fail "no module tree $VR_MODROOT/lib/modules/$VR_KVER"
+mount --bind "$R$VR_MODROOT/lib/modules/$VR_KVER" "$R$modules" ||
+	fail "bind the module tree over $modules"
+# request_module() runs the helper in this root, not in the new one.
+echo /sbin/vr-modprobe >/proc/sys/kernel/modprobe
+
+hostname vr-guest
+ip link set lo up
+
+export VR_TOP VR_MODROOT VR_TEST VR_KO VR_KVER
+echo "VR-READY uptime=$(cut -d' ' -f1 /proc/uptime)"
+
+if [ -n "$VR_TEST" ]; then
+	chroot "$R" /bin/bash "$VR_TOP/selftests/vm/guest.sh"
+fi
+if [ "$VR_SHELL" = 1 ]; then
+	echo "VR-SHELL: exit the shell to power off; . \$VR_TOP/selftests/vm/lib.sh for the helpers"
+	setsid cttyhack chroot "$R" /bin/bash -l
+fi
+halt_vm

@@ -1,0 +1,239 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for VM tests (bash, sourced; set -u safe):
+#   . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# KTAP output, the QMP control channel on ttyS1, polling, PCI and the
+# topology vm.py builds (README.md has the table).
+
+[[ -n ${VR_LIB_LOADED:-} ]] && return 0
+VR_LIB_LOADED=1
+
+# --- topology (fixed by vm.py) ---------------------------------------------
+NIC0=0000:00:02.0	# e1000e on the root bus
+NIC1=0000:01:00.0	# the same NIC behind root port rp1
+NVME=0000:02:00.0	# NVMe PF with SR-IOV (4 VFs max) behind rp2
+MF0=0000:03:00.0	# e1000e, function 0 of a multifunction pair behind rp3
+MF1=0000:03:00.1	# ich9-intel-hda, function 1: same IOMMU group as MF0
+NINEP=0000:00:07.0	# virtio-9p: the guest's root file system, never touch
+HP_PORT=rp4		# empty root port for device_add
+HP_ADDR=0000:04:00.0	# where a device hotplugged into HP_PORT appears
+HP_NETDEVS="hp0 hp1"	# spare QEMU netdev backends for hotplugged NICs
+E1000E_ID=8086:10d3
+NVME_ID=1b36:0010
+HDA_ID=8086:293e
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+# --- KTAP ----------------------------------------------------------------------
+KTAP_PLAN=
+KTAP_NUM=0
+KTAP_PASS=0
+KTAP_FAIL=0
+KTAP_SKIP=0
+
+ktap_plan() {
+	KTAP_PLAN=$1
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+# Diagnostics: arguments, or stdin when there are none, as "# " lines.
+ktap_diag() {
+	if (($#)); then
+		printf '# %s\n' "$@"
+	else
+		sed 's/^/# /'
+	fi
+}
+
+ktap_ok() {
+	KTAP_NUM=$((KTAP_NUM + 1)) KTAP_PASS=$((KTAP_PASS + 1))
+	echo "ok $KTAP_NUM $*"
+}
+
+ktap_fail() {
+	KTAP_NUM=$((KTAP_NUM + 1)) KTAP_FAIL=$((KTAP_FAIL + 1))
+	echo "not ok $KTAP_NUM $*"
+}
+
+ktap_skip() {
+	KTAP_NUM=$((KTAP_NUM + 1)) KTAP_SKIP=$((KTAP_SKIP + 1))
+	echo "ok $KTAP_NUM $1 # SKIP ${2:-}"
+}
+
+# ktap_result DESC RC: ok when RC is 0.
+ktap_result() {
+	if [[ $2 == 0 ]]; then ktap_ok "$1"; else ktap_fail "$1"; fi
+	return "$2"
+}
+
+# ktap_check DESC CMD...: ok when CMD succeeds; its output is shown on failure.
+# Returns CMD's status (mind set -e).
+ktap_check() {
+	local desc=$1 out rc
+	shift
+	out=$("$@" 2>&1) && rc=0 || rc=$?
+	if ((rc == 0)); then
+		ktap_ok "$desc"
+		return 0
+	fi
+	ktap_fail "$desc"
+	ktap_diag "failed (status $rc): $*"
+	[[ -z $out ]] || printf '%s\n' "$out" | tail -n 20 | ktap_diag
+	return "$rc"
+}
+
+# Skip what is left of the plan, then finish. Before any plan: "1..0 # SKIP".
+ktap_exit_skip() {
+	if [[ -z $KTAP_PLAN ]]; then
+		echo "TAP version 13"
+		echo "1..0 # SKIP $1"
+		exit "$KSFT_SKIP"
+	fi
+	while ((KTAP_NUM < KTAP_PLAN)); do
+		ktap_skip "${2:-skipped}" "$1"
+	done
+	ktap_finish
+}
+
+# Exit 1 if anything failed (or the plan was not kept), 4 if everything
+# was skipped, 0 otherwise.
+ktap_finish() {
+	local ran=$((KTAP_PASS + KTAP_FAIL + KTAP_SKIP))
+	if [[ -n $KTAP_PLAN ]] && ((ran != KTAP_PLAN)); then
+		echo "# planned $KTAP_PLAN tests, ran $ran"
+		KTAP_FAIL=$((KTAP_FAIL + 1))
+	fi
+	echo "# Totals: pass:$KTAP_PASS fail:$KTAP_FAIL xfail:0 xpass:0 skip:$KTAP_SKIP error:0"
+	if ((KTAP_FAIL)); then exit "$KSFT_FAIL"; fi
+	if ((KTAP_SKIP && !KTAP_PASS)); then exit "$KSFT_SKIP"; fi
+	exit "$KSFT_PASS"
+}
+
+# --- time and polling ----------------------------------------------------------
+# Microseconds since the epoch; "1.5" seconds -> 1500000.
+now_us() {
+	echo "${EPOCHREALTIME/./}"
+}
+
+_vr_seconds_to_us() {
+	local int=${1%%.*} frac=
+	[[ $1 == *.* ]] && frac=${1#*.}
+	frac=${frac}000000
+	echo $((10#${int:-0} * 1000000 + 10#${frac:0:6}))
+}
+
+# wait_for TIMEOUT_S CMD...: poll CMD every 0.05 s; status 1 on timeout.
+wait_for() {
+	local end
+	end=$(($(now_us) + $(_vr_seconds_to_us "$1")))
+	shift
+	until "$@"; do
+		(($(now_us) < end)) || return 1
+		sleep 0.05
+	done
+}
+
+# --- the control channel: QMP through ttyS1 (see README.md) ---------------------
+VR_CTL_DEV=${VR_CTL_DEV:-/dev/ttyS1}
+VR_QMP_TIMEOUT=${VR_QMP_TIMEOUT:-10}
+VR_CTL_FD=
+
+_vr_ctl_open() {
+	[[ -n $VR_CTL_FD ]] && return 0
+	exec {VR_CTL_FD}<>"$VR_CTL_DEV" || return 1
+	stty raw -echo 115200 <&"$VR_CTL_FD"
+}
+
+# qmp JSON: run one QMP command on the host and print the reply (one line).
+# Status 0 when the reply is a "return", 1 on an error reply or no reply.
+qmp() {
+	local reply
+	_vr_ctl_open || return 1
+	# A late reply to an earlier request that timed out must not be taken
+	# for this one.
+	while read -r -t 0 -u "$VR_CTL_FD"; do
+		read -r -t 0.2 -u "$VR_CTL_FD" reply || break
+	done
+	printf '%s\n' "$1" >&"$VR_CTL_FD"
+	if ! IFS= read -r -t "$VR_QMP_TIMEOUT" -u "$VR_CTL_FD" reply; then
+		echo "qmp: no reply in $VR_QMP_TIMEOUT s to $1" >&2
+		return 1
+	fi
+	reply=${reply%$'\r'}
+	printf '%s\n' "$reply"
+	[[ $reply == '{"return"'* ]]
+}
+
+# The QMP events that arrived since the last call, as one JSON array line
+# ({"return":[...]} unwrapped).
+qmp_events() {
+	local reply
+	reply=$(qmp '{"execute":"vr-events"}') || return 1
+	reply=${reply#'{"return":'}
+	echo "${reply%\}}"
+}
+
+# qmp_wait_event TIMEOUT_S EVENT [TEXT]: wait for a QMP event named EVENT
+# whose JSON contains TEXT. Events fetched meanwhile are consumed.
+qmp_wait_event() {
+	local timeout=$1 event=$2 text=${3:-} end events
+	end=$(($(now_us) + $(_vr_seconds_to_us "$timeout")))
+	while :; do
+		events=$(qmp_events) || return 1
+		if [[ $events == *"\"event\":\"$event\""* && $events == *"$text"* ]]; then
+			return 0
+		fi
+		(($(now_us) < end)) || return 1
+		sleep 0.1
+	done
+}
+
+# Host monotonic time in milliseconds (for latencies seen from the host).
+host_ms() {
+	local reply
+	reply=$(qmp '{"execute":"vr-time"}') || return 1
+	[[ $reply =~ \"ms\":([0-9.]+) ]] && echo "${BASH_REMATCH[1]}"
+}
+
+# --- PCI -----------------------------------------------------------------------
+pci_dev() {
+	echo "/sys/bus/pci/devices/$1"
+}
+
+pci_exists() {
+	[[ -e /sys/bus/pci/devices/$1 ]]
+}
+
+# The driver bound to ADDR, or an empty line.
+pci_driver() {
+	local link
+	link=$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null) || link=
+	echo "${link##*/}"
+}
+
+# "vendor:device" of ADDR, e.g. 8086:10d3.
+pci_ids() {
+	local d=/sys/bus/pci/devices/$1 v dev
+	v=$(<"$d/vendor") && dev=$(<"$d/device") || return 1
+	echo "${v#0x}:${dev#0x}"
+}
+
+# The IOMMU group number of ADDR.
+pci_group() {
+	local link
+	link=$(readlink "/sys/bus/pci/devices/$1/iommu_group") || return 1
+	echo "${link##*/}"
+}
+
+# How many times the driver core called DRIVER's probe for ADDR (dmesg lines
+# from the dyndbg="file drivers/base/dd.c +p" that vm.py puts on the cmdline).
+probe_log() {
+	dmesg | grep -cF -- "really_probe: probing driver $1 with device $2" || true
+}
+
+# A marker line in the kernel log, to find a test's part of dmesg.
+kmsg() {
+	echo "vr-test: $*" >/dev/kmsg
+}

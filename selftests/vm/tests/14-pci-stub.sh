@@ -1,0 +1,26 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# reclaim=stub (the default): a device bound to pci-stub before the module
+# loads ends up on vfio-pci; one bound to its native driver is left alone
+# and reported pending.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+ktap_plan 5
+modprobe pci-stub
+echo pci-stub >"$(pci_dev "$NIC1")/driver_override"
+echo "$NIC1" >/sys/bus/pci/drivers_probe
+modprobe e1000e
+ktap_check "before: nic1 on pci-stub, nic0 on e1000e" \
+	eval '[[ $(pci_driver "$NIC1") == pci-stub && $(pci_driver "$NIC0") == e1000e ]]'
+ktap_check "modprobe vfio_reserve devices=$NIC1,$NIC0" \
+	modprobe vfio_reserve devices="$NIC1,$NIC0"
+ktap_check "nic1 moved from pci-stub to vfio-pci" \
+	wait_for 10 eval '[[ $(pci_driver "$NIC1") == vfio-pci ]] &&
+		dmesg | grep -q "vfio_reserve: $NIC1: reserved for vfio-pci by rule $NIC1 (taken from pci-stub)"'
+ktap_check "nic0 stays on e1000e and is reported pending" \
+	eval '[[ $(pci_driver "$NIC0") == e1000e ]] &&
+		dmesg | grep -q "vfio_reserve: $NIC0: matches rule $NIC0 but is bound to e1000e: pending"'
+ktap_check "nic0's driver_override is untouched" \
+	eval '[[ $(<"$(pci_dev "$NIC0")/driver_override") == "(null)" ]]'
+ktap_finish

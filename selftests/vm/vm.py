@@ -1,0 +1,1001 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Boot Debian's kernel in QEMU (TCG, emulated VT-d) and run VM tests in it.
+
+One VM per test file. The guest mounts the host's / read-only over 9p,
+chroots into it and runs the test with bash; the test prints TAP on the
+console (ttyS0) between VR-TAP-BEGIN and VR-TAP-END markers. ttyS1 is a
+control channel: each JSON line the guest writes there is run as a QMP
+command and answered with one JSON line. See README.md next to this file.
+"""
+
+import argparse
+import collections
+import ctypes
+import fcntl
+import gzip
+import json
+import lzma
+import os
+import re
+import select
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+
+MODULE_NAME = "vfio_reserve"
+NINEP_MODULES = ("virtio_pci", "9pnet_virtio", "9p")
+BUSYBOX = "/bin/busybox"
+DEFAULT_TIMEOUT = 120
+POWEROFF_GRACE = 15
+
+# Anything of this on the console fails the test, whatever the TAP says.
+KERNEL_BAD = re.compile(r"Oops|BUG:|WARNING:|Kernel panic|general protection fault"
+                        r"|Call Trace:|UBSAN:|KASAN:")
+# A printk record on the console starts with its timestamp (CONFIG_PRINTK_TIME).
+KERNEL_TS = re.compile(r"\[\s*\d+\.\d{6}\] ")
+TAP_RESULT = re.compile(r"(not ok|ok)\b\s*(\d+)?\s*(?:- )?([^#]*?)\s*(?:#\s*(.*))?$")
+TAP_PLAN = re.compile(r"1\.\.(\d+)\s*(?:#\s*(.*))?$")
+HEADER = re.compile(r"^#\s*vm-(cmdline|timeout|qemu):\s*(.*?)\s*$")
+
+MODPROBE_WRAPPER = """#!/bin/busybox sh
+# request_module() runs this in the initramfs root: use the chroot's kmod.
+exec /bin/busybox chroot /newroot /sbin/modprobe "$@"
+"""
+
+
+def log(msg):
+    print(f"# vm: {msg}", file=sys.stderr, flush=True)
+
+
+def die(msg):
+    print(f"vm.py: error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def find_tool(name):
+    path = os.environ.get("PATH", "") + ":/usr/local/sbin:/usr/sbin:/sbin"
+    found = shutil.which(name, path=path)
+    if not found:
+        die(f"{name} not found (install the package that provides it)")
+    return found
+
+
+def mtime(path):
+    try:
+        return os.stat(path).st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
+def run(argv, **kw):
+    return subprocess.run(argv, check=True, text=True, **kw)
+
+
+# ---------------------------------------------------------------------------
+# Kernel, module tree and initramfs
+
+def ko_vermagic_kver(ko):
+    out = run([find_tool("modinfo"), "-F", "vermagic", ko],
+              stdout=subprocess.PIPE).stdout.split()
+    if not out:
+        die(f"{ko}: no vermagic")
+    return out[0]
+
+
+def newest_installed_kver():
+    kvers = [name[len("vmlinuz-"):] for name in os.listdir("/boot")
+             if name.startswith("vmlinuz-")]
+    kvers = [k for k in kvers if os.path.exists(f"/lib/modules/{k}/modules.dep")]
+    if not kvers:
+        die("no /boot/vmlinuz-KVER with /lib/modules/KVER: install linux-image-amd64")
+    key = lambda k: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", k)]
+    return sorted(kvers, key=key)[-1]
+
+
+def lock_build_dir(vmdir):
+    """One runner per build directory: the module tree, the logs and
+    results.txt are shared, and a guest reads the tree while it runs.
+    The lock lasts as long as this process."""
+    os.makedirs(vmdir, exist_ok=True)
+    fd = os.open(os.path.join(vmdir, ".lock"), os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log(f"waiting for another vm.py using {os.path.relpath(vmdir)}")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(path, obj):
+    with open(path + ".tmp", "w") as f:
+        json.dump(obj, f)
+    os.replace(path + ".tmp", path)
+
+
+def unshare_file(path):
+    """Replace a (possibly hard-linked) file by a private copy."""
+    shutil.copy2(path, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+class ModRoot:
+    """build/vm/modroot/lib/modules/KVER: the host's modules plus ours.
+
+    A hard-link copy of /lib/modules/KVER, refreshed when the host's tree
+    changes, with every copy of the module replaced by the one under test
+    and depmod run on it. Files are never written through a hard link.
+    """
+
+    def __init__(self, vmdir, kver, ko):
+        self.base = os.path.join(vmdir, "modroot")
+        self.kver = kver
+        self.ko = ko
+        self.host = f"/lib/modules/{kver}"
+        self.kdir = os.path.join(self.base, "lib", "modules", kver)
+        self.stamp = os.path.join(self.base, f".stamp-{kver}")
+
+    def host_mtime(self):
+        return max(mtime(self.host), mtime(os.path.join(self.host, "modules.dep")))
+
+    def prepare(self):
+        state = read_json(self.stamp)
+        if state is None or not self.complete() or \
+                self.host_mtime() > mtime(self.stamp):
+            self.copy_host_tree()
+            state = None
+        ko_state = [self.ko, mtime(self.ko)] if self.ko else None
+        if state is not None and state.get("ko") == ko_state:
+            return
+        if os.path.lexists(self.stamp):
+            os.unlink(self.stamp)
+        self.install_module()
+        run([find_tool("depmod"), "-b", self.base, self.kver])
+        write_json(self.stamp, {"ko": ko_state})
+
+    def complete(self):
+        return all(os.path.exists(os.path.join(self.kdir, name))
+                   for name in ("kernel", "modules.order", "modules.builtin",
+                                "modules.dep"))
+
+    def copy_host_tree(self):
+        log(f"preparing {os.path.relpath(self.kdir)} from {self.host}")
+        if os.path.lexists(self.stamp):
+            os.unlink(self.stamp)
+        shutil.rmtree(self.kdir, ignore_errors=True)
+        os.makedirs(os.path.dirname(self.kdir), exist_ok=True)
+        cp = find_tool("cp")
+        if subprocess.run([cp, "-al", self.host, self.kdir],
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            # A symlink farm cannot work: the guest mounts this tree over
+            # /lib/modules/KVER, where the links would point to themselves.
+            log("hard links failed (another filesystem?), copying the tree")
+            shutil.rmtree(self.kdir, ignore_errors=True)
+            run([cp, "-a", self.host, self.kdir])
+        for name in os.listdir(self.kdir):
+            path = os.path.join(self.kdir, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                unshare_file(path)
+
+    def install_module(self):
+        for dirpath, _, files in os.walk(self.kdir):
+            for name in files:
+                if re.fullmatch(re.escape(MODULE_NAME) + r"\.ko(\.\w+)?", name):
+                    os.unlink(os.path.join(dirpath, name))
+        if not self.ko:
+            return
+        extra = os.path.join(self.kdir, "extra")
+        os.makedirs(extra, exist_ok=True)
+        shutil.copy2(self.ko, os.path.join(extra, MODULE_NAME + ".ko"))
+
+
+class Cpio:
+    """Writer for the newc cpio format the kernel unpacks as initramfs."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.ino = 1
+
+    def _entry(self, name, mode, body=b"", nlink=1, rdev=(0, 0)):
+        fields = (self.ino, mode, 0, 0, nlink, 0, len(body), 0, 0,
+                  rdev[0], rdev[1], len(name) + 1, 0)
+        self.data += b"070701" + b"".join(b"%08X" % f for f in fields)
+        self.data += name.encode() + b"\0"
+        self._pad()
+        self.data += body
+        self._pad()
+        self.ino += 1
+
+    def _pad(self):
+        self.data += b"\0" * (-len(self.data) % 4)
+
+    def dir(self, name):
+        self._entry(name, stat.S_IFDIR | 0o755, nlink=2)
+
+    def file(self, name, body, mode=0o644):
+        self._entry(name, stat.S_IFREG | mode, body)
+
+    def chardev(self, name, major, minor):
+        self._entry(name, stat.S_IFCHR | 0o600, rdev=(major, minor))
+
+    def finish(self):
+        self.ino = 0
+        self._entry("TRAILER!!!", 0)
+        return bytes(self.data)
+
+
+def read_module(path):
+    with open(path, "rb") as f:
+        body = f.read()
+    if path.endswith(".xz"):
+        return lzma.decompress(body)
+    if path.endswith(".gz"):
+        return gzip.decompress(body)
+    if path.endswith(".zst"):
+        return run([find_tool("zstd"), "-dc", path], stdout=subprocess.PIPE,
+                   text=False).stdout
+    return body
+
+
+def ninep_module_chain(kver):
+    """The .ko files to insmod, in order, for a 9p root over virtio-pci."""
+    out = run([find_tool("modprobe"), "-a", "-S", kver, "--show-depends",
+               *NINEP_MODULES], stdout=subprocess.PIPE).stdout
+    chain = []
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "insmod" and words[1] not in chain:
+            chain.append(words[1])
+    return chain
+
+
+class Initramfs:
+    """build/vm/initramfs.cpio.gz: busybox, the 9p modules, /init."""
+
+    def __init__(self, vmdir, kver):
+        self.path = os.path.join(vmdir, "initramfs.cpio.gz")
+        self.stamp = self.path + ".stamp"
+        self.kver = kver
+        self.init = os.path.join(HERE, "init.sh")
+
+    def prepare(self):
+        inputs = [self.init, os.path.realpath(__file__), BUSYBOX,
+                  f"/lib/modules/{self.kver}/modules.dep"]
+        state = read_json(self.stamp)
+        if state == {"kver": self.kver} and \
+                max(map(mtime, inputs)) <= mtime(self.path):
+            return
+        log(f"building {os.path.relpath(self.path)} for {self.kver}")
+        if not os.access(BUSYBOX, os.X_OK):
+            die(f"{BUSYBOX} missing: install busybox-static")
+        cpio = Cpio()
+        for d in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc",
+                  "sys", "newroot", "hold", "modules", "tmp"):
+            cpio.dir(d)
+        cpio.chardev("dev/console", 5, 1)
+        cpio.chardev("dev/null", 1, 3)
+        with open(BUSYBOX, "rb") as f:
+            cpio.file("bin/busybox", f.read(), 0o755)
+        with open(self.init, "rb") as f:
+            cpio.file("init", f.read(), 0o755)
+        cpio.file("sbin/vr-modprobe", MODPROBE_WRAPPER.encode(), 0o755)
+        for i, ko in enumerate(ninep_module_chain(self.kver)):
+            name = re.sub(r"\.ko(\.\w+)?$", ".ko", os.path.basename(ko))
+            cpio.file(f"modules/{i:02d}-{name}", read_module(ko))
+        with open(self.path + ".tmp", "wb") as f:
+            f.write(gzip.compress(cpio.finish(), compresslevel=6, mtime=0))
+        os.replace(self.path + ".tmp", self.path)
+        write_json(self.stamp, {"kver": self.kver})
+
+
+# ---------------------------------------------------------------------------
+# Tests and the QEMU command line
+
+class Test:
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+        self.name = re.sub(r"\.sh$", "", os.path.basename(path))
+        self.cmdline = []
+        self.qemu = []
+        self.timeout = DEFAULT_TIMEOUT
+        with open(self.path) as f:
+            for line in f:
+                m = HEADER.match(line)
+                if not m:
+                    continue
+                key, value = m.groups()
+                if key == "cmdline":
+                    self.cmdline += shlex.split(value)
+                elif key == "qemu":
+                    self.qemu += shlex.split(value)
+                else:
+                    self.timeout = int(value)
+
+
+def kernel_cmdline(cfg, test):
+    args = ["console=ttyS0", "intel_iommu=on", "panic=-1", "panic_on_warn=1",
+            "oops=panic", "printk.devkmsg=on",
+            'dyndbg="file drivers/base/dd.c +p"',
+            f"vr.top={TOP}", f"vr.modroot={cfg.modroot}", f"vr.ko={int(bool(cfg.ko))}"]
+    if test:
+        args.append(f"vr.test={test.path}")
+        args += test.cmdline
+    if cfg.shell:
+        args.append("vr.shell=1")
+    return " ".join(args)
+
+
+def qemu_argv(cfg, test, qmp_sock, ctl_sock, console):
+    nic = "e1000e,romfile="
+    argv = [
+        cfg.qemu, "-no-user-config", "-nodefaults", "-display", "none", "-no-reboot",
+        "-accel", "tcg,thread=multi", "-M", "q35,kernel-irqchip=split",
+        "-cpu", "max", "-smp", "2", "-m", "2048",
+        "-device", "intel-iommu,intremap=on,caching-mode=on",
+        "-kernel", cfg.kernel, "-initrd", cfg.initramfs,
+        "-append", kernel_cmdline(cfg, test),
+        # 00:02.0: a NIC on the root bus
+        "-netdev", "user,id=n0,restrict=on",
+        "-device", f"{nic},netdev=n0,id=nic0,bus=pcie.0,addr=0x2",
+        # root ports rp1..rp4 at 00:03.0..00:06.0 -> buses 01..04
+        *[arg for n in range(1, 5) for arg in (
+            "-device", f"pcie-root-port,id=rp{n},bus=pcie.0,addr={n + 2:#x},"
+                       f"chassis={n},slot={n}")],
+        # 01:00.0: the same NIC behind a root port
+        "-netdev", "user,id=n1,restrict=on",
+        "-device", f"{nic},netdev=n1,id=nic1,bus=rp1",
+        # 02:00.0: NVMe with SR-IOV (VFs 02:00.1..)
+        "-device", "nvme-subsys,id=subsys0,nqn=vr-subsys0",
+        "-device", "nvme,id=nvme0,bus=rp2,serial=vrnvme0,subsys=subsys0,"
+                   "max_ioqpairs=10,sriov_max_vfs=4,sriov_vq_flexible=8,"
+                   "sriov_vi_flexible=4",
+        # 03:00.0 + 03:00.1: a multifunction pair, one IOMMU group
+        "-netdev", "user,id=n3,restrict=on",
+        "-device", f"{nic},netdev=n3,id=mf0,bus=rp3,addr=0x0.0,multifunction=on",
+        "-device", "ich9-intel-hda,id=mf1,bus=rp3,addr=0x0.1",
+        # rp4 stays empty for hotplug; spare backends for hotplugged NICs
+        "-netdev", "user,id=hp0,restrict=on",
+        "-netdev", "user,id=hp1,restrict=on",
+        # 00:07.0: the host's / read-only
+        "-fsdev", "local,id=fsroot,path=/,security_model=none,readonly=on,"
+                  "multidevs=remap",
+        "-device", "virtio-9p-pci,fsdev=fsroot,mount_tag=hostroot,bus=pcie.0,addr=0x7",
+        # ttyS1: the control channel; QMP for the runner
+        "-chardev", f"socket,id=ctl,path={ctl_sock},server=on,wait=off",
+        "-qmp", f"unix:{qmp_sock},server=on,wait=off",
+    ]
+    if console:
+        argv += ["-chardev", f"file,id=con,path={console}"]
+    else:
+        argv += ["-chardev", "stdio,id=con,mux=on,signal=off",
+                 "-mon", "chardev=con,mode=readline"]
+    argv += ["-device", "isa-serial,chardev=con,index=0",
+             "-device", "isa-serial,chardev=ctl,index=1"]
+    if test:
+        argv += test.qemu
+    return argv
+
+
+# ---------------------------------------------------------------------------
+# QMP and the guest's control channel
+
+class LineSocket:
+    """A non-blocking stream socket carrying one JSON object per line."""
+
+    def __init__(self, sock):
+        sock.setblocking(False)
+        self.sock = sock
+        self.inbuf = b""
+        self.outbuf = b""
+        self.eof = False
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def read_lines(self):
+        try:
+            data = self.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return []
+        except OSError:
+            data = b""
+        if not data:
+            self.eof = True
+            return []
+        self.inbuf += data
+        *lines, self.inbuf = self.inbuf.split(b"\n")
+        return [line.decode(errors="replace").strip() for line in lines if line.strip()]
+
+    def send(self, obj):
+        self.outbuf += json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+        self.flush()
+
+    def flush(self):
+        try:
+            while self.outbuf:
+                n = self.sock.send(self.outbuf)
+                self.outbuf = self.outbuf[n:]
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            self.outbuf = b""
+            self.eof = True
+
+    def close(self):
+        self.sock.close()
+
+
+def connect_unix(path, proc, deadline):
+    """Connect once QEMU has created the socket; give up if QEMU died."""
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+        if proc.poll() is not None:
+            raise VmError(f"QEMU exited with status {proc.returncode} at startup")
+        if time.monotonic() > deadline:
+            raise VmError(f"cannot connect to {path}")
+        time.sleep(0.02)
+
+
+def qmp_handshake(sock, deadline):
+    """Read the greeting and enter command mode, blocking, before the loop."""
+    sock.settimeout(max(0.1, deadline - time.monotonic()))
+    buf = b""
+    replies = 0
+    sock.sendall(b'{"execute":"qmp_capabilities"}\n')
+    try:
+        while replies < 2:
+            data = sock.recv(4096)
+            if not data:
+                raise VmError("QMP connection closed during the handshake")
+            buf += data
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                msg = json.loads(line)
+                if "error" in msg:
+                    raise VmError(f"qmp_capabilities: {msg['error']}")
+                if "QMP" in msg or "return" in msg:
+                    replies += 1
+    except socket.timeout:
+        raise VmError("no QMP greeting") from None
+    return buf
+
+
+class QmpProxy:
+    """Runs the guest's requests on the one QMP connection, in order.
+
+    Replies go back to the guest in request order; QMP events are kept until
+    the guest fetches them with {"execute":"vr-events"}.
+    """
+
+    def __init__(self, qmp, ctl, trace):
+        self.qmp = qmp
+        self.ctl = ctl
+        self.trace = trace
+        self.events = []
+        self.pending = collections.deque()
+
+    def _trace(self, direction, obj):
+        if self.trace:
+            self.trace.write(f"{time.monotonic():.3f} {direction} "
+                             f"{json.dumps(obj, separators=(',', ':'))}\n")
+            self.trace.flush()
+
+    def on_qmp(self, line):
+        msg = json.loads(line)
+        self._trace("<qmp", msg)
+        if "event" in msg:
+            self.events.append(msg)
+            return
+        for entry in self.pending:
+            if entry["kind"] == "qmp" and entry["reply"] is None:
+                entry["reply"] = msg
+                break
+        self._answer()
+
+    def on_ctl(self, line):
+        try:
+            req = json.loads(line)
+            if not isinstance(req, dict) or not isinstance(req.get("execute"), str):
+                raise ValueError("expected an object with \"execute\"")
+        except ValueError as e:
+            req = {"execute": "vr-invalid", "error": f"bad request {line!r}: {e}"}
+        self._trace(">ctl", req)
+        cmd = req["execute"]
+        entry = {"kind": "local", "req": req, "reply": None}
+        if cmd.startswith("vr-"):
+            self.pending.append(entry)
+        else:
+            entry["kind"] = "qmp"
+            self.pending.append(entry)
+            self.qmp.send(req)
+        self._answer()
+
+    def _local_reply(self, req):
+        cmd = req["execute"]
+        if cmd == "vr-events":
+            events, self.events = self.events, []
+            return {"return": events}
+        if cmd == "vr-time":
+            return {"return": {"ms": round(time.monotonic() * 1000, 3)}}
+        desc = req.get("error") or f"unknown command {cmd}"
+        return {"error": {"class": "GenericError", "desc": desc}}
+
+    def _answer(self):
+        while self.pending:
+            entry = self.pending[0]
+            if entry["kind"] == "local":
+                entry["reply"] = self._local_reply(entry["req"])
+            elif entry["reply"] is None:
+                return
+            self.pending.popleft()
+            reply = entry["reply"]
+            if "id" in entry["req"] and "id" not in reply:
+                reply = dict(reply, id=entry["req"]["id"])
+            self._trace("<ctl", reply)
+            self.ctl.send(reply)
+
+
+# ---------------------------------------------------------------------------
+# The console: rebuild lines, follow the markers, parse TAP
+
+class ConsoleLines:
+    """Split console bytes into lines, undoing printk's interleaving.
+
+    The kernel writes its records straight to the UART, so one can land in
+    the middle of a line the test is printing: "ok 5 hot[  1.000000] msg"
+    then "plug". The text before the timestamp is kept and put in front of
+    the next line that is not a kernel record.
+    """
+
+    def __init__(self):
+        self.partial = b""
+        self.fragment = ""
+
+    def feed(self, data):
+        parts = re.split(rb"\r\n|\n|\r", self.partial + data)
+        self.partial = parts.pop()
+        lines = []
+        for raw in parts:
+            line = raw.decode(errors="replace")
+            m = KERNEL_TS.search(line)
+            if m:
+                self.fragment += line[:m.start()]
+                lines.append(line[m.start():])
+            elif line:
+                lines.append(self.fragment + line)
+                self.fragment = ""
+        return lines
+
+
+class Verdict:
+    """What the console says about a test, line by line."""
+
+    def __init__(self, out):
+        self.out = out
+        self.ready = None
+        self.uptime = None
+        self.in_tap = False
+        self.end_rc = None
+        self.plan = None
+        self.plan_skip = None
+        self.results = []  # (status, text) with status pass/fail/skip
+        self.kernel_bad = None
+
+    def line(self, line, now):
+        is_kernel = KERNEL_TS.match(line) is not None
+        if (is_kernel or not self.in_tap) and KERNEL_BAD.search(line) and \
+                not self.kernel_bad:
+            self.kernel_bad = line
+        if is_kernel:
+            return
+        if line.startswith("VR-READY"):
+            self.ready = now
+            m = re.search(r"uptime=([\d.]+)", line)
+            self.uptime = float(m.group(1)) if m else None
+        elif line == "VR-TAP-BEGIN":
+            self.in_tap = True
+        elif line.startswith("VR-TAP-END"):
+            self.in_tap = False
+            m = re.search(r"rc=(\d+)", line)
+            self.end_rc = int(m.group(1)) if m else -1
+        elif self.in_tap:
+            self.tap_line(line)
+
+    def tap_line(self, line):
+        m_plan = TAP_PLAN.match(line)
+        m_res = TAP_RESULT.match(line)
+        if m_plan and self.plan is None:
+            self.plan = int(m_plan.group(1))
+            directive = m_plan.group(2) or ""
+            if directive.upper().startswith("SKIP"):
+                self.plan_skip = directive[4:].strip() or "skipped"
+        elif m_res:
+            ok, _, desc, directive = m_res.groups()
+            directive = directive or ""
+            if directive.upper().startswith("SKIP"):
+                self.results.append(("skip", f"{desc}: {directive[4:].strip()}"))
+            elif ok == "ok" or directive.upper().startswith("TODO"):
+                self.results.append(("pass", desc))
+            else:
+                self.results.append(("fail", desc))
+        elif not (line.startswith("#") or line.startswith("TAP version")
+                  or line[:1].isspace()):
+            line = "# " + line
+        self.out(f"    {line}")
+
+    def decide(self):
+        """(status, reason) once the VM is gone; status is pass/fail/skip."""
+        if self.kernel_bad:
+            return "fail", f"kernel: {self.kernel_bad}"
+        if self.ready is None:
+            return "fail", "guest never reached /init (no VR-READY)"
+        if self.end_rc is None:
+            return "fail", "test did not finish (no VR-TAP-END)"
+        fails = [d for s, d in self.results if s == "fail"]
+        if fails:
+            return "fail", f"not ok: {fails[0]}"
+        skips = [d for s, d in self.results if s == "skip"]
+        if self.end_rc == 4 or self.plan_skip or \
+                (self.results and len(skips) == len(self.results)):
+            return "skip", self.plan_skip or (skips[0] if skips else "exit 4")
+        if self.end_rc != 0:
+            return "fail", f"exit status {self.end_rc}"
+        if self.plan is None:
+            return "fail", "no TAP plan"
+        if self.plan != len(self.results):
+            return "fail", f"planned {self.plan} tests, ran {len(self.results)}"
+        return "pass", ""
+
+
+# ---------------------------------------------------------------------------
+# One VM
+
+class VmError(Exception):
+    pass
+
+
+def die_with_parent():
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+class Vm:
+    def __init__(self, cfg, test, interactive=False):
+        self.cfg = cfg
+        self.test = test
+        self.interactive = interactive
+        name = test.name if test else "shell"
+        self.logs = {kind: os.path.join(cfg.logdir, f"{name}{kind}")
+                     for kind in (".log", ".qmp.log", ".qemu.log")}
+        self.rundir = make_rundir(cfg.vmdir, name)
+        self.proc = None
+        self.socks = []
+
+    def start(self):
+        qmp_sock = os.path.join(self.rundir, "qmp.sock")
+        ctl_sock = os.path.join(self.rundir, "ctl.sock")
+        console = None if self.interactive else self.logs[".log"]
+        if console:
+            open(console, "wb").close()
+        argv = qemu_argv(self.cfg, self.test, qmp_sock, ctl_sock, console)
+        with open(self.logs[".qemu.log"], "w") as f:
+            f.write(shlex.join(argv) + "\n\n")
+        self.stderr = open(self.logs[".qemu.log"], "a")
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            argv, stdin=None if self.interactive else subprocess.DEVNULL,
+            stdout=None if self.interactive else subprocess.DEVNULL,
+            stderr=self.stderr, preexec_fn=die_with_parent,
+            start_new_session=not self.interactive)
+        deadline = self.started + 10
+        qmp = connect_unix(qmp_sock, self.proc, deadline)
+        self.socks.append(qmp)
+        rest = qmp_handshake(qmp, deadline)
+        ctl = connect_unix(ctl_sock, self.proc, deadline)
+        self.socks.append(ctl)
+        self.trace = open(self.logs[".qmp.log"], "w")
+        self.qmp = LineSocket(qmp)
+        self.qmp.inbuf = rest
+        self.ctl = LineSocket(ctl)
+        self.proxy = QmpProxy(self.qmp, self.ctl, self.trace)
+
+    def pump(self, timeout):
+        """Serve QMP and the control channel for up to timeout seconds."""
+        conns = [c for c in (self.qmp, self.ctl) if not c.eof]
+        wconns = [c for c in conns if c.outbuf]
+        try:
+            readable, writable, _ = select.select(conns, wconns, [], timeout)
+        except InterruptedError:
+            return
+        for conn in writable:
+            conn.flush()
+        for conn in readable:
+            for line in conn.read_lines():
+                try:
+                    if conn is self.qmp:
+                        self.proxy.on_qmp(line)
+                    else:
+                        self.proxy.on_ctl(line)
+                except ValueError as e:
+                    log(f"bad JSON from {'QMP' if conn is self.qmp else 'guest'}: {e}")
+
+    def quit(self):
+        if self.proc and self.proc.poll() is None and not self.qmp.eof:
+            self.qmp.send({"execute": "quit", "id": "vr-quit"})
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for sock in self.socks:
+            sock.close()
+        for f in (getattr(self, "trace", None), getattr(self, "stderr", None)):
+            if f:
+                f.close()
+        shutil.rmtree(self.rundir, ignore_errors=True)
+
+    def remove_logs(self):
+        for path in self.logs.values():
+            if os.path.exists(path):
+                os.unlink(path)
+
+
+def make_rundir(vmdir, name):
+    """A directory for the sockets, short enough for sun_path (108 bytes)."""
+    base = os.path.join(vmdir, "run")
+    os.makedirs(base, exist_ok=True)
+    path = tempfile.mkdtemp(prefix=f"{name[:20]}.", dir=base)
+    if len(os.path.join(path, "qmp.sock")) < 100:
+        return path
+    os.rmdir(path)
+    return tempfile.mkdtemp(prefix="vr-vm.")
+
+
+def tail(path, n):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return []
+    return [line.rstrip("\r") for line in lines[-n:]]
+
+
+class Result:
+    def __init__(self, status, reason, boot, total, uptime=None):
+        self.status, self.reason = status, reason
+        self.boot, self.total, self.uptime = boot, total, uptime
+
+
+def watch(vm, test, verdict):
+    """Follow the console until QEMU exits; False on timeout."""
+    lines = ConsoleLines()
+    deadline = vm.started + test.timeout
+    quit_at = None
+    with open(vm.logs[".log"], "rb") as console:
+        while vm.proc.poll() is None:
+            vm.pump(0.05)
+            now = time.monotonic()
+            for line in lines.feed(console.read()):
+                verdict.line(line, now)
+            if verdict.end_rc is not None and quit_at is None:
+                quit_at = now + POWEROFF_GRACE
+            if quit_at and now > quit_at:
+                vm.quit()  # the guest did not power off; stop() kills if need be
+                quit_at = float("inf")
+            if now > deadline:
+                return False
+        for line in lines.feed(console.read() + b"\n"):
+            verdict.line(line, time.monotonic())
+    return True
+
+
+def run_test(cfg, test, out):
+    vm = Vm(cfg, test)
+    verdict = Verdict(out)
+    try:
+        vm.start()
+        finished = watch(vm, test, verdict)
+        status, reason = verdict.decide()
+        if not finished:
+            status, reason = "fail", f"timeout after {test.timeout} s"
+        elif status == "fail" and verdict.end_rc is None and vm.proc.returncode:
+            reason += f"; QEMU exit status {vm.proc.returncode}"
+    except VmError as e:
+        status, reason = "fail", str(e)
+    finally:
+        vm.stop()
+    total = time.monotonic() - vm.started
+    boot = verdict.ready - vm.started if verdict.ready else None
+    result = Result(status, reason, boot, total, verdict.uptime)
+    result.vm = vm
+    result.tail = []
+    if status == "fail":
+        n = 30 if reason.startswith("timeout") else 40
+        result.tail = tail(vm.logs[".log"], n)
+        if verdict.ready is None:
+            result.tail += ["-- QEMU stderr:"] + tail(vm.logs[".qemu.log"], 20)
+    return result
+
+
+def run_shell(cfg, test):
+    vm = Vm(cfg, test, interactive=True)
+    try:
+        vm.start()
+        print("# vm: console on this terminal; Ctrl-A X quits QEMU", file=sys.stderr)
+        while vm.proc.poll() is None:
+            vm.pump(0.2)
+    finally:
+        vm.stop()
+    return 0
+
+
+# ---------------------------------------------------------------------------
+
+class Config:
+    pass
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Run vfio-reserve VM tests (one QEMU VM per test file).")
+    p.add_argument("tests", nargs="*", metavar="TEST.sh")
+    p.add_argument("--ko", help="module to test (default: ./vfio_reserve.ko at the "
+                   "repository top, if it exists)")
+    p.add_argument("--kver", help="kernel to boot (default: the module's vermagic)")
+    p.add_argument("--build", help="build directory (default: build/ at the top)")
+    p.add_argument("--qemu", default="qemu-system-x86_64", help="QEMU binary")
+    p.add_argument("--keep-logs", action="store_true",
+                   help="keep the logs of tests that pass or skip, too")
+    p.add_argument("--shell", "--interactive", action="store_true", dest="shell",
+                   help="boot one VM with a shell on this terminal "
+                   "(with TEST.sh: run it first)")
+    args = p.parse_args(argv)
+    if not args.tests and not args.shell:
+        p.error("name at least one TEST.sh (or --shell)")
+    if args.shell and len(args.tests) > 1:
+        p.error("--shell takes at most one TEST.sh")
+    return args
+
+
+def check_guest_visible(path, what):
+    """The guest sees the host's / through 9p, minus what it covers."""
+    if re.search(r"\s", path):
+        die(f"{what} {path}: whitespace cannot cross the kernel command line")
+    for d in ("/proc", "/sys", "/dev"):
+        if path == d or path.startswith(d + "/"):
+            die(f"{what} {path} is under {d}, which the guest replaces")
+
+
+def configure(args):
+    cfg = Config()
+    cfg.shell = args.shell
+    ko = args.ko or os.path.join(TOP, MODULE_NAME + ".ko")
+    if os.path.exists(ko):
+        cfg.ko = os.path.abspath(ko)
+    elif args.ko:
+        die(f"--ko {args.ko}: no such file")
+    else:
+        cfg.ko = None
+        log(f"warning: {os.path.relpath(ko)} not built: the guest gets no "
+            f"{MODULE_NAME} module (tests that need it skip)")
+    cfg.kver = args.kver or (ko_vermagic_kver(cfg.ko) if cfg.ko else newest_installed_kver())
+    cfg.kernel = f"/boot/vmlinuz-{cfg.kver}"
+    if not os.access(cfg.kernel, os.R_OK):
+        die(f"cannot read {cfg.kernel} (install the kernel image, run as a user "
+            f"that can read it, or pass --kver)")
+    if not os.path.isdir(f"/lib/modules/{cfg.kver}"):
+        die(f"/lib/modules/{cfg.kver} missing")
+    cfg.qemu = find_tool(args.qemu)
+    build = os.path.abspath(args.build or os.path.join(TOP, "build"))
+    cfg.vmdir = os.path.join(build, "vm")
+    cfg.logdir = os.path.join(cfg.vmdir, "logs")
+    cfg.modroot = os.path.join(cfg.vmdir, "modroot")
+    cfg.initramfs = os.path.join(cfg.vmdir, "initramfs.cpio.gz")
+    cfg.keep_logs = args.keep_logs
+    check_guest_visible(TOP, "repository")
+    check_guest_visible(cfg.vmdir, "build directory")
+    for t in args.tests:
+        check_guest_visible(os.path.abspath(t), "test")
+    return cfg
+
+
+def prepare(cfg):
+    lock_build_dir(cfg.vmdir)
+    os.makedirs(cfg.logdir, exist_ok=True)
+    ModRoot(cfg.vmdir, cfg.kver, cfg.ko).prepare()
+    Initramfs(cfg.vmdir, cfg.kver).prepare()
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def fmt_seconds(value):
+    return "-" if value is None else f"{value:.1f}s"
+
+
+def main(argv):
+    args = parse_args(argv)
+    cfg = configure(args)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
+    prepare(cfg)
+    if args.shell:
+        return run_shell(cfg, Test(args.tests[0]) if args.tests else None)
+
+    out = lambda s: print(s, flush=True)
+    results_path = os.path.join(cfg.vmdir, "results.txt")
+    open(results_path, "w").close()
+    started = time.monotonic()
+    failed = 0
+    out("TAP version 13")
+    out(f"1..{len(args.tests)}")
+    for n, path in enumerate(args.tests, 1):
+        try:
+            test = Test(path)
+        except OSError as e:
+            out(f"not ok {n} vm:{path} # {e.strerror}")
+            failed += 1
+            continue
+        out(f"# selftests: vm: {test.name}")
+        try:
+            result = run_test(cfg, test, out)
+        except KeyboardInterrupt:
+            out(f"not ok {n} vm:{test.name} # interrupted")
+            return 130
+        if result.status == "pass":
+            out(f"ok {n} vm:{test.name}")
+        elif result.status == "skip":
+            out(f"ok {n} vm:{test.name} # SKIP {result.reason}")
+        else:
+            out(f"not ok {n} vm:{test.name} # {result.reason}")
+            failed += 1
+        uptime = f", guest uptime {result.uptime:.1f}s" if result.uptime else ""
+        out(f"# {test.name}: boot {fmt_seconds(result.boot)} (guest /init reached"
+            f"{uptime}), total {fmt_seconds(result.total)}")
+        for line in getattr(result, "tail", []):
+            out(f"# | {line}")
+        if result.status == "fail" or cfg.keep_logs:
+            out(f"# {test.name}: logs in {os.path.relpath(result.vm.logs['.log'])}")
+        else:
+            result.vm.remove_logs()
+        with open(results_path, "a") as f:
+            f.write(f"{result.status} {test.name} {result.total:.1f}\n")
+    out(f"# vm: {len(args.tests)} tests, wall {time.monotonic() - started:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
