@@ -30,8 +30,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 
-VR_TOP= VR_MODROOT= VR_TEST= VR_KO=0 VR_SHELL=0
+VR_TOP='' VR_MODROOT='' VR_TEST='' VR_KO=0 VR_SHELL=0
 set -f
+# shellcheck disable=SC2013 # words, not lines
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	vr.top=*) VR_TOP=${arg#*=} ;;
@@ -43,7 +44,9 @@ for arg in $(cat /proc/cmdline); do
 done
 set +f
 VR_KVER=$(uname -r)
-[ -n "$VR_TOP" ] && [ -n "$VR_MODROOT" ] || fail "vr.top= and vr.modroot= are required"
+if [ -z "$VR_TOP" ] || [ -z "$VR_MODROOT" ]; then
+	fail "vr.top= and vr.modroot= are required"
+fi
 
 for ko in /modules/*.ko; do
 	insmod "$ko" || fail "insmod $ko"
@@ -55,7 +58,7 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro \
 # (a repository in /root, say): they are bind-held aside and moved back on top.
 keep="$VR_TOP $VR_MODROOT ${VR_TEST%/*}"
 cover() {
-	dir=$(in_root "$1") mode=$2 held= n=0
+	dir=$(in_root "$1") mode=$2 held='' n=0
 	for p in $keep; do
 		case "$p/" in "$dir"/*) ;; *) continue ;; esac
 		n=$((n + 1))

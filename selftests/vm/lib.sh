@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034 # the constants are for the tests
 # Helpers for VM tests (bash, sourced; set -u safe):
 #   . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 # KTAP output, the QMP control channel on ttyS1, polling, PCI and the

@@ -171,9 +171,17 @@ class ModRoot:
         write_json(self.stamp, {"ko": ko_state})
 
     def complete(self):
-        return all(os.path.exists(os.path.join(self.kdir, name))
-                   for name in ("kernel", "modules.order", "modules.builtin",
-                                "modules.dep"))
+        """Every file depmod reads or listed: `make M=<top> clean` deletes
+        *.ko and modules.order anywhere below the top, build/ included."""
+        if not all(os.path.exists(os.path.join(self.kdir, name))
+                   for name in ("modules.order", "modules.builtin")):
+            return False
+        try:
+            with open(os.path.join(self.kdir, "modules.dep")) as f:
+                return all(os.path.exists(os.path.join(self.kdir, line.split(":")[0]))
+                           for line in f)
+        except OSError:
+            return False
 
     def copy_host_tree(self):
         log(f"preparing {os.path.relpath(self.kdir)} from {self.host}")
@@ -566,7 +574,8 @@ class ConsoleLines:
     The kernel writes its records straight to the UART, so one can land in
     the middle of a line the test is printing: "ok 5 hot[  1.000000] msg"
     then "plug". The text before the timestamp is kept and put in front of
-    the next line that is not a kernel record.
+    the next line that is not a kernel record. A TAP diagnostic ("# ...")
+    may quote dmesg, so a timestamp inside one is left alone.
     """
 
     def __init__(self):
@@ -580,7 +589,7 @@ class ConsoleLines:
         for raw in parts:
             line = raw.decode(errors="replace")
             m = KERNEL_TS.search(line)
-            if m:
+            if m and not line.lstrip().startswith("#"):
                 self.fragment += line[:m.start()]
                 lines.append(line[m.start():])
             elif line:
@@ -602,6 +611,7 @@ class Verdict:
         self.plan_skip = None
         self.results = []  # (status, text) with status pass/fail/skip
         self.kernel_bad = None
+        self.init_failed = None
 
     def line(self, line, now):
         is_kernel = KERNEL_TS.match(line) is not None
@@ -610,7 +620,9 @@ class Verdict:
             self.kernel_bad = line
         if is_kernel:
             return
-        if line.startswith("VR-READY"):
+        if line.startswith("VR-INIT-FAILED"):
+            self.init_failed = line
+        elif line.startswith("VR-READY"):
             self.ready = now
             m = re.search(r"uptime=([\d.]+)", line)
             self.uptime = float(m.group(1)) if m else None
@@ -649,6 +661,8 @@ class Verdict:
         """(status, reason) once the VM is gone; status is pass/fail/skip."""
         if self.kernel_bad:
             return "fail", f"kernel: {self.kernel_bad}"
+        if self.init_failed:
+            return "fail", self.init_failed
         if self.ready is None:
             return "fail", "guest never reached /init (no VR-READY)"
         if self.end_rc is None:
@@ -695,6 +709,7 @@ class Vm:
         self.rundir = make_rundir(cfg.vmdir, name)
         self.proc = None
         self.socks = []
+        self.started = time.monotonic()
 
     def start(self):
         qmp_sock = os.path.join(self.rundir, "qmp.sock")
@@ -790,9 +805,10 @@ def tail(path, n):
 
 
 class Result:
-    def __init__(self, status, reason, boot, total, uptime=None):
+    def __init__(self, status, reason, boot, total, uptime=None, vm=None, tail=()):
         self.status, self.reason = status, reason
         self.boot, self.total, self.uptime = boot, total, uptime
+        self.vm, self.tail = vm, list(tail)
 
 
 def watch(vm, test, verdict):
@@ -835,15 +851,12 @@ def run_test(cfg, test, out):
         vm.stop()
     total = time.monotonic() - vm.started
     boot = verdict.ready - vm.started if verdict.ready else None
-    result = Result(status, reason, boot, total, verdict.uptime)
-    result.vm = vm
-    result.tail = []
+    lines = []
     if status == "fail":
-        n = 30 if reason.startswith("timeout") else 40
-        result.tail = tail(vm.logs[".log"], n)
+        lines = tail(vm.logs[".log"], 30 if reason.startswith("timeout") else 40)
         if verdict.ready is None:
-            result.tail += ["-- QEMU stderr:"] + tail(vm.logs[".qemu.log"], 20)
-    return result
+            lines += ["-- QEMU stderr:"] + tail(vm.logs[".qemu.log"], 20)
+    return Result(status, reason, boot, total, verdict.uptime, vm, lines)
 
 
 def run_shell(cfg, test):
@@ -907,7 +920,11 @@ def configure(args):
         cfg.ko = None
         log(f"warning: {os.path.relpath(ko)} not built: the guest gets no "
             f"{MODULE_NAME} module (tests that need it skip)")
-    cfg.kver = args.kver or (ko_vermagic_kver(cfg.ko) if cfg.ko else newest_installed_kver())
+    ko_kver = ko_vermagic_kver(cfg.ko) if cfg.ko else None
+    cfg.kver = args.kver or ko_kver or newest_installed_kver()
+    if ko_kver and ko_kver != cfg.kver:
+        log(f"warning: {os.path.relpath(cfg.ko)} is built for {ko_kver}, "
+            f"not {cfg.kver}: it will not load")
     cfg.kernel = f"/boot/vmlinuz-{cfg.kver}"
     if not os.access(cfg.kernel, os.R_OK):
         die(f"cannot read {cfg.kernel} (install the kernel image, run as a user "
@@ -930,6 +947,8 @@ def configure(args):
 
 def prepare(cfg):
     lock_build_dir(cfg.vmdir)
+    # Under the lock, sockets left by a runner that was killed are stale.
+    shutil.rmtree(os.path.join(cfg.vmdir, "run"), ignore_errors=True)
     os.makedirs(cfg.logdir, exist_ok=True)
     ModRoot(cfg.vmdir, cfg.kver, cfg.ko).prepare()
     Initramfs(cfg.vmdir, cfg.kver).prepare()
@@ -941,6 +960,27 @@ def interrupt(signum, frame):
 
 def fmt_seconds(value):
     return "-" if value is None else f"{value:.1f}s"
+
+
+def report(out, n, name, result, keep_logs):
+    """The kselftest-style lines for one test file."""
+    if result.status == "pass":
+        out(f"ok {n} vm:{name}")
+    elif result.status == "skip":
+        out(f"ok {n} vm:{name} # SKIP {result.reason}")
+    else:
+        out(f"not ok {n} vm:{name} # {result.reason}")
+    uptime = f", guest uptime {result.uptime:.1f}s" if result.uptime else ""
+    out(f"# {name}: boot {fmt_seconds(result.boot)} (guest /init reached{uptime}), "
+        f"total {fmt_seconds(result.total)}")
+    for line in result.tail:
+        out(f"# | {line}")
+    if result.vm is None:
+        return
+    if result.status == "fail" or keep_logs:
+        out(f"# {name}: logs in {os.path.relpath(result.vm.logs['.log'])}")
+    else:
+        result.vm.remove_logs()
 
 
 def main(argv):
@@ -956,42 +996,27 @@ def main(argv):
     results_path = os.path.join(cfg.vmdir, "results.txt")
     open(results_path, "w").close()
     started = time.monotonic()
-    failed = 0
+    counts = collections.Counter()
     out("TAP version 13")
     out(f"1..{len(args.tests)}")
     for n, path in enumerate(args.tests, 1):
+        name = re.sub(r"\.sh$", "", os.path.basename(path))
+        out(f"# selftests: vm: {name}")
         try:
-            test = Test(path)
-        except OSError as e:
-            out(f"not ok {n} vm:{path} # {e.strerror}")
-            failed += 1
-            continue
-        out(f"# selftests: vm: {test.name}")
-        try:
-            result = run_test(cfg, test, out)
+            result = run_test(cfg, Test(path), out)
+        except (OSError, ValueError) as e:
+            result = Result("fail", f"{path}: {e}", None, 0.0)
         except KeyboardInterrupt:
-            out(f"not ok {n} vm:{test.name} # interrupted")
+            out(f"not ok {n} vm:{name} # interrupted")
             return 130
-        if result.status == "pass":
-            out(f"ok {n} vm:{test.name}")
-        elif result.status == "skip":
-            out(f"ok {n} vm:{test.name} # SKIP {result.reason}")
-        else:
-            out(f"not ok {n} vm:{test.name} # {result.reason}")
-            failed += 1
-        uptime = f", guest uptime {result.uptime:.1f}s" if result.uptime else ""
-        out(f"# {test.name}: boot {fmt_seconds(result.boot)} (guest /init reached"
-            f"{uptime}), total {fmt_seconds(result.total)}")
-        for line in getattr(result, "tail", []):
-            out(f"# | {line}")
-        if result.status == "fail" or cfg.keep_logs:
-            out(f"# {test.name}: logs in {os.path.relpath(result.vm.logs['.log'])}")
-        else:
-            result.vm.remove_logs()
+        report(out, n, name, result, cfg.keep_logs)
+        counts[result.status] += 1
         with open(results_path, "a") as f:
-            f.write(f"{result.status} {test.name} {result.total:.1f}\n")
+            f.write(f"{result.status} {name} {result.total:.1f}\n")
+    out(f"# Totals: pass:{counts['pass']} fail:{counts['fail']} xfail:0 xpass:0 "
+        f"skip:{counts['skip']} error:0")
     out(f"# vm: {len(args.tests)} tests, wall {time.monotonic() - started:.0f} s")
-    return 1 if failed else 0
+    return 1 if counts["fail"] else 0
 
 
 if __name__ == "__main__":
