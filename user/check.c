@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * check: can these devices be assigned to a VM right now? Every reason
+ * they cannot, each with what to do about it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static void vr_problem(struct vr_check *c, bool fail, const char *fix,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void vr_problem(struct vr_check *c, bool fail, const char *fix,
+		       const char *fmt, ...)
+{
+	struct vr_problem *p;
+	va_list ap;
+
+	if (c->n == VR_MAX_PROBLEMS)
+		return;
+	p = &c->p[c->n++];
+	p->fail = fail;
+	va_start(ap, fmt);
+	vsnprintf(p->what, sizeof(p->what), fmt, ap);
+	va_end(ap);
+	snprintf(p->fix, sizeof(p->fix), "%s", fix ? fix : "");
+	if (fail)
+		c->failed = true;
+}
+
+/**
+ * vr_check_device() - every reason @addr cannot go to a VM now
+ * @o: options
+ * @addr: the device
+ * @devs: the module's device dump
+ * @n: its size
+ * @groups: the module's group dump
+ * @ng: its size
+ * @c: filled in
+ */
+void vr_check_device(const struct vr_opts *o, const char *addr,
+		     const struct vr_device *devs, size_t n,
+		     const struct vr_group *groups, size_t ng,
+		     struct vr_check *c)
+{
+	const struct vr_device *d = vr_find_device(devs, n, addr);
+	const struct vr_group *g;
+	char fix[320], users[512], path[64];
+	unsigned int i;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	if (!d) {
+		vr_problem(c, true, "lspci -D lists the addresses of this host",
+			   "no PCI function at %s", addr);
+		return;
+	}
+	c->dev = *d;
+	if (d->bridge) {
+		vr_problem(c, true, "assign the devices behind it instead",
+			   "%s is a bridge; bridges cannot be assigned", addr);
+		return;
+	}
+	if (!d->has_group) {
+		vr_problem(c, true,
+			   "enable VT-d/AMD-Vi in the firmware and add intel_iommu=on (Intel) or amd_iommu=on (AMD) to the kernel command line",
+			   "the IOMMU is off: %s has no IOMMU group", addr);
+		return;
+	}
+	if (!d->intr_remap) {
+		bool unsafe = vr_allow_unsafe_interrupts(o);
+
+		vr_problem(c, !unsafe,
+			   "enable interrupt remapping (x2APIC/IR in the firmware; do not boot with intremap=off)",
+			   unsafe ? "no interrupt remapping; allowed only because vfio_iommu_type1.allow_unsafe_interrupts=1, which lets a guest forge interrupts" :
+			   "no interrupt remapping: vfio will refuse the device");
+	}
+	if (strcmp(d->driver, "vfio-pci")) {
+		snprintf(fix, sizeof(fix), "vfio-reserve claim %s", addr);
+		if (d->state == VFIO_RESERVE_STATE_PENDING)
+			vr_problem(c, true, fix,
+				   "bound to %s: matched by rule %s but pending (reclaim leaves native drivers alone)",
+				   d->driver, d->rule);
+		else if (d->driver[0])
+			vr_problem(c, true, fix, "bound to %s, not vfio-pci",
+				   d->driver);
+		else
+			vr_problem(c, true, fix, "not bound to vfio-pci (no driver)");
+	}
+	g = vr_find_group(groups, ng, d->group);
+	for (i = 0; g && i < g->n; i++) {
+		const struct vr_member *m = &g->members[i];
+
+		if (!m->blocks)
+			continue;
+		snprintf(fix, sizeof(fix), "vfio-reserve claim %s (or unbind it from %s)",
+			 m->addr, m->driver);
+		vr_problem(c, true, fix,
+			   "IOMMU group %u is not viable: %s is bound to %s", d->group,
+			   m->addr, m->driver);
+	}
+	if (d->in_use) {
+		if (vr_vfio_users(o, d->group, users, sizeof(users)))
+			vr_problem(c, true, "stop that VM, or detach the device from it",
+				   "in use: IOMMU group %u is held by %s", d->group,
+				   users);
+		else
+			vr_problem(c, true, "stop the VM that holds it (run check as root to see which process)",
+				   "in use: IOMMU group %u is held by a VFIO user",
+				   d->group);
+	}
+	if (!strcmp(d->driver, "vfio-pci")) {
+		snprintf(path, sizeof(path), "/dev/vfio/%u", d->group);
+		if (access(path, F_OK))
+			vr_problem(c, true, "modprobe vfio-pci, and check udev rules for /dev/vfio",
+				   "%s does not exist", path);
+		else if (access(path, R_OK | W_OK))
+			vr_problem(c, true, "run QEMU as root, or give its user the group's device (chown)",
+				   "%s is not accessible to this user", path);
+	}
+	if (!d->reset[0])
+		vr_problem(c, false, "expect state to leak between VMs; prefer a device with FLR",
+			   "no reset method (the device cannot be reset between VMs)");
+}
+
+void vr_check_print(const struct vr_check *c, struct vr_json *j)
+{
+	unsigned int i;
+
+	if (j) {
+		vr_json_open(j, NULL, '{');
+		vr_json_str(j, "address", c->addr);
+		vr_json_bool(j, "ok", !c->failed);
+		vr_json_open(j, "problems", '[');
+		for (i = 0; i < c->n; i++) {
+			vr_json_open(j, NULL, '{');
+			vr_json_str(j, "level", c->p[i].fail ? "FAIL" : "WARN");
+			vr_json_str(j, "problem", c->p[i].what);
+			vr_json_str(j, "fix", c->p[i].fix);
+			vr_json_close(j, '}');
+		}
+		vr_json_close(j, ']');
+		vr_json_close(j, '}');
+		return;
+	}
+	if (!c->failed)
+		printf("%s: ok, can be assigned (IOMMU group %u, /dev/vfio/%u)\n",
+		       c->addr, c->dev.group, c->dev.group);
+	else
+		printf("%s: cannot be assigned now\n", c->addr);
+	for (i = 0; i < c->n; i++) {
+		printf("  %s  %s\n", c->p[i].fail ? "FAIL" : "WARN", c->p[i].what);
+		if (c->p[i].fix[0])
+			printf("        fix: %s\n", c->p[i].fix);
+	}
+}
+
+/* The module's devices and groups: the facts every check needs. */
+int vr_check_facts(struct vr_check_facts *f)
+{
+	struct vr_nl nl;
+	int ret;
+
+	memset(f, 0, sizeof(*f));
+	ret = vr_nl_open(&nl);
+	if (ret)
+		return vr_nl_fail(NULL, "check", ret);
+	ret = vr_nl_devices(&nl, &f->devs, &f->n);
+	if (!ret)
+		ret = vr_nl_groups(&nl, &f->groups, &f->ng);
+	if (ret) {
+		vr_nl_fail(&nl, "check", ret);
+		vr_nl_close(&nl);
+		vr_check_facts_free(f);
+		return VR_EXIT_FAIL;
+	}
+	vr_nl_close(&nl);
+	return VR_EXIT_OK;
+}
+
+void vr_check_facts_free(struct vr_check_facts *f)
+{
+	free(f->devs);
+	vr_groups_free(f->groups, f->ng);
+	memset(f, 0, sizeof(*f));
+}
+
+int vr_cmd_check(const struct vr_opts *o, int argc, char **argv)
+{
+	struct vr_check_facts f;
+	char addr[VR_ADDR_SIZE];
+	struct vr_check c;
+	struct vr_json j;
+	bool failed = false;
+	int i, ret;
+
+	if (argc < 2)
+		return vr_usage_error("check", "which devices? (addresses like 0000:03:00.0)");
+	for (i = 1; i < argc; i++)
+		if (!vr_normalize_addr(argv[i], addr))
+			return vr_usage_error("check", "'%s' is not a PCI address ([dddd:]bb:ss.f)",
+					      argv[i]);
+	ret = vr_check_facts(&f);
+	if (ret)
+		return ret;
+	if (o->json) {
+		vr_json_init(&j, stdout);
+		vr_json_open(&j, NULL, '[');
+	}
+	for (i = 1; i < argc; i++) {
+		vr_normalize_addr(argv[i], addr);
+		vr_check_device(o, addr, f.devs, f.n, f.groups, f.ng, &c);
+		vr_check_print(&c, o->json ? &j : NULL);
+		failed |= c.failed;
+	}
+	if (o->json) {
+		vr_json_close(&j, ']');
+		vr_json_end(&j);
+	}
+	vr_check_facts_free(&f);
+	return failed ? VR_EXIT_FAIL : VR_EXIT_OK;
+}

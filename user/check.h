@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * The checks shared by check, qemu and attach.
+ */
+#ifndef VR_CHECK_H
+#define VR_CHECK_H
+
+#include <stdarg.h>
+
+#include "vfio-reserve.h"
+
+#define VR_MAX_PROBLEMS	16
+
+struct vr_problem {
+	bool fail;		/* else a warning */
+	char what[640];
+	char fix[320];
+};
+
+struct vr_check {
+	char addr[VR_ADDR_SIZE];
+	struct vr_device dev;
+	bool failed;
+	unsigned int n;
+	struct vr_problem p[VR_MAX_PROBLEMS];
+};
+
+struct vr_check_facts {
+	struct vr_device *devs;
+	size_t n;
+	struct vr_group *groups;
+	size_t ng;
+};
+
+int vr_check_facts(struct vr_check_facts *f);
+void vr_check_facts_free(struct vr_check_facts *f);
+void vr_check_device(const struct vr_opts *o, const char *addr,
+		     const struct vr_device *devs, size_t n,
+		     const struct vr_group *groups, size_t ng,
+		     struct vr_check *c);
+void vr_check_print(const struct vr_check *c, struct vr_json *j);
+
+#endif /* VR_CHECK_H */

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * list, groups: what the module knows of every PCI function and group.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "selector.h"
+#include "vfio-reserve.h"
+
+/* The matcher's view of a device the module reported. */
+void vr_device_ids(const struct vr_device *d, struct vr_pci_ids *id)
+{
+	unsigned int dom = 0, bus = 0, slot = 0, func = 0;
+
+	memset(id, 0, sizeof(*id));
+	sscanf(d->addr, "%x:%x:%x.%x", &dom, &bus, &slot, &func);
+	id->domain = dom;
+	id->bus = (u8)bus;
+	id->slot = (u8)slot;
+	id->func = (u8)func;
+	id->vendor = d->vendor;
+	id->device = d->device;
+	id->subvendor = d->subvendor;
+	id->subdevice = d->subdevice;
+	id->class = d->class;
+	if (d->pf_addr[0]) {
+		id->is_vf = true;
+		sscanf(d->pf_addr, "%x:%x:%x.%x", &dom, &bus, &slot, &func);
+		id->pf_domain = dom;
+		id->pf_bus = (u8)bus;
+		id->pf_slot = (u8)slot;
+		id->pf_func = (u8)func;
+	}
+}
+
+/* Parse the command's selectors (joined) into @sels; exit code on error. */
+int vr_parse_selectors(const char *cmd, int argc, char **argv,
+		       struct vr_selector *sels, int *n, char *joined,
+		       size_t size)
+{
+	struct vr_sel_error err;
+	char msg[256];
+	size_t len = 0;
+	int i;
+
+	joined[0] = '\0';
+	for (i = 0; i < argc; i++) {
+		len += (size_t)snprintf(joined + len, len < size ? size - len : 0,
+					"%s%s", i ? "," : "", argv[i]);
+		if (len >= size)
+			return vr_usage_error(cmd, "selector list too long");
+	}
+	*n = vr_sel_parse_list(joined, sels, VR_SEL_LIST_MAX, &err);
+	if (*n < 0) {
+		vr_sel_format_error(&err, msg, sizeof(msg));
+		return vr_usage_error(cmd, "bad selector list '%s': %s", joined,
+				      msg);
+	}
+	return VR_EXIT_OK;
+}
+
+static void vr_sriov_text(const struct vr_device *d, char *buf, size_t size)
+{
+	if (d->is_pf)
+		snprintf(buf, size, "pf %u/%u", d->numvfs, d->totalvfs);
+	else if (d->pf_addr[0])
+		snprintf(buf, size, "vf of %s", d->pf_addr);
+	else
+		snprintf(buf, size, "-");
+}
+
+static void vr_print_device(const struct vr_device *d)
+{
+	char ids[16], cls[128], grp[16], sriov[40], reset[VR_NAME_SIZE];
+	char *p;
+
+	snprintf(ids, sizeof(ids), "%04x:%04x", d->vendor, d->device);
+	vr_class_name(d->class, cls, sizeof(cls));
+	cls[24] = '\0';
+	snprintf(grp, sizeof(grp), d->has_group ? "%u" : "-", d->group);
+	vr_sriov_text(d, sriov, sizeof(sriov));
+	snprintf(reset, sizeof(reset), "%s", d->reset[0] ? d->reset : "-");
+	for (p = reset; *p; p++)
+		if (*p == ' ')
+			*p = ',';
+	printf("%-12s  %-9s  %-24s  %-12s  %-8s  %-5s  %-6s  %-14s  %s\n",
+	       d->addr, ids, cls, d->driver[0] ? d->driver : "-",
+	       d->bridge ? "bridge" : vr_state_name(d->state), grp,
+	       d->in_use ? "yes" : "no", reset, sriov);
+}
+
+int vr_cmd_list(const struct vr_opts *o, int argc, char **argv)
+{
+	struct vr_selector sels[VR_SEL_LIST_MAX];
+	char joined[2048];
+	struct vr_device *devs;
+	struct vr_pci_ids id;
+	struct vr_json j;
+	struct vr_nl nl;
+	size_t n, i;
+	int nsels = 0, ret;
+
+	if (argc > 1) {
+		ret = vr_parse_selectors("list", argc - 1, argv + 1, sels,
+					 &nsels, joined, sizeof(joined));
+		if (ret)
+			return ret;
+	}
+	ret = vr_nl_open(&nl);
+	if (ret)
+		return vr_nl_fail(NULL, "list", ret);
+	ret = vr_nl_devices(&nl, &devs, &n);
+	if (ret) {
+		vr_nl_fail(&nl, "list", ret);
+		vr_nl_close(&nl);
+		return VR_EXIT_FAIL;
+	}
+	vr_nl_close(&nl);
+	if (o->json) {
+		vr_json_init(&j, stdout);
+		vr_json_open(&j, NULL, '[');
+	} else {
+		printf("%-12s  %-9s  %-24s  %-12s  %-8s  %-5s  %-6s  %-14s  %s\n",
+		       "ADDRESS", "IDS", "CLASS", "DRIVER", "STATE", "GROUP",
+		       "IN-USE", "RESET", "SR-IOV");
+	}
+	for (i = 0; i < n; i++) {
+		vr_device_ids(&devs[i], &id);
+		if (nsels && vr_sel_list_match(sels, (unsigned int)nsels,
+					       &id) < 0)
+			continue;
+		if (o->json)
+			vr_json_device(&j, &devs[i]);
+		else
+			vr_print_device(&devs[i]);
+	}
+	if (o->json) {
+		vr_json_close(&j, ']');
+		vr_json_end(&j);
+	}
+	free(devs);
+	return VR_EXIT_OK;
+}
+
+static void vr_print_group(const struct vr_group *g)
+{
+	unsigned int i;
+
+	printf("group %u: %s%s\n", g->id, g->viable ? "viable" : "NOT viable",
+	       g->in_use ? ", in use by a VFIO user" : "");
+	for (i = 0; i < g->n; i++) {
+		const struct vr_member *m = &g->members[i];
+
+		printf("  %-12s  %-14s%s\n", m->addr,
+		       m->driver[0] ? m->driver : "-",
+		       m->blocks ? "  blocks: its driver uses the kernel's DMA API (claim it or unbind it)" :
+		       "");
+	}
+}
+
+static void vr_json_group(struct vr_json *j, const struct vr_group *g)
+{
+	unsigned int i;
+
+	vr_json_open(j, NULL, '{');
+	vr_json_int(j, "group", g->id);
+	vr_json_bool(j, "viable", g->viable);
+	vr_json_bool(j, "in_use", g->in_use);
+	vr_json_open(j, "members", '[');
+	for (i = 0; i < g->n; i++) {
+		vr_json_open(j, NULL, '{');
+		vr_json_str(j, "address", g->members[i].addr);
+		if (g->members[i].driver[0])
+			vr_json_str(j, "driver", g->members[i].driver);
+		else
+			vr_json_null(j, "driver");
+		vr_json_bool(j, "blocks", g->members[i].blocks);
+		vr_json_close(j, '}');
+	}
+	vr_json_close(j, ']');
+	vr_json_close(j, '}');
+}
+
+int vr_cmd_groups(const struct vr_opts *o, int argc, char **argv)
+{
+	struct vr_group *groups;
+	struct vr_json j;
+	struct vr_nl nl;
+	size_t n, i;
+	int ret;
+
+	(void)argv;
+	if (argc > 1)
+		return vr_usage_error("groups", "no arguments expected");
+	ret = vr_nl_open(&nl);
+	if (ret)
+		return vr_nl_fail(NULL, "groups", ret);
+	ret = vr_nl_groups(&nl, &groups, &n);
+	if (ret) {
+		vr_nl_fail(&nl, "groups", ret);
+		vr_nl_close(&nl);
+		return VR_EXIT_FAIL;
+	}
+	vr_nl_close(&nl);
+	if (o->json) {
+		vr_json_init(&j, stdout);
+		vr_json_open(&j, NULL, '[');
+	}
+	for (i = 0; i < n; i++) {
+		if (o->json)
+			vr_json_group(&j, &groups[i]);
+		else
+			vr_print_group(&groups[i]);
+	}
+	if (o->json) {
+		vr_json_close(&j, ']');
+		vr_json_end(&j);
+	}
+	vr_groups_free(groups, n);
+	return VR_EXIT_OK;
+}

@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * The vfio_reserve generic netlink family, over libnl-3. Every request
+ * asks for extended acks so that the kernel's own explanation of an error
+ * reaches the user.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+
+#include "vfio-reserve.h"
+
+/* An attribute of the parsed table @tb, or 0 when absent. */
+#define U8(a)	(tb[a] ? nla_get_u8(tb[a]) : 0)
+#define U16(a)	(tb[a] ? nla_get_u16(tb[a]) : 0)
+#define U32(a)	(tb[a] ? nla_get_u32(tb[a]) : 0)
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct vr_req {
+	struct vr_nl *nl;
+	int maxattr;
+	int (*parse)(struct nlmsghdr *nlh, struct nlattr **tb, void *arg);
+	void *arg;
+	bool done;
+	int parse_error;
+};
+
+static int vr_nl_on_error(struct sockaddr_nl *nla, struct nlmsgerr *err,
+			  void *arg)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)err - 1;
+	struct vr_req *req = arg;
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	int len = (int)nlh->nlmsg_len - NLMSG_HDRLEN - (int)sizeof(*err);
+	char *attrs = (char *)(err + 1);
+
+	(void)nla;
+	req->nl->error = err->error;
+	req->done = true;
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+		int skip = (int)err->msg.nlmsg_len - NLMSG_HDRLEN;
+
+		attrs += skip;
+		len -= skip;
+	}
+	if (len > 0 && !nla_parse(tb, NLMSGERR_ATTR_MAX,
+				  (struct nlattr *)attrs, len, NULL) &&
+	    tb[NLMSGERR_ATTR_MSG])
+		snprintf(req->nl->extack, sizeof(req->nl->extack), "%s",
+			 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
+	return NL_STOP;
+}
+
+static int vr_nl_on_done(struct nl_msg *msg, void *arg)
+{
+	struct vr_req *req = arg;
+
+	(void)msg;
+	req->done = true;
+	return NL_STOP;
+}
+
+static int vr_nl_on_valid(struct nl_msg *msg, void *arg)
+{
+	struct vr_req *req = arg;
+	struct nlattr *tb[64];
+	int ret;
+
+	if (!req->parse)
+		return NL_OK;
+	ret = genlmsg_parse(nlmsg_hdr(msg), 0, tb, req->maxattr, NULL);
+	if (!ret)
+		ret = req->parse(nlmsg_hdr(msg), tb, req->arg);
+	if (ret && !req->parse_error)
+		req->parse_error = ret;
+	return NL_OK;
+}
+
+int vr_nl_open(struct vr_nl *nl)
+{
+	int one = 1, ret;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->sk = nl_socket_alloc();
+	if (!nl->sk)
+		return -ENOMEM;
+	ret = genl_connect(nl->sk);
+	if (ret) {
+		vr_nl_close(nl);
+		return -ECONNREFUSED;
+	}
+	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK,
+		   &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK,
+		   &one, sizeof(one));
+	nl_socket_enable_msg_peek(nl->sk);
+	nl->family = genl_ctrl_resolve(nl->sk, VFIO_RESERVE_FAMILY_NAME);
+	if (nl->family < 0) {
+		vr_nl_close(nl);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void vr_nl_close(struct vr_nl *nl)
+{
+	if (nl->sk)
+		nl_socket_free(nl->sk);
+	nl->sk = NULL;
+}
+
+/* Say what failed and what to do; returns VR_EXIT_FAIL. */
+int vr_nl_fail(struct vr_nl *nl, const char *what, int err)
+{
+	const char *extack = nl && nl->extack[0] ? nl->extack : NULL;
+
+	if (err == -ENOENT && (!nl || !nl->sk)) {
+		vr_err("vfio_reserve is not loaded: modprobe vfio_reserve");
+	} else if (err == -EPERM) {
+		vr_err("%s: permission denied: this needs root (CAP_NET_ADMIN)",
+		       what);
+	} else if (extack) {
+		vr_err("%s: %s (%s)", what, extack, strerror(-err));
+	} else {
+		vr_err("%s: %s", what, strerror(-err));
+	}
+	return VR_EXIT_FAIL;
+}
+
+/*
+ * Send one request and read until its ack or the end of its dump; @put
+ * adds the request's attribute, if any.
+ */
+static int vr_nl_request(struct vr_nl *nl, uint8_t cmd, bool dump,
+			 int attr, const char *str, const uint32_t *u32,
+			 int maxattr,
+			 int (*parse)(struct nlmsghdr *, struct nlattr **,
+				      void *),
+			 void *arg)
+{
+	struct vr_req req = {
+		.nl = nl, .maxattr = maxattr, .parse = parse, .arg = arg,
+	};
+	struct nl_msg *msg;
+	struct nl_cb *cb;
+	int ret;
+
+	nl->error = 0;
+	nl->extack[0] = '\0';
+	msg = nlmsg_alloc();
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!msg || !cb) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0,
+			 dump ? NLM_F_DUMP | NLM_F_ACK : NLM_F_ACK, cmd,
+			 VFIO_RESERVE_FAMILY_VERSION) ||
+	    (str && nla_put_string(msg, attr, str)) ||
+	    (u32 && nla_put_u32(msg, attr, *u32))) {
+		ret = -EMSGSIZE;
+		goto out;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, vr_nl_on_valid, &req);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, vr_nl_on_done, &req);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, vr_nl_on_done, &req);
+	nl_cb_err(cb, NL_CB_CUSTOM, vr_nl_on_error, &req);
+	ret = nl_send_auto(nl->sk, msg);
+	if (ret < 0) {
+		ret = -EIO;
+		goto out;
+	}
+	ret = 0;
+	while (!req.done) {
+		int r = nl_recvmsgs(nl->sk, cb);
+
+		if (r < 0 && !req.done) {
+			ret = -EIO;
+			break;
+		}
+	}
+	if (!ret)
+		ret = nl->error ? nl->error : req.parse_error;
+out:
+	nlmsg_free(msg);
+	nl_cb_put(cb);
+	return ret;
+}
+
+static void vr_copy_str(char *dst, size_t size, struct nlattr *a)
+{
+	snprintf(dst, size, "%s", a ? nla_get_string(a) : "");
+}
+
+static int vr_parse_status(struct nlmsghdr *nlh, struct nlattr **tb,
+			   void *arg)
+{
+	struct vr_status *st = arg;
+
+	vr_copy_str(st->version, sizeof(st->version),
+		    tb[VFIO_RESERVE_A_STATUS_VERSION]);
+	vr_copy_str(st->reclaim, sizeof(st->reclaim),
+		    tb[VFIO_RESERVE_A_STATUS_RECLAIM]);
+	vr_copy_str(st->config_error, sizeof(st->config_error),
+		    tb[VFIO_RESERVE_A_STATUS_CONFIG_ERROR]);
+	st->iommu = U8(VFIO_RESERVE_A_STATUS_IOMMU);
+	st->intr_remap = U8(VFIO_RESERVE_A_STATUS_INTR_REMAP);
+	st->dry_run = U8(VFIO_RESERVE_A_STATUS_DRY_RUN);
+	st->rules = U32(VFIO_RESERVE_A_STATUS_RULES);
+	st->reserved = U32(VFIO_RESERVE_A_STATUS_RESERVED);
+	st->pending = U32(VFIO_RESERVE_A_STATUS_PENDING);
+	(void)nlh;
+	return 0;
+}
+
+int vr_nl_status(struct vr_nl *nl, struct vr_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	return vr_nl_request(nl, VFIO_RESERVE_CMD_STATUS_GET, false, 0, NULL,
+			     NULL, VFIO_RESERVE_A_STATUS_MAX, vr_parse_status,
+			     st);
+}
+
+static int vr_parse_device(struct nlattr **tb, struct vr_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (!tb[VFIO_RESERVE_A_DEV_ADDR])
+		return -EPROTO;
+	vr_copy_str(d->addr, sizeof(d->addr), tb[VFIO_RESERVE_A_DEV_ADDR]);
+	vr_copy_str(d->driver, sizeof(d->driver), tb[VFIO_RESERVE_A_DEV_DRIVER]);
+	vr_copy_str(d->override, sizeof(d->override),
+		    tb[VFIO_RESERVE_A_DEV_OVERRIDE]);
+	vr_copy_str(d->rule, sizeof(d->rule), tb[VFIO_RESERVE_A_DEV_RULE]);
+	vr_copy_str(d->prev_driver, sizeof(d->prev_driver),
+		    tb[VFIO_RESERVE_A_DEV_PREV_DRIVER]);
+	vr_copy_str(d->reset, sizeof(d->reset),
+		    tb[VFIO_RESERVE_A_DEV_RESET_METHODS]);
+	vr_copy_str(d->pf_addr, sizeof(d->pf_addr),
+		    tb[VFIO_RESERVE_A_DEV_PF_ADDR]);
+	d->vendor = U16(VFIO_RESERVE_A_DEV_VENDOR);
+	d->device = U16(VFIO_RESERVE_A_DEV_DEVICE);
+	d->subvendor = U16(VFIO_RESERVE_A_DEV_SUBVENDOR);
+	d->subdevice = U16(VFIO_RESERVE_A_DEV_SUBDEVICE);
+	d->class = U32(VFIO_RESERVE_A_DEV_CLASS);
+	d->state = U8(VFIO_RESERVE_A_DEV_STATE);
+	d->has_group = tb[VFIO_RESERVE_A_DEV_IOMMU_GROUP];
+	d->group = U32(VFIO_RESERVE_A_DEV_IOMMU_GROUP);
+	d->intr_remap = U8(VFIO_RESERVE_A_DEV_INTR_REMAP);
+	d->in_use = U8(VFIO_RESERVE_A_DEV_IN_USE);
+	d->bridge = U8(VFIO_RESERVE_A_DEV_BRIDGE);
+	d->is_pf = tb[VFIO_RESERVE_A_DEV_SRIOV_TOTALVFS];
+	d->totalvfs = U16(VFIO_RESERVE_A_DEV_SRIOV_TOTALVFS);
+	d->numvfs = U16(VFIO_RESERVE_A_DEV_SRIOV_NUMVFS);
+	return 0;
+}
+
+static int vr_parse_one_device(struct nlmsghdr *nlh, struct nlattr **tb,
+			       void *arg)
+{
+	(void)nlh;
+	return vr_parse_device(tb, arg);
+}
+
+/* DEVICE_GET, DEVICE_CLAIM or DEVICE_RELEASE of one address. */
+int vr_nl_device(struct vr_nl *nl, uint8_t cmd, const char *addr,
+		 struct vr_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	return vr_nl_request(nl, cmd, false, VFIO_RESERVE_A_DEV_ADDR, addr,
+			     NULL, VFIO_RESERVE_A_DEV_MAX, vr_parse_one_device,
+			     d);
+}
+
+/* A growing array of fixed-size elements. */
+struct vr_vec {
+	void *items;
+	size_t n, cap, size;
+};
+
+static void *vr_vec_push(struct vr_vec *v)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 32;
+		void *p = realloc(v->items, cap * v->size);
+
+		if (!p)
+			return NULL;
+		v->items = p;
+		v->cap = cap;
+	}
+	return memset((char *)v->items + v->n++ * v->size, 0, v->size);
+}
+
+static int vr_parse_device_vec(struct nlmsghdr *nlh, struct nlattr **tb,
+			       void *arg)
+{
+	struct vr_device *d = vr_vec_push(arg);
+
+	(void)nlh;
+	return d ? vr_parse_device(tb, d) : -ENOMEM;
+}
+
+int vr_nl_devices(struct vr_nl *nl, struct vr_device **devs, size_t *n)
+{
+	struct vr_vec v = { .size = sizeof(**devs) };
+	int ret;
+
+	ret = vr_nl_request(nl, VFIO_RESERVE_CMD_DEVICE_GET, true, 0, NULL,
+			    NULL, VFIO_RESERVE_A_DEV_MAX, vr_parse_device_vec,
+			    &v);
+	if (ret) {
+		free(v.items);
+		return ret;
+	}
+	*devs = v.items;
+	*n = v.n;
+	return 0;
+}
+
+static int vr_parse_group(struct nlmsghdr *nlh, struct nlattr **tb,
+			  void *arg)
+{
+	struct vr_vec members = { .size = sizeof(struct vr_member) };
+	struct genlmsghdr *gnlh = nlmsg_data(nlh);
+	struct nlattr *mb[VFIO_RESERVE_A_MEMBER_MAX + 1];
+	struct vr_group *g = vr_vec_push(arg);
+	struct vr_member *m;
+	struct nlattr *a;
+	int rem;
+
+	if (!g)
+		return -ENOMEM;
+	if (!tb[VFIO_RESERVE_A_GROUP_ID])
+		return -EPROTO;
+	g->id = nla_get_u32(tb[VFIO_RESERVE_A_GROUP_ID]);
+	g->viable = U8(VFIO_RESERVE_A_GROUP_VIABLE);
+	g->in_use = U8(VFIO_RESERVE_A_GROUP_IN_USE);
+	/* GROUP_MEMBER repeats: walk every attribute, not the parsed table. */
+	nla_for_each_attr(a, genlmsg_attrdata(gnlh, 0), genlmsg_attrlen(gnlh, 0),
+			  rem) {
+		if (nla_type(a) != VFIO_RESERVE_A_GROUP_MEMBER)
+			continue;
+		if (nla_parse_nested(mb, VFIO_RESERVE_A_MEMBER_MAX, a, NULL) ||
+		    !mb[VFIO_RESERVE_A_MEMBER_ADDR])
+			goto err;
+		m = vr_vec_push(&members);
+		if (!m)
+			goto err;
+		vr_copy_str(m->addr, sizeof(m->addr),
+			    mb[VFIO_RESERVE_A_MEMBER_ADDR]);
+		vr_copy_str(m->driver, sizeof(m->driver),
+			    mb[VFIO_RESERVE_A_MEMBER_DRIVER]);
+		m->blocks = mb[VFIO_RESERVE_A_MEMBER_BLOCKS] &&
+			    nla_get_u8(mb[VFIO_RESERVE_A_MEMBER_BLOCKS]);
+	}
+	g->members = members.items;
+	g->n = members.n;
+	return 0;
+err:
+	free(members.items);
+	return -EPROTO;
+}
+
+void vr_groups_free(struct vr_group *g, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(g[i].members);
+	free(g);
+}
+
+int vr_nl_groups(struct vr_nl *nl, struct vr_group **groups, size_t *n)
+{
+	struct vr_vec v = { .size = sizeof(**groups) };
+	int ret;
+
+	ret = vr_nl_request(nl, VFIO_RESERVE_CMD_GROUP_GET, true, 0, NULL,
+			    NULL, VFIO_RESERVE_A_GROUP_MAX, vr_parse_group, &v);
+	if (ret) {
+		vr_groups_free(v.items, v.n);
+		return ret;
+	}
+	*groups = v.items;
+	*n = v.n;
+	return 0;
+}
+
+static int vr_parse_rule(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
+{
+	struct vr_rule_info *r = vr_vec_push(arg);
+
+	(void)nlh;
+	if (!r)
+		return -ENOMEM;
+	vr_copy_str(r->selector, sizeof(r->selector),
+		    tb[VFIO_RESERVE_A_RULE_SELECTOR]);
+	r->origin = U8(VFIO_RESERVE_A_RULE_ORIGIN);
+	return 0;
+}
+
+int vr_nl_rules(struct vr_nl *nl, struct vr_rule_info **rules, size_t *n)
+{
+	struct vr_vec v = { .size = sizeof(**rules) };
+	int ret;
+
+	ret = vr_nl_request(nl, VFIO_RESERVE_CMD_RULE_GET, true, 0, NULL,
+			    NULL, VFIO_RESERVE_A_RULE_MAX, vr_parse_rule, &v);
+	if (ret) {
+		free(v.items);
+		return ret;
+	}
+	*rules = v.items;
+	*n = v.n;
+	return 0;
+}
+
+static int vr_parse_count(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
+{
+	uint32_t *count = arg;
+
+	(void)nlh;
+	*count = U32(VFIO_RESERVE_A_RULE_COUNT);
+	return 0;
+}
+
+/* RULE_ADD or RULE_DEL of a selector list; @count: rules changed. */
+int vr_nl_rule_change(struct vr_nl *nl, uint8_t cmd, const char *list,
+		      uint32_t *count)
+{
+	*count = 0;
+	return vr_nl_request(nl, cmd, false, VFIO_RESERVE_A_RULE_SELECTOR, list,
+			     NULL, VFIO_RESERVE_A_RULE_MAX, vr_parse_count,
+			     count);
+}
+
+static const char *const vr_event_names[] = {
+	[VFIO_RESERVE_EVENT_ADDED] = "added",
+	[VFIO_RESERVE_EVENT_REMOVED] = "removed",
+	[VFIO_RESERVE_EVENT_RESERVED] = "reserved",
+	[VFIO_RESERVE_EVENT_RELEASED] = "released",
+	[VFIO_RESERVE_EVENT_BOUND] = "bound",
+	[VFIO_RESERVE_EVENT_UNBOUND] = "unbound",
+	[VFIO_RESERVE_EVENT_PENDING] = "pending",
+};
+
+const char *vr_event_name(uint8_t kind)
+{
+	if (kind < sizeof(vr_event_names) / sizeof(vr_event_names[0]) &&
+	    vr_event_names[kind])
+		return vr_event_names[kind];
+	return "unknown";
+}
+
+const char *vr_state_name(uint8_t state)
+{
+	switch (state) {
+	case VFIO_RESERVE_STATE_RESERVED:
+		return "reserved";
+	case VFIO_RESERVE_STATE_PENDING:
+		return "pending";
+	}
+	return "-";
+}
+
+struct vr_monitor {
+	int (*fn)(const char *kind, const char *addr, const char *driver,
+		  const char *rule, void *arg);
+	void *arg;
+	int ret;
+};
+
+static int vr_monitor_event(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[VFIO_RESERVE_A_EVENT_MAX + 1];
+	struct vr_monitor *m = arg;
+	struct genlmsghdr *gnlh = nlmsg_data(nlmsg_hdr(msg));
+
+	if (gnlh->cmd != VFIO_RESERVE_CMD_EVENT ||
+	    genlmsg_parse(nlmsg_hdr(msg), 0, tb, VFIO_RESERVE_A_EVENT_MAX,
+			  NULL) ||
+	    !tb[VFIO_RESERVE_A_EVENT_KIND] || !tb[VFIO_RESERVE_A_EVENT_ADDR])
+		return NL_OK;
+	m->ret = m->fn(vr_event_name(U8(VFIO_RESERVE_A_EVENT_KIND)),
+		       nla_get_string(tb[VFIO_RESERVE_A_EVENT_ADDR]),
+		       tb[VFIO_RESERVE_A_EVENT_DRIVER] ?
+		       nla_get_string(tb[VFIO_RESERVE_A_EVENT_DRIVER]) : NULL,
+		       tb[VFIO_RESERVE_A_EVENT_RULE] ?
+		       nla_get_string(tb[VFIO_RESERVE_A_EVENT_RULE]) : NULL,
+		       m->arg);
+	return m->ret ? NL_STOP : NL_OK;
+}
+
+/* Call @fn for every event until it returns non-zero or reading fails. */
+int vr_nl_monitor(struct vr_nl *nl,
+		  int (*fn)(const char *kind, const char *addr,
+			    const char *driver, const char *rule, void *arg),
+		  void *arg)
+{
+	struct vr_monitor m = { .fn = fn, .arg = arg };
+	int grp, ret;
+
+	grp = genl_ctrl_resolve_grp(nl->sk, VFIO_RESERVE_FAMILY_NAME,
+				    VFIO_RESERVE_MCGRP_EVENTS);
+	if (grp < 0)
+		return -ENOENT;
+	ret = nl_socket_add_membership(nl->sk, grp);
+	if (ret)
+		return -EIO;
+	nl_socket_disable_seq_check(nl->sk);
+	nl_socket_modify_cb(nl->sk, NL_CB_VALID, NL_CB_CUSTOM,
+			    vr_monitor_event, &m);
+	while (!m.ret) {
+		ret = nl_recvmsgs_default(nl->sk);
+		if (ret < 0 && ret != -NLE_INTR)
+			return -EIO;
+	}
+	return m.ret < 0 ? m.ret : 0;
+}
+
+const struct vr_device *vr_find_device(const struct vr_device *devs,
+				       size_t n, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(devs[i].addr, addr))
+			return &devs[i];
+	return NULL;
+}
+
+const struct vr_group *vr_find_group(const struct vr_group *g, size_t n,
+				     uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (g[i].id == id)
+			return &g[i];
+	return NULL;
+}

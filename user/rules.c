@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * rules, add, remove: the module's run-time rule set.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfio-reserve.h"
+
+int vr_cmd_rules(const struct vr_opts *o, int argc, char **argv)
+{
+	struct vr_rule_info *rules;
+	struct vr_json j;
+	struct vr_nl nl;
+	size_t n, i;
+	int ret;
+
+	(void)argv;
+	if (argc > 1)
+		return vr_usage_error("rules", "no arguments expected");
+	ret = vr_nl_open(&nl);
+	if (ret)
+		return vr_nl_fail(NULL, "rules", ret);
+	ret = vr_nl_rules(&nl, &rules, &n);
+	if (ret) {
+		vr_nl_fail(&nl, "rules", ret);
+		vr_nl_close(&nl);
+		return VR_EXIT_FAIL;
+	}
+	vr_nl_close(&nl);
+	if (o->json) {
+		vr_json_init(&j, stdout);
+		vr_json_open(&j, NULL, '[');
+		for (i = 0; i < n; i++) {
+			vr_json_open(&j, NULL, '{');
+			vr_json_str(&j, "selector", rules[i].selector);
+			vr_json_str(&j, "origin",
+				    rules[i].origin == VFIO_RESERVE_ORIGIN_PARAM ?
+				    "parameter" : "runtime");
+			vr_json_close(&j, '}');
+		}
+		vr_json_close(&j, ']');
+		vr_json_end(&j);
+	} else {
+		if (!n)
+			printf("no rules\n");
+		for (i = 0; i < n; i++)
+			printf("%-24s  %s\n", rules[i].selector,
+			       rules[i].origin == VFIO_RESERVE_ORIGIN_PARAM ?
+			       "devices= parameter" : "added at run time");
+	}
+	free(rules);
+	return VR_EXIT_OK;
+}
+
+/*
+ * Refuse, unless --force, a list that would take a device the host needs.
+ * Only what the list itself selects counts (its own exclusions apply).
+ */
+static int vr_check_list_safety(const struct vr_opts *o, struct vr_nl *nl,
+				const struct vr_selector *sels, int nsels)
+{
+	struct vr_device *devs;
+	struct vr_pci_ids id;
+	char why[256];
+	int bad = 0, ret;
+	size_t n, i;
+
+	ret = vr_nl_devices(nl, &devs, &n);
+	if (ret)
+		return vr_nl_fail(nl, "add", ret);
+	for (i = 0; i < n; i++) {
+		vr_device_ids(&devs[i], &id);
+		if (devs[i].bridge ||
+		    vr_sel_list_match(sels, (unsigned int)nsels, &id) < 0 ||
+		    !vr_host_critical(o, devs[i].addr, why, sizeof(why)))
+			continue;
+		if (o->force) {
+			vr_err("warning: %s is selected although %s (--force)",
+			       devs[i].addr, why);
+			continue;
+		}
+		vr_err("refusing: the rules select %s, but %s; exclude it (!%s) or use --force",
+		       devs[i].addr, why, devs[i].addr);
+		bad++;
+	}
+	free(devs);
+	return bad ? VR_EXIT_FAIL : VR_EXIT_OK;
+}
+
+static int vr_rule_change(const struct vr_opts *o, const char *cmd,
+			  int argc, char **argv)
+{
+	struct vr_selector sels[VR_SEL_LIST_MAX];
+	bool add = !strcmp(cmd, "add");
+	char joined[VFIO_RESERVE_SELECTOR_LIST_MAX];
+	struct vr_nl nl;
+	uint32_t count;
+	int nsels, ret;
+
+	if (argc < 2)
+		return vr_usage_error(cmd, "which selectors?");
+	ret = vr_parse_selectors(cmd, argc - 1, argv + 1, sels, &nsels, joined,
+				 sizeof(joined));
+	if (ret)
+		return ret;
+	ret = vr_nl_open(&nl);
+	if (ret)
+		return vr_nl_fail(NULL, cmd, ret);
+	if (add) {
+		ret = vr_check_list_safety(o, &nl, sels, nsels);
+		if (ret) {
+			vr_nl_close(&nl);
+			return ret;
+		}
+	}
+	ret = vr_nl_rule_change(&nl, add ? VFIO_RESERVE_CMD_RULE_ADD :
+				VFIO_RESERVE_CMD_RULE_DEL, joined, &count);
+	if (ret) {
+		vr_nl_fail(&nl, cmd, ret);
+		vr_nl_close(&nl);
+		return VR_EXIT_FAIL;
+	}
+	vr_nl_close(&nl);
+	printf("%s %u rule%s (%s)\n", add ? "added" : "removed", count,
+	       count == 1 ? "" : "s", joined);
+	return VR_EXIT_OK;
+}
+
+int vr_cmd_add(const struct vr_opts *o, int argc, char **argv)
+{
+	return vr_rule_change(o, "add", argc, argv);
+}
+
+int vr_cmd_remove(const struct vr_opts *o, int argc, char **argv)
+{
+	return vr_rule_change(o, "remove", argc, argv);
+}

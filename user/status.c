@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * status: is this host ready for device assignment? PASS, WARN or FAIL for
+ * each fact, every FAIL with its fix. Works without the module, with what
+ * the host alone can tell.
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "vfio-reserve.h"
+#include "kconfig.h"	/* generated from selftests/config */
+
+enum vr_level { VR_PASS, VR_WARN, VR_FAIL };
+
+struct vr_report {
+	const struct vr_opts *o;
+	struct vr_json j;
+	unsigned int fails, warns;
+};
+
+static void vr_line(struct vr_report *r, enum vr_level level, const char *name,
+		    const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void vr_line(struct vr_report *r, enum vr_level level, const char *name,
+		    const char *fix, const char *fmt, ...)
+{
+	static const char *const words[] = { "PASS", "WARN", "FAIL" };
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->fails += level == VR_FAIL;
+	r->warns += level == VR_WARN;
+	if (r->o->json) {
+		vr_json_open(&r->j, NULL, '{');
+		vr_json_str(&r->j, "check", name);
+		vr_json_str(&r->j, "result", words[level]);
+		vr_json_str(&r->j, "message", msg);
+		if (fix && level != VR_PASS)
+			vr_json_str(&r->j, "fix", fix);
+		else
+			vr_json_null(&r->j, "fix");
+		vr_json_close(&r->j, '}');
+		return;
+	}
+	printf("%s  %s\n", words[level], msg);
+	if (fix && level != VR_PASS)
+		printf("      fix: %s\n", fix);
+}
+
+static bool vr_exists(const struct vr_opts *o, const char *rel)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", o->sysfs, rel);
+	return !access(path, F_OK);
+}
+
+static bool vr_amd_cpu(const struct vr_opts *o)
+{
+	char path[PATH_MAX], line[256];
+	bool amd = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cpuinfo", o->proc);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!amd && fgets(line, sizeof(line), f))
+		amd = !strncmp(line, "vendor_id", 9) && strstr(line, "AuthenticAMD");
+	fclose(f);
+	return amd;
+}
+
+static unsigned int vr_count_groups(const struct vr_opts *o)
+{
+	char path[PATH_MAX];
+	unsigned int n = 0;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/kernel/iommu_groups", o->sysfs);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static bool vr_cmdline_has(const struct vr_opts *o, const char *word)
+{
+	char path[PATH_MAX], line[4096];
+
+	snprintf(path, sizeof(path), "%s/cmdline", o->proc);
+	if (vr_read_line(path, line, sizeof(line)))
+		return false;
+	return strstr(line, word);
+}
+
+static void vr_check_iommu(struct vr_report *r, bool amd)
+{
+	const struct vr_opts *o = r->o;
+	unsigned int groups = vr_count_groups(o);
+	const char *on = amd ? "amd_iommu=on" : "intel_iommu=on";
+	char fix[256];
+
+	if (vr_exists(o, "firmware/acpi/tables/DMAR"))
+		vr_line(r, VR_PASS, "firmware", NULL,
+			"ACPI DMAR table present: Intel VT-d is enabled in the firmware");
+	else if (vr_exists(o, "firmware/acpi/tables/IVRS"))
+		vr_line(r, VR_PASS, "firmware", NULL,
+			"ACPI IVRS table present: AMD-Vi is enabled in the firmware");
+	else
+		vr_line(r, VR_FAIL, "firmware",
+			"enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the firmware setup",
+			"no DMAR or IVRS ACPI table: the firmware does not expose an IOMMU");
+	snprintf(fix, sizeof(fix),
+		 "add %s iommu=pt to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub) and reboot",
+		 on);
+	if (groups)
+		vr_line(r, VR_PASS, "iommu", NULL, "IOMMU on: %u IOMMU groups%s%s",
+			groups, vr_cmdline_has(o, on) ? ", booted with " : "",
+			vr_cmdline_has(o, on) ? on : "");
+	else
+		vr_line(r, VR_FAIL, "iommu", fix,
+			"IOMMU off: no IOMMU groups in /sys/kernel/iommu_groups");
+}
+
+/* Interrupt remapping: from the module when loaded, else /proc/interrupts. */
+static void vr_check_ir(struct vr_report *r, const struct vr_status *st)
+{
+	char path[PATH_MAX], line[512];
+	bool ir = false, known = st != NULL;
+	const char *fix = "enable x2APIC / interrupt remapping in the firmware and do not boot with intremap=off";
+	FILE *f;
+
+	if (st) {
+		ir = st->intr_remap;
+	} else {
+		snprintf(path, sizeof(path), "%s/interrupts", r->o->proc);
+		f = fopen(path, "re");
+		while (f && !ir && fgets(line, sizeof(line), f))
+			ir = strstr(line, "IR-PCI-MSI") || strstr(line, "IR-IO-APIC");
+		known = f && ir;
+		if (f)
+			fclose(f);
+	}
+	if (ir)
+		vr_line(r, VR_PASS, "interrupt_remapping", NULL,
+			"interrupt remapping on%s", st ? "" : " (IR- interrupt chips)");
+	else if (known)
+		vr_line(r, VR_FAIL, "interrupt_remapping", fix,
+			"interrupt remapping off: vfio refuses devices without it");
+	else
+		vr_line(r, VR_WARN, "interrupt_remapping", "load vfio_reserve to know for sure",
+			"interrupt remapping: no IR- interrupt chips seen in /proc/interrupts");
+	if (vr_allow_unsafe_interrupts(r->o))
+		vr_line(r, VR_WARN, "unsafe_interrupts",
+			"remove vfio_iommu_type1.allow_unsafe_interrupts=1 once interrupt remapping works",
+			"vfio_iommu_type1.allow_unsafe_interrupts=1: guests can forge MSIs to the host; this is UNSAFE");
+}
+
+/* The kernel's configuration: /boot/config-RELEASE or /proc/config.gz. */
+static FILE *vr_open_config(const struct vr_opts *o, char *name, size_t size)
+{
+	struct utsname u;
+	char path[PATH_MAX];
+	FILE *f;
+
+	uname(&u);
+	snprintf(name, size, "/boot/config-%s", u.release);
+	f = fopen(name, "re");
+	if (f)
+		return f;
+	snprintf(path, sizeof(path), "gzip -dc %s/config.gz 2>/dev/null", o->proc);
+	snprintf(name, size, "%s/config.gz", o->proc);
+	if (access(name, R_OK))
+		return NULL;
+	return popen(path, "re");
+}
+
+static void vr_check_kconfig(struct vr_report *r, bool amd)
+{
+	char name[PATH_MAX], line[256], missing[512] = "";
+	bool seen[sizeof(vr_kconfig) / sizeof(vr_kconfig[0])] = { false };
+	size_t i, len = 0;
+	bool piped;
+	FILE *f;
+
+	f = vr_open_config(r->o, name, sizeof(name));
+	if (!f) {
+		vr_line(r, VR_WARN, "kernel_config",
+			"install the kernel's config file in /boot, or enable CONFIG_IKCONFIG_PROC",
+			"kernel configuration not found (/boot/config-*, /proc/config.gz)");
+		return;
+	}
+	piped = strstr(name, "config.gz");
+	while (fgets(line, sizeof(line), f)) {
+		for (i = 0; i < sizeof(vr_kconfig) / sizeof(vr_kconfig[0]); i++) {
+			const char *opt = vr_kconfig[i];
+			size_t n;
+
+			if (amd && !strcmp(opt, "CONFIG_INTEL_IOMMU"))
+				opt = "CONFIG_AMD_IOMMU";
+			n = strlen(opt);
+			if (!strncmp(line, opt, n) && line[n] == '=' &&
+			    (line[n + 1] == 'y' || line[n + 1] == 'm'))
+				seen[i] = true;
+		}
+	}
+	if (piped)
+		pclose(f);
+	else
+		fclose(f);
+	for (i = 0; i < sizeof(vr_kconfig) / sizeof(vr_kconfig[0]); i++) {
+		const char *opt = amd && !strcmp(vr_kconfig[i], "CONFIG_INTEL_IOMMU") ?
+				  "CONFIG_AMD_IOMMU" : vr_kconfig[i];
+
+		if (!seen[i])
+			len += (size_t)snprintf(missing + len,
+						len < sizeof(missing) ? sizeof(missing) - len : 0,
+						"%s%s", len ? " " : "", opt);
+	}
+	if (!missing[0])
+		vr_line(r, VR_PASS, "kernel_config", NULL,
+			"kernel options for assignment are set (%s)", name);
+	else
+		vr_line(r, VR_FAIL, "kernel_config",
+			"boot a kernel built with them (Debian's linux-image-amd64 has them all)",
+			"kernel built without %s (%s)", missing, name);
+}
+
+static void vr_check_vfio(struct vr_report *r)
+{
+	static const char *const mods[] = { "vfio", "vfio_iommu_type1", "vfio_pci" };
+	char rel[64], missing[128] = "";
+	size_t i, len = 0;
+
+	for (i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
+		snprintf(rel, sizeof(rel), "module/%s", mods[i]);
+		if (!vr_exists(r->o, rel))
+			len += (size_t)snprintf(missing + len, sizeof(missing) - len,
+						"%s%s", len ? " " : "", mods[i]);
+	}
+	if (!missing[0])
+		vr_line(r, VR_PASS, "vfio", NULL, "vfio, vfio_iommu_type1 and vfio_pci are loaded");
+	else
+		vr_line(r, VR_WARN, "vfio", "modprobe vfio-pci (vfio_reserve loads it when it reserves a device)",
+			"not loaded: %s", missing);
+}
+
+static void vr_check_module(struct vr_report *r, struct vr_status *st,
+			    bool *loaded)
+{
+	struct vr_rule_info *rules = NULL;
+	struct vr_nl nl;
+	size_t n = 0, i;
+	char list[512] = "";
+	size_t len = 0;
+	int ret;
+
+	*loaded = false;
+	ret = vr_nl_open(&nl);
+	if (ret) {
+		vr_line(r, VR_WARN, "module", "modprobe vfio_reserve",
+			"vfio_reserve is not loaded: devices are not reserved at probe time");
+		return;
+	}
+	ret = vr_nl_status(&nl, st);
+	if (!ret)
+		ret = vr_nl_rules(&nl, &rules, &n);
+	vr_nl_close(&nl);
+	if (ret) {
+		vr_line(r, VR_FAIL, "module", "see dmesg",
+			"vfio_reserve is loaded but does not answer (%s)", strerror(-ret));
+		return;
+	}
+	*loaded = true;
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(list + len, len < sizeof(list) ? sizeof(list) - len : 0,
+					"%s%s", i ? "," : "", rules[i].selector);
+	free(rules);
+	vr_line(r, VR_PASS, "module", NULL,
+		"vfio_reserve %s loaded: %u rules (%s), %u reserved, %u pending, reclaim=%s%s",
+		st->version, st->rules, n ? list : "none", st->reserved, st->pending,
+		st->reclaim, st->dry_run ? ", DRY RUN" : "");
+	if (st->config_error[0])
+		vr_line(r, VR_FAIL, "module_parameters",
+			"fix the devices=/reclaim= options (/etc/modprobe.d/vfio-reserve.conf or the kernel command line) and reload the module",
+			"parameters rejected at load, nothing reserved: %s",
+			st->config_error);
+}
+
+int vr_cmd_status(const struct vr_opts *o, int argc, char **argv)
+{
+	struct vr_report r = { .o = o };
+	struct vr_status st;
+	bool amd, loaded;
+
+	(void)argv;
+	if (argc > 1)
+		return vr_usage_error("status", "no arguments expected");
+	if (o->json) {
+		vr_json_init(&r.j, stdout);
+		vr_json_open(&r.j, NULL, '[');
+	}
+	amd = vr_amd_cpu(o);
+	vr_check_iommu(&r, amd);
+	vr_check_module(&r, &st, &loaded);
+	vr_check_ir(&r, loaded ? &st : NULL);
+	vr_check_kconfig(&r, amd);
+	vr_check_vfio(&r);
+	if (o->json) {
+		vr_json_close(&r.j, ']');
+		vr_json_end(&r.j);
+	} else {
+		printf("%u failed, %u warnings\n", r.fails, r.warns);
+	}
+	return r.fails ? VR_EXIT_FAIL : VR_EXIT_OK;
+}

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * Facts read from sysfs and procfs, and the few writes the helper makes.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "selector.h"
+#include "vfio-reserve.h"
+
+/* The first line of @path, without its newline. */
+int vr_read_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	int ret = 0;
+
+	buf[0] = '\0';
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)size, f))
+		ret = ferror(f) ? -EIO : 0;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return ret;
+}
+
+int vr_sysfs_dev(const struct vr_opts *o, const char *addr, const char *attr,
+		 char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", o->sysfs,
+		 addr, attr);
+	return vr_read_line(path, buf, size);
+}
+
+/* "03:00.0" or "0000:03:00.0" to "0000:03:00.0", by the one grammar. */
+bool vr_normalize_addr(const char *in, char *out)
+{
+	struct vr_selector sel;
+	const char *reason;
+
+	if (vr_sel_parse(in, strlen(in), &sel, &reason) ||
+	    sel.kind != VR_SEL_ADDR || sel.exclude ||
+	    sel.slot == VR_SEL_ANY || sel.func == VR_SEL_ANY)
+		return false;
+	snprintf(out, VR_ADDR_SIZE, "%04x:%02x:%02x.%x", sel.domain & 0xffff,
+		 sel.bus & 0xff, sel.slot & 0x1f, sel.func & 7);
+	return true;
+}
+
+/*
+ * Processes holding /dev/vfio/@group open: "pid (comm)" list in @buf.
+ * Return: how many; other users' processes are seen only by root.
+ */
+int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
+		  size_t size)
+{
+	char want[32], path[PATH_MAX], link[PATH_MAX], comm[64];
+	size_t len = 0;
+	struct dirent *p, *fd;
+	DIR *procs, *fds;
+	int found = 0;
+
+	buf[0] = '\0';
+	snprintf(want, sizeof(want), "/dev/vfio/%u", group);
+	procs = opendir(o->proc);
+	if (!procs)
+		return 0;
+	while ((p = readdir(procs))) {
+		bool holds = false;
+
+		if (p->d_name[0] < '0' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/fd", o->proc, p->d_name);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while (!holds && (fd = readdir(fds))) {
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "%s/%s/fd/%s", o->proc,
+				 p->d_name, fd->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n < 0)
+				continue;
+			link[n] = '\0';
+			holds = !strcmp(link, want);
+		}
+		closedir(fds);
+		if (!holds)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/comm", o->proc, p->d_name);
+		if (vr_read_line(path, comm, sizeof(comm)))
+			snprintf(comm, sizeof(comm), "?");
+		len += (size_t)snprintf(buf + len, size > len ? size - len : 0,
+					"%spid %s (%s)", found ? ", " : "",
+					p->d_name, comm);
+		if (len >= size)
+			len = size - 1;
+		found++;
+	}
+	closedir(procs);
+	return found;
+}
+
+bool vr_allow_unsafe_interrupts(const struct vr_opts *o)
+{
+	char path[PATH_MAX], val[8];
+
+	snprintf(path, sizeof(path),
+		 "%s/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
+		 o->sysfs);
+	return !vr_read_line(path, val, sizeof(val)) && val[0] == 'Y';
+}
+
+/* The PCI class name from pci.ids, or its code. */
+const char *vr_class_name(uint32_t class, char *buf, size_t size)
+{
+	static const char *const files[] = {
+		"/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids",
+	};
+	unsigned int base = class >> 16, sub = (class >> 8) & 0xff;
+	char line[256];
+	bool in_class = false;
+	FILE *f = NULL;
+	size_t i;
+
+	snprintf(buf, size, "class %04x", class >> 8);
+	for (i = 0; !f && i < sizeof(files) / sizeof(files[0]); i++)
+		f = fopen(files[i], "re");
+	if (!f)
+		return buf;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int v;
+		int off = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == 'C' && sscanf(line, "C %x %n", &v, &off) == 1) {
+			in_class = v == base;
+			if (in_class)
+				snprintf(buf, size, "%s", line + off);
+		} else if (in_class && line[0] == '\t' && line[1] != '\t' &&
+			   sscanf(line, "\t%x %n", &v, &off) == 1 && v == sub) {
+			snprintf(buf, size, "%s", line + off);
+			break;
+		} else if (in_class && line[0] != '\t' && line[0] != '#') {
+			break;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static int vr_run(char *const argv[])
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;
+}
+
+static int vr_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * After a release, when no driver took the device back: load its native
+ * driver by modalias and ask the core to probe it.
+ */
+int vr_reprobe(const struct vr_opts *o, const char *addr)
+{
+	char path[PATH_MAX], alias[256];
+	char *argv[] = { "modprobe", "-q", alias, NULL };
+
+	if (vr_current_driver(o, addr, alias, sizeof(alias)))
+		return 0;
+	if (!vr_sysfs_dev(o, addr, "modalias", alias, sizeof(alias)))
+		vr_run(argv);
+	snprintf(path, sizeof(path), "%s/bus/pci/drivers_probe", o->sysfs);
+	return vr_write(path, addr);
+}
+
+static void vr_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The driver bound to @addr into @buf; false (and "") when none. */
+bool vr_current_driver(const struct vr_opts *o, const char *addr, char *buf,
+		       size_t size)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", o->sysfs,
+		 addr);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	snprintf(buf, size, "%s", base ? base + 1 : link);
+	return true;
+}
+
+/* Wait up to @ms for @addr to be bound to @driver (any driver if NULL). */
+int vr_wait_driver(const struct vr_opts *o, const char *addr,
+		   const char *driver, int ms)
+{
+	char cur[VR_NAME_SIZE];
+
+	for (;;) {
+		if (vr_current_driver(o, addr, cur, sizeof(cur)) &&
+		    (!driver || !strcmp(cur, driver)))
+			return 0;
+		if (ms <= 0)
+			return -ETIMEDOUT;
+		vr_sleep_ms(20);
+		ms -= 20;
+	}
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * The helper's shared declarations.
+ */
+#ifndef VR_HELPER_H
+#define VR_HELPER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <linux/vfio_reserve.h>
+
+#include "selector.h"
+
+#define VR_EXIT_OK	0
+#define VR_EXIT_FAIL	1
+#define VR_EXIT_USAGE	2
+
+#define VR_ADDR_SIZE	VFIO_RESERVE_ADDR_SIZE
+#define VR_NAME_SIZE	64
+
+/* The options: the only state shared across the program. */
+struct vr_opts {
+	bool json;
+	bool force;
+	const char *sysfs;	/* "/sys", or a test tree */
+	const char *proc;	/* "/proc", or a test tree */
+};
+
+struct vr_cmd {
+	const char *name;
+	int (*fn)(const struct vr_opts *o, int argc, char **argv);
+	const char *usage;	/* arguments */
+	const char *help;	/* one line */
+};
+
+const struct vr_cmd *vr_cmd_find(const char *name);
+void vr_usage_cmd(FILE *f, const struct vr_cmd *c);
+int vr_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void vr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One PCI function as the module reports it. */
+struct vr_device {
+	char addr[VR_ADDR_SIZE];
+	uint16_t vendor, device, subvendor, subdevice;
+	uint32_t class;
+	char driver[VR_NAME_SIZE];
+	char override[VR_NAME_SIZE];
+	uint8_t state;			/* enum vfio_reserve_state */
+	char rule[VR_NAME_SIZE];
+	char prev_driver[VR_NAME_SIZE];
+	bool has_group;
+	uint32_t group;
+	bool intr_remap;
+	bool in_use;
+	bool bridge;
+	char reset[VR_NAME_SIZE];
+	bool is_pf;
+	uint16_t totalvfs, numvfs;
+	char pf_addr[VR_ADDR_SIZE];
+};
+
+struct vr_member {
+	char addr[VR_ADDR_SIZE];
+	char driver[VR_NAME_SIZE];
+	bool blocks;
+};
+
+struct vr_group {
+	uint32_t id;
+	bool viable;
+	bool in_use;
+	unsigned int n;
+	struct vr_member *members;
+};
+
+struct vr_status {
+	char version[VR_NAME_SIZE];
+	bool iommu, intr_remap, dry_run;
+	char reclaim[16];
+	uint32_t rules, reserved, pending;
+	char config_error[256];
+};
+
+struct vr_rule_info {
+	char selector[VR_NAME_SIZE];
+	uint8_t origin;			/* enum vfio_reserve_origin */
+};
+
+/* nl.c: the module's generic netlink family. */
+struct vr_nl {
+	struct nl_sock *sk;
+	int family;
+	int error;		/* the kernel's answer, a negative errno */
+	char extack[256];	/* its message, "" when none */
+};
+
+int vr_nl_open(struct vr_nl *nl);
+void vr_nl_close(struct vr_nl *nl);
+int vr_nl_fail(struct vr_nl *nl, const char *what, int err);
+int vr_nl_status(struct vr_nl *nl, struct vr_status *st);
+int vr_nl_device(struct vr_nl *nl, uint8_t cmd, const char *addr,
+		 struct vr_device *d);
+int vr_nl_devices(struct vr_nl *nl, struct vr_device **devs, size_t *n);
+int vr_nl_groups(struct vr_nl *nl, struct vr_group **groups, size_t *n);
+void vr_groups_free(struct vr_group *g, size_t n);
+int vr_nl_rules(struct vr_nl *nl, struct vr_rule_info **rules, size_t *n);
+int vr_nl_rule_change(struct vr_nl *nl, uint8_t cmd, const char *list,
+		      uint32_t *count);
+int vr_nl_monitor(struct vr_nl *nl,
+		  int (*fn)(const char *kind, const char *addr,
+			    const char *driver, const char *rule, void *arg),
+		  void *arg);
+
+const struct vr_device *vr_find_device(const struct vr_device *devs,
+				       size_t n, const char *addr);
+const struct vr_group *vr_find_group(const struct vr_group *g, size_t n,
+				     uint32_t id);
+const char *vr_state_name(uint8_t state);
+const char *vr_event_name(uint8_t kind);
+
+/* list.c */
+void vr_device_ids(const struct vr_device *d, struct vr_pci_ids *id);
+int vr_parse_selectors(const char *cmd, int argc, char **argv,
+		       struct vr_selector *sels, int *n, char *joined,
+		       size_t size);
+
+/* sysfs.c: facts read from the host. */
+int vr_read_line(const char *path, char *buf, size_t size);
+int vr_sysfs_dev(const struct vr_opts *o, const char *addr, const char *attr,
+		 char *buf, size_t size);
+bool vr_normalize_addr(const char *in, char *out);
+int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
+		  size_t size);
+bool vr_allow_unsafe_interrupts(const struct vr_opts *o);
+const char *vr_class_name(uint32_t class, char *buf, size_t size);
+int vr_reprobe(const struct vr_opts *o, const char *addr);
+bool vr_current_driver(const struct vr_opts *o, const char *addr, char *buf,
+		       size_t size);
+int vr_wait_driver(const struct vr_opts *o, const char *addr,
+		   const char *driver, int ms);
+
+/* safety.c: devices the host itself needs. */
+int vr_host_critical(const struct vr_opts *o, const char *addr, char *why,
+		     size_t size);
+
+/* json.c: a small streaming writer. */
+struct vr_json {
+	FILE *f;
+	int depth;
+	bool first[16];
+};
+
+void vr_json_init(struct vr_json *j, FILE *f);
+void vr_json_open(struct vr_json *j, const char *key, char bracket);
+void vr_json_close(struct vr_json *j, char bracket);
+void vr_json_str(struct vr_json *j, const char *key, const char *val);
+void vr_json_int(struct vr_json *j, const char *key, long long val);
+void vr_json_bool(struct vr_json *j, const char *key, bool val);
+void vr_json_null(struct vr_json *j, const char *key);
+void vr_json_end(struct vr_json *j);
+void vr_json_device(struct vr_json *j, const struct vr_device *d);
+
+/* The subcommands. */
+int vr_cmd_status(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_list(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_groups(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_rules(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_add(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_remove(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_release(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_check(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_monitor(const struct vr_opts *o, int argc, char **argv);
+
+#endif /* VR_HELPER_H */
