@@ -332,7 +332,9 @@ class Test:
                 if key == "cmdline":
                     self.cmdline += shlex.split(value)
                 elif key == "qemu":
-                    self.qemu += shlex.split(value)
+                    # @TOP@ names the repository, wherever it is.
+                    self.qemu += [a.replace("@TOP@", TOP)
+                                  for a in shlex.split(value)]
                 else:
                     self.timeout = int(value)
 

@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Release gives a NIC back exactly: override restored, vfio-pci unbound,
+# e1000e probes it again and its netdev returns. A pending device that its
+# driver lets go becomes reserved.
+# vm-cmdline: vfio_reserve.devices=0000:01:00.0
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+VR=$VR_TOP/build/user/vfio-reserve
+
+ktap_plan 7
+modprobe vfio_reserve
+modprobe e1000e
+ktap_check "nic1 reserved at boot, on vfio-pci" \
+	wait_for 10 eval '[[ $(pci_driver "$NIC1") == vfio-pci ]]'
+ktap_check "vfio-reserve release $NIC1" $VR release "$NIC1"
+ktap_check "nic1 is back on e1000e with a netdev" \
+	wait_for 10 eval '[[ $(pci_driver "$NIC1") == e1000e && -d $(pci_dev "$NIC1")/net ]]'
+ktap_check "its driver_override is restored (none)" \
+	eval '[[ $(<"$(pci_dev "$NIC1")/driver_override") == "(null)" ]]'
+ktap_check "a second release says it is not reserved (exit 1)" \
+	eval '! $VR release "$NIC1" 2>/tmp/err && grep -q "not reserved" /tmp/err'
+# nic1 now matches the rule while bound to e1000e: a claim by rule would be
+# pending; unbinding e1000e hands it over.
+$VR add "$NIC0" >/dev/null
+ktap_check "nic0 (rule added at run time, on e1000e) is pending" \
+	eval '$VR list --json | grep -q "\"address\":\"$NIC0\".*\"state\":\"pending\""'
+echo "$NIC0" >/sys/bus/pci/drivers/e1000e/unbind
+ktap_check "when e1000e lets nic0 go, it is reserved and bound to vfio-pci" \
+	wait_for 10 eval '[[ $(pci_driver "$NIC0") == vfio-pci ]]'
+ktap_finish

@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# vfio-reserve list: --json agrees with sysfs for every PCI function (address,
+# driver, IOMMU group, ids, class) and says "reserved" for exactly the one
+# device the devices= parameter reserved; the table has a header and one line
+# per function; selectors filter; a bad selector is a usage error.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+VR=$VR_TOP/build/user/vfio-reserve
+[[ -x $VR ]] || ktap_exit_skip "no helper: make helper"
+
+# Compare list --json (argv[1]) with /sys/bus/pci/devices; argv[2] is the
+# only address that may be reserved. Prints what differs.
+cat >/tmp/list-vs-sysfs.py <<'EOF'
+import json, os, sys
+
+listed = {d["address"]: d for d in json.loads(sys.argv[1])}
+reserved = sys.argv[2]
+root = "/sys/bus/pci/devices"
+bad = []
+
+def attr(addr, name):
+    with open(os.path.join(root, addr, name)) as f:
+        return f.read().strip()
+
+def link(addr, name):
+    p = os.path.join(root, addr, name)
+    return os.path.basename(os.readlink(p)) if os.path.islink(p) else None
+
+sysfs = sorted(os.listdir(root))
+if sorted(listed) != sysfs:
+    bad.append("addresses: list %s, sysfs %s" % (sorted(listed), sysfs))
+for addr in sysfs:
+    d = listed.get(addr)
+    if d is None:
+        continue
+    group = link(addr, "iommu_group")
+    want = {
+        "driver": link(addr, "driver"),
+        "iommu_group": int(group) if group is not None else None,
+        "vendor": attr(addr, "vendor")[2:],
+        "device": attr(addr, "device")[2:],
+        "subsystem_vendor": attr(addr, "subsystem_vendor")[2:],
+        "subsystem_device": attr(addr, "subsystem_device")[2:],
+        "class": attr(addr, "class")[2:],
+        "state": "reserved" if addr == reserved else "none",
+    }
+    for k, v in want.items():
+        if d.get(k) != v:
+            bad.append("%s %s: list %r, sysfs %r" % (addr, k, d.get(k), v))
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)
+EOF
+
+ktap_plan 10
+ktap_check "modprobe vfio_reserve devices=$NIC1" modprobe vfio_reserve devices="$NIC1"
+ktap_check "$NIC1 is bound to vfio-pci" \
+	wait_for 30 eval '[[ $(pci_driver "$NIC1") == vfio-pci ]]'
+modprobe e1000e
+modprobe nvme
+ktap_check "e1000e and nvme bound the others (drivers vary)" \
+	wait_for 30 eval '[[ $(pci_driver "$NIC0") == e1000e && $(pci_driver "$NVME") == nvme &&
+		$(pci_driver "$MF0") == e1000e && -z $(pci_driver "$MF1") ]]'
+
+json=$("$VR" --json list 2>&1) && lrc=0 || lrc=$?
+ktap_check "list --json exits 0 and parses" \
+	eval '[[ $lrc == 0 ]] && python3 -c "import json,sys; json.load(sys.stdin)" <<<"$json"' ||
+	ktap_diag <<<"$json"
+ktap_check "list --json agrees with sysfs for every function; only $NIC1 is reserved" \
+	python3 /tmp/list-vs-sysfs.py "$json" "$NIC1"
+
+table=$("$VR" list 2>&1) && trc=0 || trc=$?
+ndev=$(find /sys/bus/pci/devices -mindepth 1 -maxdepth 1 | wc -l)
+ktap_check "list: a header, then one line for each of the $ndev functions" \
+	eval '[[ $trc == 0 ]] &&
+		head -n 1 <<<"$table" | grep -q "^ADDRESS  *IDS  *CLASS  *DRIVER  *STATE" &&
+		[[ $(tail -n +2 <<<"$table" | wc -l) == "$ndev" ]] &&
+		[[ $(tail -n +2 <<<"$table" | awk "{print \$1}" | sort) == "$(ls /sys/bus/pci/devices | sort)" ]]' ||
+	ktap_diag <<<"$table"
+ktap_check "list: the $NIC1 line says vfio-pci and reserved; $NIC0 says e1000e" \
+	eval 'grep -qE "^$NIC1 .* vfio-pci +reserved " <<<"$table" &&
+		grep -qE "^$NIC0 .* e1000e +- " <<<"$table"'
+
+e1000e_fns=$(for d in /sys/bus/pci/devices/*; do
+	[[ $(<"$d/vendor") == 0x8086 && $(<"$d/device") == 0x10d3 ]] && echo "${d##*/}"
+done | sort)
+sel_table=$("$VR" list 8086:10d3 2>&1) && src=0 || src=$?
+ktap_check "list 8086:10d3 lists exactly the e1000e functions ($(echo $e1000e_fns))" \
+	eval '[[ $src == 0 && $(tail -n +2 <<<"$sel_table" | awk "{print \$1}" | sort) == "$e1000e_fns" ]]' ||
+	ktap_diag <<<"$sel_table"
+sel_json=$("$VR" --json list "$NIC1" "$NVME" 2>&1)
+ktap_check "list --json $NIC1 $NVME lists those two" \
+	python3 -c '
+import json, sys
+got = sorted(d["address"] for d in json.loads(sys.argv[1]))
+assert got == sorted(sys.argv[2:]), got
+' "$sel_json" "$NIC1" "$NVME"
+
+bad_out=$("$VR" list 'bad!sel' 2>&1) && brc=0 || brc=$?
+ktap_check "list 'bad!sel' exits 2 naming the token" \
+	eval '[[ $brc == 2 ]] && grep -q "bad!sel" <<<"$bad_out" && grep -q "^usage:" <<<"$bad_out"' ||
+	ktap_diag <<<"$bad_out"
+ktap_finish
