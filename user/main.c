@@ -30,6 +30,16 @@ static const struct vr_cmd vr_cmds[] = {
 	{ "check", vr_cmd_check, "ADDRESS...",
 	  "can these devices be assigned to a VM right now, and if not why" },
 	{ "monitor", vr_cmd_monitor, "", "print the module's events" },
+	{ "qemu", vr_cmd_qemu, "[--dry-run] [--x-vga] ADDRESS... -- QEMU-COMMAND...",
+	  "preflight, then run QEMU with the devices assigned" },
+	{ "attach", vr_cmd_attach, "--qmp SOCKET ADDRESS [--id ID]",
+	  "hotplug a device into a running QEMU" },
+	{ "detach", vr_cmd_detach, "--qmp SOCKET ID",
+	  "unplug it again (waits for DEVICE_DELETED)" },
+	{ "libvirt", vr_cmd_libvirt, "ADDRESS...",
+	  "<hostdev> XML for libvirt domains" },
+	{ "sriov", vr_cmd_sriov, "PF --numvfs N",
+	  "create N virtual functions of a physical function" },
 };
 
 #define VR_NCMDS (sizeof(vr_cmds) / sizeof(vr_cmds[0]))

@@ -176,5 +176,10 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv);
 int vr_cmd_release(const struct vr_opts *o, int argc, char **argv);
 int vr_cmd_check(const struct vr_opts *o, int argc, char **argv);
 int vr_cmd_monitor(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_qemu(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_detach(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_libvirt(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_sriov(const struct vr_opts *o, int argc, char **argv);
 
 #endif /* VR_HELPER_H */

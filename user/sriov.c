@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * sriov: create the VFs of a physical function. With a vf: rule they are
+ * reserved for vfio-pci as the kernel creates them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vfio-reserve.h"
+
+static int vr_write_attr(const struct vr_opts *o, const char *addr,
+			 const char *attr, unsigned int val)
+{
+	char path[PATH_MAX], text[16];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", o->sysfs, addr,
+		 attr);
+	snprintf(text, sizeof(text), "%u", val);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int vr_cmd_sriov(const struct vr_opts *o, int argc, char **argv)
+{
+	char pf[VR_ADDR_SIZE], val[32], link[PATH_MAX], path[PATH_MAX];
+	char vf[VR_ADDR_SIZE], drv[VR_NAME_SIZE];
+	unsigned long total, cur, want = 0;
+	const char *addr = NULL;
+	char *end;
+	int i, ret;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--numvfs") && i + 1 < argc) {
+			want = strtoul(argv[++i], &end, 10);
+			if (*end || !*argv[i])
+				return vr_usage_error("sriov", "--numvfs takes a number");
+		} else if (!addr) {
+			addr = argv[i];
+		} else {
+			return vr_usage_error("sriov", "unexpected '%s'", argv[i]);
+		}
+	}
+	if (!addr || i == 1)
+		return vr_usage_error("sriov", "which physical function, and --numvfs N?");
+	if (!vr_normalize_addr(addr, pf))
+		return vr_usage_error("sriov", "'%s' is not a PCI address ([dddd:]bb:ss.f)",
+				      addr);
+	if (vr_sysfs_dev(o, pf, "sriov_totalvfs", val, sizeof(val))) {
+		vr_err("%s is not an SR-IOV physical function (no sriov_totalvfs)", pf);
+		return VR_EXIT_FAIL;
+	}
+	total = strtoul(val, NULL, 10);
+	if (want > total) {
+		vr_err("%s supports at most %lu VFs (sriov_totalvfs)", pf, total);
+		return VR_EXIT_FAIL;
+	}
+	vr_sysfs_dev(o, pf, "sriov_numvfs", val, sizeof(val));
+	cur = strtoul(val, NULL, 10);
+	/* The kernel changes the count only from 0. */
+	ret = cur && cur != want ? vr_write_attr(o, pf, "sriov_numvfs", 0) : 0;
+	if (!ret && cur != want)
+		ret = vr_write_attr(o, pf, "sriov_numvfs", (unsigned int)want);
+	if (ret == -EACCES || ret == -EPERM) {
+		vr_err("sriov %s: permission denied: this needs root", pf);
+		return VR_EXIT_FAIL;
+	}
+	if (ret) {
+		vr_err("sriov %s: cannot set sriov_numvfs to %lu: %s (is its driver bound? see dmesg)",
+		       pf, want, strerror(-ret));
+		return VR_EXIT_FAIL;
+	}
+	for (i = 0; i < (int)want; i++) {
+		ssize_t n;
+		const char *base;
+
+		snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/virtfn%d",
+			 o->sysfs, pf, i);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		base = strrchr(link, '/');
+		snprintf(vf, sizeof(vf), "%.12s", base ? base + 1 : link);
+		vr_wait_driver(o, vf, NULL, 2000);
+		vr_current_driver(o, vf, drv, sizeof(drv));
+		printf("%s  vf %d of %s  driver %s\n", vf, i, pf,
+		       drv[0] ? drv : "-");
+	}
+	if (!want)
+		printf("%s: no VFs\n", pf);
+	return VR_EXIT_OK;
+}
