@@ -32,7 +32,7 @@ static const struct vr_cmd vr_cmds[] = {
 	{ "monitor", vr_cmd_monitor, "", "print the module's events" },
 	{ "qemu", vr_cmd_qemu, "[--dry-run] [--x-vga] ADDRESS... -- QEMU-COMMAND...",
 	  "preflight, then run QEMU with the devices assigned" },
-	{ "attach", vr_cmd_attach, "--qmp SOCKET ADDRESS [--id ID]",
+	{ "attach", vr_cmd_attach, "--qmp SOCKET ADDRESS [--id ID] [--bus BUS]",
 	  "hotplug a device into a running QEMU" },
 	{ "detach", vr_cmd_detach, "--qmp SOCKET ID",
 	  "unplug it again (waits for DEVICE_DELETED)" },

@@ -130,45 +130,54 @@ static int vr_qmp_open(struct vr_qmp *q, const char *path, char *err,
 }
 
 /* "attach --qmp SOCKET ADDRESS [--id ID]" or "detach --qmp SOCKET ID" */
+struct vr_qmp_args {
+	const char *sock;
+	const char *target;	/* address to attach, or id to detach */
+	const char *id;
+	const char *bus;
+};
+
 static int vr_qmp_args(const char *cmd, int argc, char **argv,
-		       const char **sock, const char **target,
-		       const char **id)
+		       struct vr_qmp_args *a)
 {
+	bool attach = !strcmp(cmd, "attach");
 	int i;
 
-	*sock = *target = *id = NULL;
+	memset(a, 0, sizeof(*a));
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--qmp") && i + 1 < argc)
-			*sock = argv[++i];
-		else if (!strcmp(argv[i], "--id") && i + 1 < argc && id)
-			*id = argv[++i];
-		else if (argv[i][0] == '-' || *target)
+			a->sock = argv[++i];
+		else if (attach && !strcmp(argv[i], "--id") && i + 1 < argc)
+			a->id = argv[++i];
+		else if (attach && !strcmp(argv[i], "--bus") && i + 1 < argc)
+			a->bus = argv[++i];
+		else if (argv[i][0] == '-' || a->target)
 			return vr_usage_error(cmd, "unexpected '%s'", argv[i]);
 		else
-			*target = argv[i];
+			a->target = argv[i];
 	}
-	if (!*sock || !*target)
+	if (!a->sock || !a->target)
 		return vr_usage_error(cmd, "--qmp SOCKET and the %s are required",
-				      strcmp(cmd, "attach") ? "device id" : "address");
+				      attach ? "address" : "device id");
 	return VR_EXIT_OK;
 }
 
 int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 {
-	const char *sock, *target, *id_arg;
-	char addr[1][VR_ADDR_SIZE], id[64], cmd[512], err[512];
+	char addr[1][VR_ADDR_SIZE], id[64], bus[96], cmd[512], err[512];
 	struct vr_check_facts f;
+	struct vr_qmp_args a;
 	struct vr_qmp q;
 	int ret;
 
-	ret = vr_qmp_args("attach", argc, argv, &sock, &target, &id_arg);
+	ret = vr_qmp_args("attach", argc, argv, &a);
 	if (ret)
 		return ret;
-	if (!vr_normalize_addr(target, addr[0]))
+	if (!vr_normalize_addr(a.target, addr[0]))
 		return vr_usage_error("attach", "'%s' is not a PCI address ([dddd:]bb:ss.f)",
-				      target);
-	if (id_arg)
-		snprintf(id, sizeof(id), "%s", id_arg);
+				      a.target);
+	if (a.id)
+		snprintf(id, sizeof(id), "%s", a.id);
 	else
 		vr_qemu_id(addr[0], id, sizeof(id));
 	ret = vr_check_facts(&f);
@@ -180,17 +189,21 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 		return VR_EXIT_FAIL;
 	}
 	vr_check_facts_free(&f);
-	if (vr_qmp_open(&q, sock, err, sizeof(err))) {
+	if (vr_qmp_open(&q, a.sock, err, sizeof(err))) {
 		vr_err("attach: %s", err);
 		return VR_EXIT_FAIL;
 	}
+	bus[0] = '\0';
+	if (a.bus)
+		snprintf(bus, sizeof(bus), ", \"bus\": \"%.64s\"", a.bus);
 	snprintf(cmd, sizeof(cmd),
-		 "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"vfio-pci\", \"host\": \"%s\", \"id\": \"%s\"}, \"id\": \"vr-add\"}",
-		 addr[0], id);
+		 "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"vfio-pci\", \"host\": \"%s\", \"id\": \"%s\"%s}, \"id\": \"vr-add\"}",
+		 addr[0], id, bus);
 	ret = vr_qmp_exec(&q, cmd, "vr-add", err, sizeof(err));
 	close(q.fd);
 	if (ret) {
-		vr_err("attach %s: QEMU refused: %s", addr[0], err);
+		vr_err("attach %s: QEMU refused: %s%s", addr[0], err,
+		       strstr(err, "hotplug") ? " (name a hotplug-capable bus, e.g. a pcie-root-port, with --bus)" : "");
 		return VR_EXIT_FAIL;
 	}
 	printf("%s: attached as %s\n", addr[0], id);
@@ -199,17 +212,19 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 
 int vr_cmd_detach(const struct vr_opts *o, int argc, char **argv)
 {
-	const char *sock, *id;
 	char cmd[256], err[512], line[8192], want[96];
+	struct vr_qmp_args a;
 	struct vr_qmp q;
+	const char *id;
 	long deadline;
 	int ret;
 
 	(void)o;
-	ret = vr_qmp_args("detach", argc, argv, &sock, &id, NULL);
+	ret = vr_qmp_args("detach", argc, argv, &a);
 	if (ret)
 		return ret;
-	if (vr_qmp_open(&q, sock, err, sizeof(err))) {
+	id = a.target;
+	if (vr_qmp_open(&q, a.sock, err, sizeof(err))) {
 		vr_err("detach: %s", err);
 		return VR_EXIT_FAIL;
 	}

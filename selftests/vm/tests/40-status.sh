@@ -4,6 +4,7 @@
 # vfio_reserve is not loaded; with it, PASS for the firmware table, the IOMMU,
 # interrupt remapping and the module, each checked against what sysfs and
 # /proc say; --json carries the same results as the table.
+# shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -4,6 +4,7 @@
 # table is still there): exit 1, a FAIL line about the IOMMU whose fix names
 # intel_iommu=on (a VT-d host: the table says so), in the table and in --json.
 # vm-cmdline: intel_iommu=off
+# shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -13,7 +14,7 @@ if [[ -n $(ls -A /sys/kernel/iommu_groups 2>/dev/null) ]]; then
 	ktap_exit_skip "the kernel made IOMMU groups despite intel_iommu=off"
 fi
 
-ktap_plan 7
+ktap_plan 8
 ktap_diag "guest CPU: $(grep -m1 vendor_id /proc/cpuinfo)"
 st_out=$("$VR" status 2>&1) && st_rc=0 || st_rc=$?
 ktap_diag "status (exit $st_rc):"
@@ -40,6 +41,11 @@ ktap_check "modprobe vfio_reserve" modprobe vfio_reserve
 st_out=$("$VR" status 2>&1) && st_rc=0 || st_rc=$?
 ktap_check "with the module: still exit 1 and the IOMMU FAIL" \
 	eval '[[ $st_rc == 1 ]] && grep -q "^FAIL  IOMMU off" <<<"$st_out"'
+ir_chips=$(grep -cE 'IR-(PCI-MSI|IO-APIC)' /proc/interrupts)
+ktap_diag "interrupts through IR- chips in /proc/interrupts: $ir_chips"
+ktap_check "the interrupt remapping line agrees with /proc/interrupts" \
+	eval 'if ((ir_chips)); then ! grep -q "^FAIL  interrupt remapping off" <<<"$st_out";
+		else ! grep -q "^PASS  interrupt remapping on" <<<"$st_out"; fi'
 ck_out=$("$VR" check "$NIC1" 2>&1) && ck_rc=0 || ck_rc=$?
 ktap_check "check $NIC1 exits 1: no IOMMU group (sysfs has no iommu_group link either)" \
 	eval '[[ $ck_rc == 1 && ! -e $(pci_dev "$NIC1")/iommu_group ]] &&

@@ -1,0 +1,461 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Unit tests of the helper vfio-reserve on the build host: no root, no VM, no
+# module. Argument parsing and usage errors (exit 2, what the message says),
+# --help of every command, address normalization, selector errors (token and
+# position), the "not loaded" answer of every command that needs the module,
+# status and the safety checks against fake /sys and /proc trees
+# (VFIO_RESERVE_SYSFS, VFIO_RESERVE_PROCFS) made under build/ at run time.
+# Prints TAP; exit 0, or 1 when a test failed.
+#
+#   selftests/unit/helper_test.sh [HELPER]    (default: build/user/vfio-reserve)
+# shellcheck disable=SC2016 # the checks are eval'd strings
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VR=${1:-$TOP/build/user/vfio-reserve}
+TREES=$TOP/build/unit/helper-trees
+COMMANDS="status list groups rules add remove claim release check monitor"
+
+# --- TAP: results are collected, then printed after the plan ----------------------
+RESULTS=()
+NFAIL=0
+
+ok() {
+	RESULTS+=("ok $((${#RESULTS[@]} + 1)) $1")
+}
+
+not_ok() {
+	RESULTS+=("not ok $((${#RESULTS[@]} + 1)) $1")
+	NFAIL=$((NFAIL + 1))
+	shift
+	local line
+	for line in "$@"; do
+		while IFS= read -r l; do RESULTS[-1]+=$'\n'"# $l"; done <<<"$line"
+	done
+}
+
+skip() {
+	RESULTS+=("ok $((${#RESULTS[@]} + 1)) $1 # SKIP $2")
+}
+
+finish() {
+	echo "TAP version 13"
+	echo "1..${#RESULTS[@]}"
+	printf '%s\n' "${RESULTS[@]}"
+	echo "# helper_test: $((${#RESULTS[@]} - NFAIL)) passed, $NFAIL failed"
+	((NFAIL == 0))
+}
+
+# --- running the helper --------------------------------------------------------------
+# vr ARGS...: run the helper; $rc, $out (stdout), $err (stderr).
+vr() {
+	local o e
+	o=$(mktemp) e=$(mktemp)
+	"$VR" "$@" >"$o" 2>"$e" && rc=0 || rc=$?
+	out=$(<"$o") err=$(<"$e")
+	rm -f "$o" "$e"
+}
+
+# in_tree TREE ARGS...: the helper with TREE/sys and TREE/proc as /sys, /proc.
+in_tree() {
+	local tree=$1
+	shift
+	VFIO_RESERVE_SYSFS=$tree/sys VFIO_RESERVE_PROCFS=$tree/proc vr "$@"
+}
+
+# expect DESC RC [GREP_STDERR [GREP_STDOUT]]: the last run exited RC and its
+# stderr / stdout match the (fixed string) patterns; "" skips one.
+expect() {
+	local desc=$1 want=$2 e_pat=${3:-} o_pat=${4:-} why=()
+	[[ $rc == "$want" ]] || why+=("exit $rc, expected $want")
+	[[ -z $e_pat ]] || grep -qF -- "$e_pat" <<<"$err" || why+=("stderr lacks: $e_pat")
+	[[ -z $o_pat ]] || grep -qF -- "$o_pat" <<<"$out" || why+=("stdout lacks: $o_pat")
+	if ((${#why[@]} == 0)); then
+		ok "$desc"
+	else
+		not_ok "$desc" "${why[@]}" "stdout: $out" "stderr: $err"
+	fi
+}
+
+# check DESC CMD...: ok when CMD succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc" "failed: $*" "stdout: $out" "stderr: $err"; fi
+}
+
+json_ok() {
+	python3 -c 'import json, sys; json.loads(sys.argv[1])' "$1" 2>/dev/null
+}
+
+# The (result, message) pairs of status: from the table ($1), from --json ($2).
+status_pairs_text() {
+	grep -E '^(PASS|WARN|FAIL)  ' <<<"$1" | sort
+}
+
+status_pairs_json() {
+	python3 -c '
+import json, sys
+for c in json.loads(sys.argv[1]):
+    print("%s  %s" % (c["result"], c["message"]))' "$1" | sort
+}
+
+if [[ ! -x $VR ]]; then
+	not_ok "the helper is built ($VR)" "make helper"
+	finish
+	exit 1
+fi
+
+# Commands that reach the module are only run where it can be neither loaded
+# nor loaded on demand (resolving the genl family would modprobe it):
+# otherwise they are skipped, so this never changes a real host.
+if [[ -e /sys/module/vfio_reserve ]] || modinfo vfio_reserve >/dev/null 2>&1; then
+	NO_MODULE=
+	why_skip="vfio_reserve is installed or loaded on this host"
+else
+	NO_MODULE=1
+	why_skip=
+fi
+
+# needs_no_module DESC: 0 when the module-less tests may run, else a skip.
+needs_no_module() {
+	[[ -n $NO_MODULE ]] && return 0
+	skip "$1" "$why_skip"
+	return 1
+}
+
+# --- the command line ----------------------------------------------------------------
+vr
+expect "no command: exit 2, usage on stderr" 2 "usage: vfio-reserve [--json] [--force] COMMAND"
+vr --help
+expect "--help: exit 0, usage on stdout" 0 "" "usage: vfio-reserve [--json] [--force] COMMAND"
+missing=
+for c in $COMMANDS; do
+	grep -qE "^  $c " <<<"$out" || missing+=" $c"
+done
+check "--help lists every command" eval '[[ -z $missing ]] || { echo "missing:$missing" >&2; false; }'
+# Every command --help lists, those of this test and any later ones.
+ALL_COMMANDS=$(sed -n '/Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p' <<<"$out")
+vr -h
+expect "-h is --help" 0 "" "usage: vfio-reserve"
+vr frobnicate
+expect "an unknown command: exit 2, named, with a hint" 2 "unknown command 'frobnicate'" ""
+check "... the hint is: Try 'vfio-reserve --help'" grep -qF "Try 'vfio-reserve --help'" <<<"$err"
+vr frobnicate --help
+expect "an unknown command with --help: still exit 2" 2 "unknown command 'frobnicate'"
+
+for c in $ALL_COMMANDS; do
+	vr "$c" --help
+	expect "$c --help: exit 0, its usage on stdout, nothing on stderr" 0 "" \
+		"usage: vfio-reserve [--json] [--force] $c"
+	[[ -z $err ]] || not_ok "$c --help wrote to stderr" "$err"
+	vr --help "$c"
+	expect "--help $c: the same" 0 "" "usage: vfio-reserve [--json] [--force] $c"
+done
+
+for c in status groups rules monitor; do
+	vr "$c" extra
+	expect "$c extra: exit 2, no arguments expected, with its usage" 2 \
+		"no arguments expected" "" 
+	check "... the usage is $c's" grep -qF "usage: vfio-reserve [--json] [--force] $c" <<<"$err"
+done
+for c in add remove; do
+	vr "$c"
+	expect "$c without selectors: exit 2, which selectors?" 2 "which selectors?"
+	# (Were it accepted, it would go on to the module: not on a real host.)
+	if needs_no_module "$c '': exit 2, an empty selector is not a rule"; then
+		vr "$c" ''
+		expect "$c '': exit 2, an empty selector is not a rule" 2 "empty selector"
+	fi
+done
+for c in claim release check; do
+	vr "$c"
+	expect "$c without addresses: exit 2, which devices?" 2 "which devices?"
+done
+
+# --- addresses: normalized, checked before anything is changed -----------------------
+for c in claim release check; do
+	for bad in 00:1f.8 xyz 0000:03:00.'*' 8086:10d3 '!03:00.0' 03:20.0 0000:100:00.0 \
+		vf:02:00.0 '03:00.0,03:00.1' ''; do
+		vr "$c" "$bad"
+		expect "$c '$bad': exit 2, not a PCI address" 2 "'$bad' is not a PCI address"
+	done
+	vr "$c" 0000:05:00.0 00:1f.8
+	expect "$c with one good and one bad address: exit 2 before anything" 2 "'00:1f.8' is not a PCI address"
+	vr --json "$c" 00:1f.8
+	expect "--json $c 00:1f.8: still exit 2" 2 "is not a PCI address"
+done
+
+# --- selectors: the error names the token and its position ---------------------------
+vr add 'class:02'
+expect "add class:02: exit 2, token and position named" 2 \
+	"bad selector list 'class:02': selector 1 'class:02' at position 0: a class is 4 hex digits"
+vr add 03:00.0 class:02
+expect "add 03:00.0 class:02: the second token, at position 8" 2 \
+	"selector 2 'class:02' at position 8"
+vr remove '8086:10d3,!'
+expect "remove '8086:10d3,!': '!' needs a selector" 2 "selector 2 '!' at position 10: '!' needs a selector after it"
+vr add 'foo:0000:03:00.0'
+expect "add foo:0000:03:00.0: unknown prefix" 2 "selector 1 'foo:0000:03:00.0' at position 0: unknown prefix"
+vr add 03:00.0 ''
+expect "add 03:00.0 '': the empty second token" 2 "selector 2 '' at position 8: empty selector"
+long=0000:03:00.0aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+vr add "$long"
+expect "add of a 46-character token: cut with ..., too long" 2 "'${long:0:32}...' at position 0: longer than 32 characters"
+vr list 'bad!sel'
+expect "list 'bad!sel': exit 2, the token named" 2 "selector 1 'bad!sel' at position 0"
+vr list 03:00.0 'bad!sel'
+expect "list 03:00.0 'bad!sel': exit 2, second token at position 8" 2 "selector 2 'bad!sel' at position 8"
+vr add "$(printf '03:00.0,%.0s' {1..64})03:00.1"
+expect "add of 65 selectors: too many" 2 "too many selectors in one list"
+
+# --- without the module: every command that needs it says so --------------------------
+EMPTY=$TREES/empty
+rm -rf "$TREES"
+mkdir -p "$EMPTY/sys" "$EMPTY/proc"
+for args in list groups rules "add 8086:ffff" "remove 8086:ffff" "claim 0000:05:00.0" \
+	"claim 05:00.0" "release 0000:05:00.0" "check 0000:05:00.0" monitor "--json list" \
+	"--json groups" "--json check 05:00.0" "list 8086:10d3"; do
+	needs_no_module "$args without the module" || continue
+	# shellcheck disable=SC2086 # words
+	in_tree "$EMPTY" $args
+	expect "$args without the module: exit 1, vfio_reserve is not loaded: modprobe vfio_reserve" 1 \
+		"vfio_reserve is not loaded: modprobe vfio_reserve"
+	[[ -z $out ]] || not_ok "$args without the module printed on stdout" "$out"
+done
+
+# --- status ----------------------------------------------------------------------------
+# status_check DESC TREE: run status and status --json in TREE (or on the host
+# when TREE is ""): exit 0 or 1 as the FAIL lines say, the JSON parses and has
+# the same results and exit code. Leaves the table in $st_text.
+status_check() {
+	local desc=$1 tree=$2 text_rc json
+	if [[ -n $tree ]]; then in_tree "$tree" status; else vr status; fi
+	st_text=$out text_rc=$rc
+	if [[ -n $tree ]]; then in_tree "$tree" --json status; else vr --json status; fi
+	json=$out
+	local want=0
+	grep -q '^FAIL' <<<"$st_text" && want=1
+	if [[ $text_rc != "$want" ]]; then
+		not_ok "$desc: exit $want as the FAIL lines say" "exit $text_rc" "$st_text"
+	elif ! json_ok "$json"; then
+		not_ok "$desc: --json parses" "$json"
+	elif [[ $rc != "$text_rc" ]]; then
+		not_ok "$desc: --json exits as the table does" "exit $rc vs $text_rc"
+	elif [[ $(status_pairs_text "$st_text") != "$(status_pairs_json "$json")" ]]; then
+		not_ok "$desc: --json has the table's results" \
+			"$(diff <(status_pairs_text "$st_text") <(status_pairs_json "$json"))"
+	else
+		ok "$desc: exit $want, --json parses with the same results"
+	fi
+	st_json=$json
+}
+
+# has_line DESC TEXT: the status table ($st_text) has the line TEXT (fixed).
+has_line() {
+	if grep -qxF -- "$2" <<<"$st_text"; then ok "$1"; else not_ok "$1" "no line: $2" "$st_text"; fi
+}
+
+if needs_no_module "status on this host"; then
+	status_check "status on this host (no module)" ""
+	has_line "... WARN vfio_reserve is not loaded" \
+		"WARN  vfio_reserve is not loaded: devices are not reserved at probe time"
+	check "... status --json: module WARN with fix modprobe vfio_reserve" python3 -c '
+import json, sys
+m = [c for c in json.loads(sys.argv[1]) if c["check"] == "module"]
+assert len(m) == 1 and m[0]["result"] == "WARN" and m[0]["fix"] == "modprobe vfio_reserve", m
+' "$st_json"
+fi
+
+# A VT-d host with the IOMMU on and interrupt remapping working.
+GOOD=$TREES/status-good
+mkdir -p "$GOOD/sys/firmware/acpi/tables" "$GOOD/sys/kernel/iommu_groups/0" \
+	"$GOOD/sys/kernel/iommu_groups/1" "$GOOD/proc" \
+	"$GOOD/sys/module/vfio" "$GOOD/sys/module/vfio_iommu_type1/parameters" "$GOOD/sys/module/vfio_pci"
+: >"$GOOD/sys/firmware/acpi/tables/DMAR"
+echo N >"$GOOD/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"
+echo "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro intel_iommu=on iommu=pt" >"$GOOD/proc/cmdline"
+printf 'processor\t: 0\nvendor_id\t: GenuineIntel\n' >"$GOOD/proc/cpuinfo"
+printf '           CPU0\n 24:          0  IR-PCI-MSI 512000-edge      ahci\n' >"$GOOD/proc/interrupts"
+if needs_no_module "status in a VT-d tree"; then
+	status_check "status in a VT-d tree" "$GOOD"
+	has_line "... PASS for the DMAR table" \
+		"PASS  ACPI DMAR table present: Intel VT-d is enabled in the firmware"
+	has_line "... PASS IOMMU on, 2 groups, booted with intel_iommu=on" \
+		"PASS  IOMMU on: 2 IOMMU groups, booted with intel_iommu=on"
+	has_line "... PASS interrupt remapping (IR- chips)" "PASS  interrupt remapping on (IR- interrupt chips)"
+	has_line "... PASS vfio modules" "PASS  vfio, vfio_iommu_type1 and vfio_pci are loaded"
+	check "... no FAIL but (perhaps) the host's own kernel config" \
+		eval '! grep "^FAIL" <<<"$st_text" | grep -vq "kernel built without"'
+fi
+
+# allow_unsafe_interrupts=Y: a WARN that says UNSAFE.
+UNSAFE=$TREES/status-unsafe
+cp -a "$GOOD" "$UNSAFE"
+echo Y >"$UNSAFE/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"
+if needs_no_module "status with allow_unsafe_interrupts=Y"; then
+	status_check "status with allow_unsafe_interrupts=Y" "$UNSAFE"
+	check "... WARN: guests can forge MSIs, UNSAFE" grep -q '^WARN  vfio_iommu_type1.allow_unsafe_interrupts=1: .*UNSAFE' <<<"$st_text"
+fi
+
+# Nothing at all: no table, no groups, no IR: FAILs, each with its fix.
+if needs_no_module "status in an empty tree"; then
+	status_check "status in an empty tree" "$EMPTY"
+	check "... exit 1" eval '[[ $(in_tree "$EMPTY" status >/dev/null; echo $rc) == 1 ]]'
+	has_line "... FAIL no DMAR or IVRS table" \
+		"FAIL  no DMAR or IVRS ACPI table: the firmware does not expose an IOMMU"
+	check "... its fix: enable VT-d / AMD-Vi in the firmware" \
+		grep -qF "fix: enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the firmware setup" <<<"$st_text"
+	has_line "... FAIL IOMMU off" "FAIL  IOMMU off: no IOMMU groups in /sys/kernel/iommu_groups"
+	check "... its fix names intel_iommu=on" \
+		grep -qF "fix: add intel_iommu=on iommu=pt to the kernel command line" <<<"$st_text"
+	check "... interrupt remapping unknown without the module: WARN" \
+		grep -q "^WARN  interrupt remapping: no IR- interrupt chips" <<<"$st_text"
+	check "... status --json: iommu FAIL, its fix non-null; PASS lines have a null fix" python3 -c '
+import json, sys
+c = {x["check"]: x for x in json.loads(sys.argv[1])}
+assert c["iommu"]["result"] == "FAIL" and "intel_iommu=on" in c["iommu"]["fix"], c["iommu"]
+for x in c.values():
+    assert (x["fix"] is None) == (x["result"] == "PASS"), x
+' "$st_json"
+fi
+
+# An AMD host with the IOMMU off: the fix names amd_iommu=on.
+AMD=$TREES/status-amd-off
+mkdir -p "$AMD/sys/firmware/acpi/tables" "$AMD/proc"
+: >"$AMD/sys/firmware/acpi/tables/IVRS"
+printf 'processor\t: 0\nvendor_id\t: AuthenticAMD\n' >"$AMD/proc/cpuinfo"
+if needs_no_module "status on an AMD host with the IOMMU off"; then
+	status_check "status on an AMD host with the IOMMU off" "$AMD"
+	has_line "... PASS for the IVRS table" "PASS  ACPI IVRS table present: AMD-Vi is enabled in the firmware"
+	check "... the fix names amd_iommu=on" grep -qF "fix: add amd_iommu=on" <<<"$st_text"
+fi
+
+# A DMAR table (VT-d) seen from a CPU that says AuthenticAMD (QEMU's TCG
+# "max" CPU on a VT-d machine): the IOMMU is Intel's, so is the fix.
+MIXED=$TREES/status-dmar-amdcpu
+mkdir -p "$MIXED/sys/firmware/acpi/tables" "$MIXED/proc"
+: >"$MIXED/sys/firmware/acpi/tables/DMAR"
+printf 'processor\t: 0\nvendor_id\t: AuthenticAMD\n' >"$MIXED/proc/cpuinfo"
+if needs_no_module "status: DMAR table, AMD CPU, IOMMU off"; then
+	status_check "status: DMAR table, AMD CPU, IOMMU off" "$MIXED"
+	check "... the fix follows the table: intel_iommu=on" \
+		grep -qF "fix: add intel_iommu=on" <<<"$st_text"
+fi
+
+# --- safety: claim refuses what the host needs, before contacting the module ----------
+S=$TREES/safety
+P=$S/sys/devices/pci0000:00
+mkdir -p "$S/proc/self" "$S/proc/net" "$S/sys/dev/block" "$S/sys/class/net" \
+	"$S/sys/bus/pci/devices" "$S/sys/devices/virtual/block/dm-0/slaves" \
+	"$S/sys/devices/virtual/net/br0"
+# pci_fn ADDR PATH_BELOW_PCI0000:00: a function's directory and its bus link.
+pci_fn() {
+	mkdir -p "$P/$2"
+	ln -sfn "../../../devices/pci0000:00/$2" "$S/sys/bus/pci/devices/$1"
+}
+pci_fn 0000:00:01.0 0000:00:01.0			# the boot VGA
+echo 1 >"$P/0000:00:01.0/boot_vga"
+pci_fn 0000:00:01.1 0000:00:01.1			# another VGA, not the boot one
+echo 0 >"$P/0000:00:01.1/boot_vga"
+pci_fn 0000:00:1f.2 0000:00:1f.2			# AHCI: /srv/data on sda1
+mkdir -p "$P/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1"
+ln -s "../../devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1" \
+	"$S/sys/dev/block/8:1"
+pci_fn 0000:00:1f.3 0000:00:1f.3			# nothing on it
+pci_fn 0000:02:00.0 0000:00:04.0/0000:02:00.0		# NVMe: / on dm-0 on nvme0n1p2
+mkdir -p "$P/0000:00:04.0/0000:02:00.0/nvme/nvme0/nvme0n1/nvme0n1p2"
+ln -s "../../devices/virtual/block/dm-0" "$S/sys/dev/block/253:0"
+ln -s "../../../../pci0000:00/0000:00:04.0/0000:02:00.0/nvme/nvme0/nvme0n1/nvme0n1p2" \
+	"$S/sys/devices/virtual/block/dm-0/slaves/nvme0n1p2"
+pci_fn 0000:00:02.0 0000:00:02.0			# NIC with the IPv4 default route
+mkdir -p "$P/0000:00:02.0/net/eth9"
+ln -s "../../devices/pci0000:00/0000:00:02.0/net/eth9" "$S/sys/class/net/eth9"
+pci_fn 0000:00:03.0 0000:00:03.0			# NIC with only a LAN route
+mkdir -p "$P/0000:00:03.0/net/eth8"
+ln -s "../../devices/pci0000:00/0000:00:03.0/net/eth8" "$S/sys/class/net/eth8"
+pci_fn 0000:00:05.0 0000:00:05.0			# NIC under br0 (IPv6 default)
+mkdir -p "$P/0000:00:05.0/net/eth7"
+ln -s "../../devices/pci0000:00/0000:00:05.0/net/eth7" "$S/sys/class/net/eth7"
+ln -s "../../devices/virtual/net/br0" "$S/sys/class/net/br0"
+ln -s "../../../../pci0000:00/0000:00:05.0/net/eth7" "$S/sys/devices/virtual/net/br0/lower_eth7"
+cat >"$S/proc/self/mountinfo" <<'EOF'
+22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw
+23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
+24 22 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+36 22 8:1 / /srv/data rw,relatime shared:30 - ext4 /dev/sda1 rw
+EOF
+printf 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n' >"$S/proc/net/route"
+printf 'eth8\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n' >>"$S/proc/net/route"
+printf 'eth9\t00000000\t0202000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n' >>"$S/proc/net/route"
+{
+	echo "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001 eth8"
+	echo "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003 br0"
+	echo "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200 lo"
+} >"$S/proc/net/ipv6_route"
+: >"$S/proc/swaps"
+
+# refused ADDR DESC REASON: claim ADDR exits 1 refusing it for REASON, and
+# never reaches the module (no "not loaded" answer).
+refused() {
+	in_tree "$S" claim "$1"
+	expect "claim $1 ($2): refused, exit 1" 1 "refusing to claim $(normalized "$1"): $3; use --force to claim it anyway"
+	if grep -q "not loaded" <<<"$err"; then
+		not_ok "claim $1 ($2) was refused before contacting the module" "$err"
+	fi
+}
+
+normalized() {
+	case $1 in ????:*) echo "$1" ;; *) echo "0000:$1" ;; esac
+}
+
+refused 0000:00:01.0 "boot VGA" "it is the boot VGA device (the host console)"
+refused 0000:00:1f.2 "/srv/data on its disk" "it backs the file system mounted on /srv/data"
+refused 00:1f.2 "the same, short address" "it backs the file system mounted on /srv/data"
+refused 0000:02:00.0 "/ on dm-0 on its namespace" "it backs the file system mounted on /"
+refused 0000:00:02.0 "the IPv4 default route" "it carries the default route (eth9)"
+refused 0000:00:05.0 "the IPv6 default route, through br0" "it carries the default route (br0)"
+
+for a in 0000:00:01.1 0000:00:1f.3 0000:00:03.0 0000:07:00.0; do
+	needs_no_module "claim $a (not needed by the host)" || continue
+	in_tree "$S" claim "$a"
+	expect "claim $a (not needed by the host): goes on to the module (not loaded)" 1 \
+		"vfio_reserve is not loaded"
+	grep -q refusing <<<"$err" && not_ok "claim $a was refused" "$err"
+done
+
+in_tree "$S" claim 0000:00:03.0 0000:00:1f.2
+expect "claim of a harmless and a needed device: refused as a whole, exit 1" 1 \
+	"refusing to claim 0000:00:1f.2"
+grep -q "not loaded" <<<"$err" && not_ok "... and nothing reached the module" "$err"
+if needs_no_module "--force claim 0000:00:1f.2 goes on (to the module)"; then
+	in_tree "$S" --force claim 0000:00:1f.2
+	expect "--force claim 0000:00:1f.2: a warning, then on to the module" 1 \
+		"warning: claiming 0000:00:1f.2 although it backs the file system mounted on /srv/data (--force)"
+	check "... which is not loaded" grep -q "vfio_reserve is not loaded" <<<"$err"
+fi
+
+# Active swap on a block device: /proc/swaps names a real device node, the
+# fake /sys/dev/block puts that device below a PCI function.
+bdev=$(find /dev -maxdepth 1 -type b 2>/dev/null | sort | head -n 1)
+if [[ -n $bdev ]]; then
+	SW=$TREES/safety-swap
+	cp -a "$S" "$SW"
+	: >"$SW/proc/self/mountinfo"
+	: >"$SW/proc/net/route"
+	: >"$SW/proc/net/ipv6_route"
+	mm=$(stat -L -c '%t %T' "$bdev")
+	read -r maj min <<<"$mm"
+	devnum=$((16#$maj)):$((16#$min))
+	mkdir -p "$SW/sys/devices/pci0000:00/0000:00:1f.3/host1/block/sdb"
+	ln -s "../../devices/pci0000:00/0000:00:1f.3/host1/block/sdb" "$SW/sys/dev/block/$devnum"
+	printf 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n%s\tpartition\t1048572\t\t0\t\t-2\n' \
+		"$bdev" >"$SW/proc/swaps"
+	S=$SW
+	refused 0000:00:1f.3 "active swap on $bdev" "it backs the active swap $bdev"
+	S=$TREES/safety
+else
+	skip "claim of the device behind the active swap" "no block device node in /dev"
+fi
+
+finish

@@ -1,0 +1,131 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The helper's round trip on an e1000e bound to its driver: add a rule (the
+# default reclaim=stub leaves it on e1000e, pending), claim (vfio-pci,
+# /dev/vfio/N, netdev gone), release (back on e1000e with a netdev, override
+# cleared), remove the rule; then the helper's errors: removing a rule twice
+# (the kernel's message), bad selectors and addresses, --help, unknown command.
+# shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+VR=$VR_TOP/build/user/vfio-reserve
+[[ -x $VR ]] || ktap_exit_skip "no helper: make helper"
+
+# run CMD...: its output (stdout and stderr) in $cmd_out, status in $cmd_rc.
+run() {
+	cmd_out=$("$@" 2>&1) && cmd_rc=0 || cmd_rc=$?
+	ktap_diag "\$ ${*#"$VR_TOP/"} -> exit $cmd_rc"
+	[[ -z $cmd_out ]] || ktap_diag <<<"$cmd_out"
+}
+
+# The state list --json reports for ADDR.
+list_state() {
+	"$VR" --json list "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d[0]["state"] if len(d) == 1 else "?")'
+}
+
+# in_order LINES LINE...: the LINEs occur in LINES in this order.
+in_order() {
+	python3 -c '
+import sys
+lines, want = sys.argv[1].splitlines(), sys.argv[2:]
+i = 0
+for l in lines:
+    if i < len(want) and l == want[i]:
+        i += 1
+sys.exit(i != len(want))' "$@"
+}
+
+netdevs() {
+	ls "$(pci_dev "$1")/net" 2>/dev/null
+}
+
+ktap_plan 23
+modprobe e1000e
+ktap_check "$NIC1 is on e1000e with a netdev" \
+	wait_for 30 eval '[[ $(pci_driver "$NIC1") == e1000e && -n $(netdevs "$NIC1") ]]'
+ktap_check "modprobe vfio_reserve" modprobe vfio_reserve
+group=$(pci_group "$NIC1")
+# The module's events during the round trip, checked at the end.
+"$VR" --json monitor >/tmp/mon.out 2>&1 &
+mon=$!
+sleep 1
+
+run "$VR" add "$NIC1"
+ktap_check "add $NIC1: exit 0; still on e1000e (reclaim=stub), pending in list --json" \
+	eval '[[ $cmd_rc == 0 && $(pci_driver "$NIC1") == e1000e && -n $(netdevs "$NIC1") &&
+		$(list_state "$NIC1") == pending ]]'
+run "$VR" rules
+ktap_check "rules lists $NIC1" eval '[[ $cmd_rc == 0 ]] && grep -q "^$NIC1 " <<<"$cmd_out"'
+
+run "$VR" claim "$NIC1"
+ktap_check "claim $NIC1: exit 0, bound to vfio-pci (sysfs), override vfio-pci" \
+	eval '[[ $cmd_rc == 0 && $(pci_driver "$NIC1") == vfio-pci &&
+		$(<"$(pci_dev "$NIC1")/driver_override") == vfio-pci ]]'
+ktap_check "/dev/vfio/$group exists and its netdev is gone" \
+	eval '[[ -c /dev/vfio/$group && -z $(netdevs "$NIC1") ]]'
+ktap_check "list --json: reserved" eval '[[ $(list_state "$NIC1") == reserved ]]'
+
+run "$VR" release "$NIC1"
+ktap_check "release $NIC1: exit 0, back on e1000e with a netdev (sysfs)" \
+	eval '[[ $cmd_rc == 0 ]] &&
+		wait_for 30 eval "[[ \$(pci_driver $NIC1) == e1000e && -n \$(netdevs $NIC1) ]]"'
+ktap_check "driver_override is back to (null)" \
+	eval '[[ $(<"$(pci_dev "$NIC1")/driver_override") == "(null)" ]]'
+
+run "$VR" remove "$NIC1"
+ktap_check "remove $NIC1: exit 0" eval '[[ $cmd_rc == 0 ]]'
+run "$VR" rules
+ktap_check "rules no longer lists it" \
+	eval '[[ $cmd_rc == 0 ]] && ! grep -q "$NIC1" <<<"$cmd_out"'
+run "$VR" remove "$NIC1"
+ktap_check "remove $NIC1 again: exit 1 with the kernel's message" \
+	eval '[[ $cmd_rc == 1 ]] && grep -q "no such rule" <<<"$cmd_out"'
+ktap_check "and $NIC1 stayed on e1000e" eval '[[ $(pci_driver "$NIC1") == e1000e ]]'
+
+run "$VR" add 'class:02'
+ktap_check "add 'class:02' exits 2 naming the token" \
+	eval '[[ $cmd_rc == 2 ]] && grep -q "'"'class:02'"'" <<<"$cmd_out"'
+run "$VR" rules
+ktap_check "and added nothing" eval '[[ $cmd_rc == 0 && $cmd_out == "no rules" ]]'
+run "$VR" add ''
+ktap_check "add '' exits 2 (an empty selector is not a rule) and adds nothing" \
+	eval '[[ $cmd_rc == 2 && $("$VR" rules) == "no rules" ]]'
+run "$VR" claim 00:1f.8
+ktap_check "claim 00:1f.8 exits 2 (not an address)" \
+	eval '[[ $cmd_rc == 2 ]] && grep -q "00:1f.8" <<<"$cmd_out"'
+run "$VR" claim 0000:05:00.0
+ktap_check "claim 0000:05:00.0 (no such function) exits 1 with a message" \
+	eval '[[ $cmd_rc == 1 ]] && grep -q "0000:05:00.0: no PCI function" <<<"$cmd_out"'
+
+run "$VR" --help
+ktap_check "--help exits 0 and prints usage with the commands" \
+	eval '[[ $cmd_rc == 0 ]] && grep -q "^usage: vfio-reserve" <<<"$cmd_out" &&
+		grep -q "^  claim " <<<"$cmd_out"'
+run "$VR" claim --help
+ktap_check "claim --help exits 0 and prints its usage" \
+	eval '[[ $cmd_rc == 0 ]] && grep -q "^usage: vfio-reserve .*claim ADDRESS" <<<"$cmd_out"'
+run "$VR" frobnicate
+ktap_check "an unknown command exits 2" \
+	eval '[[ $cmd_rc == 2 ]] && grep -q "unknown command" <<<"$cmd_out"'
+kill "$mon"
+wait "$mon" 2>/dev/null
+ktap_diag "monitor --json:"
+ktap_diag </tmp/mon.out
+# The events for NIC1 as "kind driver" lines, in order.
+events=$(python3 -c '
+import json, sys
+for line in open("/tmp/mon.out"):
+    e = json.loads(line)
+    if e["address"] == sys.argv[1]:
+        print(e["event"], e["driver"] or "-")' "$NIC1")
+ktap_check "the module logged the release and announced it (released, then bound e1000e)" \
+	eval 'dmesg | grep -q "vfio_reserve: $NIC1: released" &&
+		in_order "$events" "released -" "bound e1000e"'
+ktap_check "the module logged the claim and announced it (reserved event, then bound vfio-pci)" \
+	eval 'dmesg | grep -q "vfio_reserve: $NIC1: reserved for vfio-pci" &&
+		in_order "$events" "pending e1000e" "reserved vfio-pci" "bound vfio-pci"'
+ktap_finish

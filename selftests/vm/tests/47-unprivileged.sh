@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The helper as an unprivileged user (nobody): the read commands work; claim,
+# release, add and remove are refused with "permission denied" (the family's
+# GENL_ADMIN_PERM) and change nothing, as sysfs and root's view show.
+# shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+VR=$VR_TOP/build/user/vfio-reserve
+[[ -x $VR ]] || ktap_exit_skip "no helper: make helper"
+
+# run CMD...: its output (stdout and stderr) in $cmd_out, status in $cmd_rc.
+run() {
+	cmd_out=$("$@" 2>&1) && cmd_rc=0 || cmd_rc=$?
+	ktap_diag "\$ ${*#"$VR_TOP/"} -> exit $cmd_rc"
+	[[ -z $cmd_out ]] || ktap_diag <<<"$cmd_out" | head -n 8
+}
+
+nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+# NIC1's driver and override, as sysfs has them.
+nic1_state() {
+	echo "$(pci_driver "$NIC1") $(<"$(pci_dev "$NIC1")/driver_override")"
+}
+
+denied() {
+	[[ $cmd_rc == 1 ]] && grep -qi "permission denied" <<<"$cmd_out"
+}
+
+ktap_plan 11
+modprobe e1000e
+ktap_check "$NIC1 is on e1000e" wait_for 30 eval '[[ $(pci_driver "$NIC1") == e1000e ]]'
+ktap_check "modprobe vfio_reserve" modprobe vfio_reserve
+ktap_check "nobody can run the helper" nobody "$VR" --help
+
+run nobody "$VR" list
+ktap_check "list as nobody: exit 0, the same table as root's" \
+	eval '[[ $cmd_rc == 0 && $cmd_out == "$("$VR" list 2>&1)" ]]'
+run nobody "$VR" rules
+ktap_check "rules as nobody: exit 0" eval '[[ $cmd_rc == 0 && $cmd_out == "no rules" ]]'
+run nobody "$VR" groups
+ktap_check "groups as nobody: exit 0, the same as root's" \
+	eval '[[ $cmd_rc == 0 && $cmd_out == "$("$VR" groups 2>&1)" ]]'
+
+run nobody "$VR" claim "$NIC1"
+ktap_check "claim $NIC1 as nobody: exit 1, permission denied; still on e1000e" \
+	eval 'denied && [[ $(nic1_state) == "e1000e (null)" ]]'
+
+ktap_check "(root claims $NIC1)" "$VR" claim "$NIC1"
+run nobody "$VR" release "$NIC1"
+ktap_check "release $NIC1 as nobody: exit 1, permission denied; still on vfio-pci" \
+	eval 'denied && [[ $(nic1_state) == "vfio-pci vfio-pci" ]]'
+
+run nobody "$VR" add 8086:ffff
+ktap_check "add 8086:ffff as nobody: exit 1, permission denied; no rule" \
+	eval 'denied && [[ $("$VR" rules) == "no rules" ]]'
+"$VR" add 8086:ffff >/dev/null
+run nobody "$VR" remove 8086:ffff
+ktap_check "remove 8086:ffff as nobody: exit 1, permission denied; the rule root added is still there" \
+	eval 'denied && "$VR" rules | grep -q "^8086:ffff "'
+ktap_finish

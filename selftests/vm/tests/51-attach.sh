@@ -1,0 +1,39 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# attach hotplugs a reserved NIC into a running nested QEMU, detach takes it
+# out again (DEVICE_DELETED), and release then returns it to e1000e.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+VR=$VR_TOP/build/user/vfio-reserve
+QMP=$VR_TOP/selftests/vm/qmp.py
+
+has_nic() {
+	$QMP /tmp/a.sock pci-ids | grep -qx 8086:10d3
+}
+
+ktap_plan 6
+modprobe e1000e
+modprobe vfio_reserve
+$VR claim "$NIC1" >/dev/null
+# Native PCIe hotplug on a root port: the firmware numbers the buses (so
+# query-pci sees behind the port), and with no OS to power the slot on,
+# QEMU completes an unplug without asking the guest.
+qemu-system-x86_64 -accel tcg -nodefaults -display none -m 128 -M q35 \
+	-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off \
+	-device pcie-root-port,id=rp,chassis=1 \
+	-qmp unix:/tmp/a.sock,server=on,wait=off >/tmp/a.log 2>&1 &
+q=$!
+wait_for 20 test -S /tmp/a.sock
+ktap_check "attach --qmp hotplugs the NIC" \
+	$VR attach --qmp /tmp/a.sock "$NIC1" --id nic --bus rp
+ktap_check "query-pci of the nested QEMU shows 8086:10d3" has_nic ||
+	$QMP /tmp/a.sock query-pci | ktap_diag
+ktap_check "release is refused while the nested VM holds it" \
+	eval '! $VR release "$NIC1" 2>/dev/null && [[ $(pci_driver "$NIC1") == vfio-pci ]]'
+ktap_check "detach --qmp removes it (waits for DEVICE_DELETED)" \
+	$VR detach --qmp /tmp/a.sock nic
+ktap_check "it is gone from query-pci" eval '! has_nic'
+ktap_check "release returns it to e1000e" \
+	eval '$VR release "$NIC1" && wait_for 10 eval "[[ \$(pci_driver $NIC1) == e1000e ]]"'
+kill $q; wait $q 2>/dev/null
+ktap_finish
