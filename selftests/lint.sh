@@ -22,17 +22,22 @@ result() { # result DESC LOG: ok when LOG is empty
 
 echo "TAP version 13"
 echo "1..3"
-# Build a copy of the sources, so that lint never cleans the real tree.
+# Build fresh copies of the sources, so that lint never cleans the real
+# tree and every file is compiled (and checked) each time.
 src=$out/src
-rm -rf "$src"
-mkdir -p "$src"
-cp -r "$top/Kbuild" "$top/dkms.conf" "$top/kmod" "$src/"
+fresh_copy() {
+	rm -rf "$src"
+	mkdir -p "$src"
+	cp -r "$top/Kbuild" "$top/dkms.conf" "$top/kmod" "$src/"
+}
 cd "$top" || exit 1
+fresh_copy
 make -C "$kdir" M="$src" W=1 modules >"$out/w1.full" 2>&1
 grep -E 'warning:|error:' "$out/w1.full" >"$out/w1.log"
 [ -f "$src/vfio_reserve.ko" ] || cat "$out/w1.full" >>"$out/w1.log"
 result "lint: the module builds warning-free with W=1" "$out/w1.log"
 
+fresh_copy
 make -C "$kdir" M="$src" C=2 modules >"$out/sparse.full" 2>&1
 grep -E 'warning:|error:' "$out/sparse.full" | grep '/kmod/' >"$out/sparse.log"
 command -v sparse >/dev/null || echo "sparse is not installed" >"$out/sparse.log"
