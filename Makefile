@@ -8,6 +8,9 @@
 #   make unit         host unit tests only
 #   make vm           VM tests only (T=selftests/vm/tests/NAME.sh for one)
 #   make lint         W=1 -Werror, sparse and checkpatch --strict on the module
+#   make demo         boot the test VM and walk through the whole job
+#   make install      module, helper, man pages, completion, example config
+#   make dkms-install / dkms-remove
 
 # The kernel to build for: the running one when its headers exist, else the
 # newest installed.
@@ -17,11 +20,23 @@ KSFT_DIR ?=
 KSRC_TAR := /usr/src/linux-source-6.1.tar.xz
 KSFT_HDR := $(BUILD)/ksft/kselftest_harness.h
 
+# The kernel release the module is built for (KDIR is /lib/modules/KVER/build).
+KVER ?= $(notdir $(patsubst %/build,%,$(KDIR)))
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR ?= $(PREFIX)/share/doc/vfio-reserve
+MODDIR ?= /lib/modules/$(KVER)/updates
+
 CC ?= cc
 CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror $(CFLAGS)
 
-.PHONY: all module helper clean deps check check-run unit vm lint
+.PHONY: all module helper clean deps check check-run unit vm lint demo \
+	install install-module install-user dkms-install dkms-remove print-kdir
 
 all: module helper
 
@@ -63,12 +78,47 @@ lint:
 vm: module
 	@selftests/vm/vm.py --ko $(CURDIR)/vfio_reserve.ko $(or $(T),selftests/vm/tests/*.sh)
 
+demo: deps
+	@$(MAKE) --no-print-directory module helper
+	@selftests/vm/vm.py --ko $(CURDIR)/vfio_reserve.ko selftests/vm/demo.sh
+
+# What make install installs (README.md lists the same files).
+install: install-module install-user
+
+install-module: module
+	install -D -m 0644 vfio_reserve.ko $(DESTDIR)$(MODDIR)/vfio_reserve.ko
+	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); fi
+
+install-user: helper
+	install -D -m 0755 build/user/vfio-reserve $(DESTDIR)$(SBINDIR)/vfio-reserve
+	install -D -m 0644 man/vfio-reserve.8 $(DESTDIR)$(MANDIR)/man8/vfio-reserve.8
+	install -D -m 0644 man/vfio_reserve.4 $(DESTDIR)$(MANDIR)/man4/vfio_reserve.4
+	install -D -m 0644 contrib/bash-completion/vfio-reserve $(DESTDIR)$(BASHCOMPDIR)/vfio-reserve
+	install -D -m 0644 contrib/modprobe.d/vfio-reserve.conf.example $(DESTDIR)$(DOCDIR)/examples/vfio-reserve.conf
+
+# DKMS: the module's sources under /usr/src, built for KVER by dkms.
+DKMS_SRC := /usr/src/vfio-reserve-$(VERSION)
+dkms-install:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -r Kbuild dkms.conf kmod $(DKMS_SRC)/
+	dkms add -m vfio-reserve -v $(VERSION)
+	dkms build -m vfio-reserve -v $(VERSION) -k $(KVER)
+	dkms install -m vfio-reserve -v $(VERSION) -k $(KVER)
+
+dkms-remove:
+	-dkms remove -m vfio-reserve -v $(VERSION) --all
+	rm -rf $(DKMS_SRC)
+
 # make check: first install what is missing (KDIR may only exist after).
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
 check-run:
 	@selftests/check.sh
+
+print-kdir:
+	@echo $(KDIR)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean

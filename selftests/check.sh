@@ -10,6 +10,7 @@ rm -rf "$out"
 mkdir -p "$out"
 cd "$top" || exit 1
 start=$SECONDS
+KDIR=$(make -s --no-print-directory print-kdir)
 
 # stage NAME CMD...: run CMD, keep its TAP; a failure it does not report
 # itself still counts.
@@ -39,6 +40,7 @@ stage build build
 stage lint make -s --no-print-directory lint
 stage unit make -s --no-print-directory unit
 stage vm make -s --no-print-directory vm
+stage deploy selftests/deploy.sh "$KDIR"
 
 cat "$out"/*.tap >"$out/all.tap"
 passed=$(grep -E '^ok ' "$out/all.tap" | grep -vc '# SKIP')

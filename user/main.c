@@ -40,6 +40,10 @@ static const struct vr_cmd vr_cmds[] = {
 	  "<hostdev> XML for libvirt domains" },
 	{ "sriov", vr_cmd_sriov, "PF --numvfs N",
 	  "create N virtual functions of a physical function" },
+	{ "persist", vr_cmd_persist, "[--no-initramfs] SELECTOR...",
+	  "reserve at every boot: modprobe.d options, softdeps, initramfs" },
+	{ "unpersist", vr_cmd_unpersist, "[--no-initramfs]",
+	  "undo persist exactly" },
 };
 
 #define VR_NCMDS (sizeof(vr_cmds) / sizeof(vr_cmds[0]))

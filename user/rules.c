@@ -56,41 +56,6 @@ int vr_cmd_rules(const struct vr_opts *o, int argc, char **argv)
 	return VR_EXIT_OK;
 }
 
-/*
- * Refuse, unless --force, a list that would take a device the host needs.
- * Only what the list itself selects counts (its own exclusions apply).
- */
-static int vr_check_list_safety(const struct vr_opts *o, struct vr_nl *nl,
-				const struct vr_selector *sels, int nsels)
-{
-	struct vr_device *devs;
-	struct vr_pci_ids id;
-	char why[256];
-	int bad = 0, ret;
-	size_t n, i;
-
-	ret = vr_nl_devices(nl, &devs, &n);
-	if (ret)
-		return vr_nl_fail(nl, "add", ret);
-	for (i = 0; i < n; i++) {
-		vr_device_ids(&devs[i], &id);
-		if (devs[i].bridge ||
-		    vr_sel_list_match(sels, (unsigned int)nsels, &id) < 0 ||
-		    !vr_host_critical(o, devs[i].addr, why, sizeof(why)))
-			continue;
-		if (o->force) {
-			vr_err("warning: %s is selected although %s (--force)",
-			       devs[i].addr, why);
-			continue;
-		}
-		vr_err("refusing: the rules select %s, but %s; exclude it (!%s) or use --force",
-		       devs[i].addr, why, devs[i].addr);
-		bad++;
-	}
-	free(devs);
-	return bad ? VR_EXIT_FAIL : VR_EXIT_OK;
-}
-
 static int vr_rule_change(const struct vr_opts *o, const char *cmd,
 			  int argc, char **argv)
 {
@@ -107,16 +72,14 @@ static int vr_rule_change(const struct vr_opts *o, const char *cmd,
 				 sizeof(joined));
 	if (ret)
 		return ret;
+	if (add) {
+		ret = vr_list_safety(o, cmd, sels, nsels);
+		if (ret)
+			return ret;
+	}
 	ret = vr_nl_open(&nl);
 	if (ret)
 		return vr_nl_fail(NULL, cmd, ret);
-	if (add) {
-		ret = vr_check_list_safety(o, &nl, sels, nsels);
-		if (ret) {
-			vr_nl_close(&nl);
-			return ret;
-		}
-	}
 	ret = vr_nl_rule_change(&nl, add ? VFIO_RESERVE_CMD_RULE_ADD :
 				VFIO_RESERVE_CMD_RULE_DEL, joined, &count);
 	if (ret) {

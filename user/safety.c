@@ -207,3 +207,38 @@ int vr_host_critical(const struct vr_opts *o, const char *addr, char *why,
 	return vr_mount_on(o, addr, why, size) || vr_swap_on(o, addr, why, size) ||
 	       vr_route_on(o, addr, why, size);
 }
+
+/*
+ * Refuse, unless --force, a selector list that takes a device the host
+ * needs; only what the list itself selects counts (its exclusions apply).
+ * Reads sysfs: works with or without the module.
+ */
+int vr_list_safety(const struct vr_opts *o, const char *cmd,
+		   const struct vr_selector *sels, int n)
+{
+	struct vr_device *devs;
+	struct vr_pci_ids id;
+	char why[256];
+	size_t count, i;
+	int bad = 0;
+
+	if (vr_sysfs_devices(o, &devs, &count))
+		return VR_EXIT_OK;
+	for (i = 0; i < count; i++) {
+		vr_device_ids(&devs[i], &id);
+		if (devs[i].bridge ||
+		    vr_sel_list_match(sels, (unsigned int)n, &id) < 0 ||
+		    !vr_host_critical(o, devs[i].addr, why, sizeof(why)))
+			continue;
+		if (o->force) {
+			vr_err("warning: %s selects %s although %s (--force)",
+			       cmd, devs[i].addr, why);
+			continue;
+		}
+		vr_err("refusing: the list selects %s, but %s; exclude it (!%s) or use --force",
+		       devs[i].addr, why, devs[i].addr);
+		bad++;
+	}
+	free(devs);
+	return bad ? VR_EXIT_FAIL : VR_EXIT_OK;
+}

@@ -252,3 +252,79 @@ int vr_wait_driver(const struct vr_opts *o, const char *addr,
 		ms -= 20;
 	}
 }
+
+static unsigned long vr_sysfs_hex(const struct vr_opts *o, const char *addr,
+				  const char *attr)
+{
+	char val[32];
+
+	if (vr_sysfs_dev(o, addr, attr, val, sizeof(val)))
+		return 0;
+	return strtoul(val, NULL, 16);
+}
+
+/* What sysfs alone says of one PCI function (no module needed). */
+int vr_sysfs_device(const struct vr_opts *o, const char *addr,
+		    struct vr_device *d)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	memset(d, 0, sizeof(*d));
+	if (!vr_normalize_addr(addr, d->addr))
+		return -EINVAL;
+	d->vendor = (uint16_t)vr_sysfs_hex(o, addr, "vendor");
+	d->device = (uint16_t)vr_sysfs_hex(o, addr, "device");
+	d->subvendor = (uint16_t)vr_sysfs_hex(o, addr, "subsystem_vendor");
+	d->subdevice = (uint16_t)vr_sysfs_hex(o, addr, "subsystem_device");
+	d->class = (uint32_t)vr_sysfs_hex(o, addr, "class");
+	d->bridge = (d->class >> 16) == 0x06;
+	vr_current_driver(o, addr, d->driver, sizeof(d->driver));
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/physfn", o->sysfs,
+		 addr);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		base = strrchr(link, '/');
+		snprintf(d->pf_addr, sizeof(d->pf_addr), "%.12s",
+			 base ? base + 1 : link);
+	}
+	return 0;
+}
+
+/* Every PCI function sysfs lists. */
+int vr_sysfs_devices(const struct vr_opts *o, struct vr_device **devs,
+		     size_t *n)
+{
+	char path[PATH_MAX];
+	struct vr_device *v = NULL, *grown;
+	size_t cap = 0;
+	struct dirent *e;
+	DIR *d;
+
+	*n = 0;
+	snprintf(path, sizeof(path), "%s/bus/pci/devices", o->sysfs);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = grown;
+		}
+		if (!vr_sysfs_device(o, e->d_name, &v[*n]))
+			(*n)++;
+	}
+	closedir(d);
+	*devs = v;
+	return 0;
+}

@@ -144,9 +144,16 @@ bool vr_current_driver(const struct vr_opts *o, const char *addr, char *buf,
 int vr_wait_driver(const struct vr_opts *o, const char *addr,
 		   const char *driver, int ms);
 
+int vr_sysfs_device(const struct vr_opts *o, const char *addr,
+		    struct vr_device *d);
+int vr_sysfs_devices(const struct vr_opts *o, struct vr_device **devs,
+		     size_t *n);
+
 /* safety.c: devices the host itself needs. */
 int vr_host_critical(const struct vr_opts *o, const char *addr, char *why,
 		     size_t size);
+int vr_list_safety(const struct vr_opts *o, const char *cmd,
+		   const struct vr_selector *sels, int n);
 
 /* json.c: a small streaming writer. */
 struct vr_json {
@@ -181,5 +188,7 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv);
 int vr_cmd_detach(const struct vr_opts *o, int argc, char **argv);
 int vr_cmd_libvirt(const struct vr_opts *o, int argc, char **argv);
 int vr_cmd_sriov(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_persist(const struct vr_opts *o, int argc, char **argv);
+int vr_cmd_unpersist(const struct vr_opts *o, int argc, char **argv);
 
 #endif /* VR_HELPER_H */

@@ -88,7 +88,7 @@ ktap_check "a default route via 10.0.2.2 dev $ifname" \
 	eval 'ip route add default via 10.0.2.2 dev "$ifname" && ip route show default | grep -q "dev $ifname"'
 run "$VR" claim "$NIC0"
 ktap_check "claim $NIC0 exits 1 naming the default route ($ifname); still on e1000e" \
-	eval '[[ $cmd_rc == 1 ]] && grep -q "refusing to claim $NIC0: it carries the default route ($ifname)" <<<"$cmd_out" &&
+	eval '[[ $cmd_rc == 1 ]] && grep "$NIC0" <<<"$cmd_out" | grep -qF "it carries the default route ($ifname)" &&
 		[[ $(pci_driver "$NIC0") == e1000e ]]'
 
 # --force on an add that selects the controller: accepted with a warning;
@@ -98,7 +98,7 @@ ktap_check "remove '$AHCI_ID,!$AHCI'" \
 	eval '"$VR" remove "$AHCI_ID,!$AHCI" && [[ $("$VR" rules) == "no rules" ]]'
 run "$VR" --force add "$AHCI"
 ktap_check "--force add $AHCI: exit 0 with a warning naming $MNT" \
-	eval '[[ $cmd_rc == 0 ]] && grep -q "warning: $AHCI is selected although it backs the file system mounted on $MNT (--force)" <<<"$cmd_out"'
+	eval '[[ $cmd_rc == 0 ]] && grep "warning" <<<"$cmd_out" | grep "$AHCI" | grep -q "mounted on $MNT"'
 ktap_check "reclaim=stub: $AHCI stays on ahci (pending), the file system readable" \
 	eval '[[ $(pci_driver "$AHCI") == ahci ]] && ls "$MNT" >/dev/null &&
 		"$VR" --json list "$AHCI" | python3 -c "import json,sys; sys.exit(json.load(sys.stdin)[0][\"state\"] != \"pending\")"'

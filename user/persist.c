@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * persist, unpersist: the boot configuration. persist writes the module's
+ * options and the softdeps that load it before the native drivers of the
+ * selected devices, puts the module in the initramfs and regenerates it;
+ * unpersist puts every file back exactly as it was (persist keeps the
+ * originals in VR_STATE_DIR) and regenerates again.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vfio-reserve.h"
+
+#define VR_STATE_DIR	"/var/lib/vfio-reserve/persist"
+#define VR_MODPROBE_CONF	"/etc/modprobe.d/vfio-reserve.conf"
+#define VR_ITOOLS_MODULES	"/etc/initramfs-tools/modules"
+#define VR_DRACUT_CONF	"/etc/dracut.conf.d/vfio-reserve.conf"
+
+/* The files persist may change, each saved once before its first change. */
+static const char *const vr_persist_files[] = {
+	VR_MODPROBE_CONF, VR_ITOOLS_MODULES, VR_DRACUT_CONF,
+};
+
+static void vr_backup_name(const char *path, char *out, size_t size)
+{
+	char *p;
+
+	snprintf(out, size, "%s/%s", VR_STATE_DIR, path + 1);
+	for (p = out + strlen(VR_STATE_DIR) + 1; *p; p++)
+		if (*p == '/')
+			*p = '%';
+}
+
+static int vr_copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[8192];
+	size_t n;
+	FILE *in = fopen(from, "re"), *out;
+	int ret = 0;
+
+	if (!in)
+		return -errno;
+	out = fopen(to, "we");
+	if (!out) {
+		ret = -errno;
+		fclose(in);
+		return ret;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)))
+		if (fwrite(buf, 1, n, out) != n)
+			ret = -EIO;
+	if (fclose(out))
+		ret = -errno;
+	fclose(in);
+	chmod(to, mode);
+	return ret;
+}
+
+static int vr_mkdirs(const char *dir)
+{
+	char path[PATH_MAX], *p;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Save @path's original (or that it did not exist), once. */
+static int vr_save_original(const char *path)
+{
+	char saved[PATH_MAX], absent[PATH_MAX + 8];
+	struct stat st;
+	FILE *f;
+
+	vr_backup_name(path, saved, sizeof(saved));
+	snprintf(absent, sizeof(absent), "%s.absent", saved);
+	if (!access(saved, F_OK) || !access(absent, F_OK))
+		return 0;
+	if (vr_mkdirs(VR_STATE_DIR))
+		return -errno;
+	if (stat(path, &st)) {
+		f = fopen(absent, "we");
+		if (!f)
+			return -errno;
+		fclose(f);
+		return 0;
+	}
+	return vr_copy_file(path, saved, st.st_mode & 07777);
+}
+
+/* Put @path back as persist found it; true when it changed anything. */
+static bool vr_restore_original(const char *path)
+{
+	char saved[PATH_MAX], absent[PATH_MAX + 8];
+	struct stat st;
+
+	vr_backup_name(path, saved, sizeof(saved));
+	snprintf(absent, sizeof(absent), "%s.absent", saved);
+	if (!access(absent, F_OK)) {
+		unlink(path);
+		unlink(absent);
+		printf("removed %s\n", path);
+		return true;
+	}
+	if (stat(saved, &st))
+		return false;
+	if (vr_copy_file(saved, path, st.st_mode & 07777)) {
+		vr_err("cannot restore %s from %s: %s", path, saved, strerror(errno));
+		return false;
+	}
+	unlink(saved);
+	printf("restored %s\n", path);
+	return true;
+}
+
+static int vr_run_cmd(char *const argv[])
+{
+	int status;
+	pid_t pid;
+
+	printf("running:");
+	for (int i = 0; argv[i]; i++)
+		printf(" %s", argv[i]);
+	printf("\n");
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -EIO;
+}
+
+enum vr_generator { VR_GEN_NONE, VR_GEN_INITRAMFS_TOOLS, VR_GEN_DRACUT };
+
+static enum vr_generator vr_generator(void)
+{
+	if (!access("/usr/sbin/update-initramfs", X_OK) ||
+	    !access("/sbin/update-initramfs", X_OK))
+		return VR_GEN_INITRAMFS_TOOLS;
+	if (!access("/usr/bin/dracut", X_OK) || !access("/usr/sbin/dracut", X_OK))
+		return VR_GEN_DRACUT;
+	return VR_GEN_NONE;
+}
+
+static int vr_regenerate(enum vr_generator gen)
+{
+	char *itools[] = { "update-initramfs", "-u", "-k", "all", NULL };
+	char *dracut[] = { "dracut", "--force", "--regenerate-all", NULL };
+
+	switch (gen) {
+	case VR_GEN_INITRAMFS_TOOLS:
+		return vr_run_cmd(itools);
+	case VR_GEN_DRACUT:
+		return vr_run_cmd(dracut);
+	case VR_GEN_NONE:
+		break;
+	}
+	vr_err("no initramfs generator (initramfs-tools or dracut) found: nothing regenerated");
+	return 0;
+}
+
+/* Does @path have the line @line? */
+static bool vr_has_line(const char *path, const char *line)
+{
+	char buf[512];
+	bool found = false;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		found = !strcmp(buf, line);
+	}
+	fclose(f);
+	return found;
+}
+
+/* The native driver modules of present devices that @sels selects. */
+static void vr_softdeps(const struct vr_opts *o, const struct vr_selector *sels,
+			int n, char *mods, size_t size)
+{
+	char alias[256], cmd[320], mod[64], word[72];
+	struct vr_device *devs;
+	struct vr_pci_ids id;
+	size_t count, i, len = 0;
+	FILE *p;
+
+	mods[0] = '\0';
+	if (vr_sysfs_devices(o, &devs, &count))
+		return;
+	for (i = 0; i < count; i++) {
+		vr_device_ids(&devs[i], &id);
+		if (devs[i].bridge ||
+		    vr_sel_list_match(sels, (unsigned int)n, &id) < 0 ||
+		    vr_sysfs_dev(o, devs[i].addr, "modalias", alias, sizeof(alias)))
+			continue;
+		/* The alias comes from sysfs: no quote can be in it. */
+		snprintf(cmd, sizeof(cmd), "modprobe -R '%s' 2>/dev/null", alias);
+		p = popen(cmd, "re");
+		while (p && fscanf(p, "%63s", mod) == 1) {
+			snprintf(word, sizeof(word), " %s ", mod);
+			if (!strcmp(mod, "vfio_pci") || strstr(mods, word) ||
+			    len + strlen(word) >= size)
+				continue;
+			len += (size_t)snprintf(mods + len, size - len, "%s", word);
+		}
+		if (p)
+			pclose(p);
+	}
+	free(devs);
+}
+
+static int vr_write_modprobe_conf(const char *list, const char *mods)
+{
+	char mod[64];
+	const char *p = mods;
+	FILE *f = fopen(VR_MODPROBE_CONF, "we");
+	int n;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "# Written by 'vfio-reserve persist'; 'vfio-reserve unpersist' removes it.\n"
+		"options vfio_reserve devices=%s\n", list);
+	while (sscanf(p, " %63s%n", mod, &n) == 1) {
+		fprintf(f, "softdep %s pre: vfio_reserve\n", mod);
+		p += n;
+	}
+	return fclose(f) ? -errno : 0;
+}
+
+static int vr_add_to_initramfs(enum vr_generator gen)
+{
+	const char *path = gen == VR_GEN_DRACUT ? VR_DRACUT_CONF : VR_ITOOLS_MODULES;
+	const char *line = gen == VR_GEN_DRACUT ?
+		"add_drivers+=\" vfio_reserve \"" : "vfio_reserve";
+	FILE *f;
+	int ret;
+
+	if (gen == VR_GEN_NONE || vr_has_line(path, line))
+		return 0;
+	ret = vr_save_original(path);
+	if (ret)
+		return ret;
+	if (gen == VR_GEN_DRACUT)
+		vr_mkdirs("/etc/dracut.conf.d");
+	f = fopen(path, "ae");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\n", line);
+	if (gen == VR_GEN_DRACUT)
+		fprintf(f, "install_items+=\" %s \"\n", VR_MODPROBE_CONF);
+	if (fclose(f))
+		return -errno;
+	printf("added vfio_reserve to %s\n", path);
+	return 0;
+}
+
+int vr_cmd_persist(const struct vr_opts *o, int argc, char **argv)
+{
+	struct vr_selector sels[VR_SEL_LIST_MAX];
+	char list[VFIO_RESERVE_SELECTOR_LIST_MAX], mods[512];
+	enum vr_generator gen = vr_generator();
+	bool regen = true;
+	int n, i, ret;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--no-initramfs"))
+			continue;
+		regen = false;
+		memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+		argc--;
+		break;
+	}
+	if (argc < 2)
+		return vr_usage_error("persist", "which selectors?");
+	ret = vr_parse_selectors("persist", argc - 1, argv + 1, sels, &n, list,
+				 sizeof(list));
+	if (ret)
+		return ret;
+	if (geteuid()) {
+		vr_err("persist: permission denied: this needs root (it writes %s and regenerates the initramfs)",
+		       VR_MODPROBE_CONF);
+		return VR_EXIT_FAIL;
+	}
+	/* Before writing anything: not the host's own devices. */
+	ret = vr_list_safety(o, "persist", sels, n);
+	if (ret)
+		return ret;
+	vr_softdeps(o, sels, n, mods, sizeof(mods));
+	ret = vr_save_original(VR_MODPROBE_CONF);
+	if (!ret)
+		ret = vr_write_modprobe_conf(list, mods);
+	if (ret) {
+		vr_err("persist: cannot write %s: %s", VR_MODPROBE_CONF, strerror(-ret));
+		return VR_EXIT_FAIL;
+	}
+	printf("wrote %s: devices=%s%s%s\n", VR_MODPROBE_CONF, list,
+	       mods[0] ? ", loaded before" : "", mods);
+	ret = vr_add_to_initramfs(gen);
+	if (ret) {
+		vr_err("persist: cannot add the module to the initramfs configuration: %s",
+		       strerror(-ret));
+		return VR_EXIT_FAIL;
+	}
+	if (regen && vr_regenerate(gen)) {
+		vr_err("persist: regenerating the initramfs failed; the configuration is written: fix the error and run it again");
+		return VR_EXIT_FAIL;
+	}
+	return VR_EXIT_OK;
+}
+
+int vr_cmd_unpersist(const struct vr_opts *o, int argc, char **argv)
+{
+	bool changed = false, regen = argc < 2 || strcmp(argv[1], "--no-initramfs");
+	size_t i;
+
+	(void)o;
+	if (argc > 2 || (argc == 2 && regen))
+		return vr_usage_error("unpersist", "only --no-initramfs is accepted");
+	if (geteuid()) {
+		vr_err("unpersist: permission denied: this needs root");
+		return VR_EXIT_FAIL;
+	}
+	for (i = 0; i < sizeof(vr_persist_files) / sizeof(vr_persist_files[0]); i++)
+		changed |= vr_restore_original(vr_persist_files[i]);
+	if (!changed) {
+		printf("nothing to undo: persist has not changed this system\n");
+		return VR_EXIT_OK;
+	}
+	if (regen && vr_regenerate(vr_generator())) {
+		vr_err("unpersist: regenerating the initramfs failed; run update-initramfs -u -k all");
+		return VR_EXIT_FAIL;
+	}
+	return VR_EXIT_OK;
+}
