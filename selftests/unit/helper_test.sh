@@ -349,32 +349,38 @@ P=$S/sys/devices/pci0000:00
 mkdir -p "$S/proc/self" "$S/proc/net" "$S/sys/dev/block" "$S/sys/class/net" \
 	"$S/sys/bus/pci/devices" "$S/sys/devices/virtual/block/dm-0/slaves" \
 	"$S/sys/devices/virtual/net/br0"
-# pci_fn ADDR PATH_BELOW_PCI0000:00: a function's directory and its bus link.
+# pci_fn ADDR PATH_BELOW_PCI0000:00 VENDOR DEVICE CLASS: a function's
+# directory, its ids and its bus link.
 pci_fn() {
 	mkdir -p "$P/$2"
 	ln -sfn "../../../devices/pci0000:00/$2" "$S/sys/bus/pci/devices/$1"
+	echo "0x$3" >"$P/$2/vendor"
+	echo "0x$4" >"$P/$2/device"
+	echo "0x$3" >"$P/$2/subsystem_vendor"
+	echo 0x0001 >"$P/$2/subsystem_device"
+	echo "0x$5" >"$P/$2/class"
 }
-pci_fn 0000:00:01.0 0000:00:01.0			# the boot VGA
+pci_fn 0000:00:01.0 0000:00:01.0 1234 1111 030000	# the boot VGA
 echo 1 >"$P/0000:00:01.0/boot_vga"
-pci_fn 0000:00:01.1 0000:00:01.1			# another VGA, not the boot one
+pci_fn 0000:00:01.1 0000:00:01.1 1234 1111 030000	# another VGA, not the boot one
 echo 0 >"$P/0000:00:01.1/boot_vga"
-pci_fn 0000:00:1f.2 0000:00:1f.2			# AHCI: /srv/data on sda1
+pci_fn 0000:00:1f.2 0000:00:1f.2 8086 2922 010601	# AHCI: /srv/data on sda1
 mkdir -p "$P/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1"
 ln -s "../../devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda1" \
 	"$S/sys/dev/block/8:1"
-pci_fn 0000:00:1f.3 0000:00:1f.3			# nothing on it
-pci_fn 0000:02:00.0 0000:00:04.0/0000:02:00.0		# NVMe: / on dm-0 on nvme0n1p2
+pci_fn 0000:00:1f.3 0000:00:1f.3 8086 2930 0c0500	# nothing on it
+pci_fn 0000:02:00.0 0000:00:04.0/0000:02:00.0 1b36 0010 010802 # NVMe: / on dm-0 on nvme0n1p2
 mkdir -p "$P/0000:00:04.0/0000:02:00.0/nvme/nvme0/nvme0n1/nvme0n1p2"
 ln -s "../../devices/virtual/block/dm-0" "$S/sys/dev/block/253:0"
 ln -s "../../../../pci0000:00/0000:00:04.0/0000:02:00.0/nvme/nvme0/nvme0n1/nvme0n1p2" \
 	"$S/sys/devices/virtual/block/dm-0/slaves/nvme0n1p2"
-pci_fn 0000:00:02.0 0000:00:02.0			# NIC with the IPv4 default route
+pci_fn 0000:00:02.0 0000:00:02.0 8086 10d3 020000	# NIC with the IPv4 default route
 mkdir -p "$P/0000:00:02.0/net/eth9"
 ln -s "../../devices/pci0000:00/0000:00:02.0/net/eth9" "$S/sys/class/net/eth9"
-pci_fn 0000:00:03.0 0000:00:03.0			# NIC with only a LAN route
+pci_fn 0000:00:03.0 0000:00:03.0 8086 10d3 020000	# NIC with only a LAN route
 mkdir -p "$P/0000:00:03.0/net/eth8"
 ln -s "../../devices/pci0000:00/0000:00:03.0/net/eth8" "$S/sys/class/net/eth8"
-pci_fn 0000:00:05.0 0000:00:05.0			# NIC under br0 (IPv6 default)
+pci_fn 0000:00:05.0 0000:00:05.0 8086 10d3 020000	# NIC under br0 (IPv6 default)
 mkdir -p "$P/0000:00:05.0/net/eth7"
 ln -s "../../devices/pci0000:00/0000:00:05.0/net/eth7" "$S/sys/class/net/eth7"
 ln -s "../../devices/virtual/net/br0" "$S/sys/class/net/br0"
@@ -398,10 +404,12 @@ printf 'eth9\t00000000\t0202000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n' >>"$S/pr
 # refused ADDR DESC REASON: claim ADDR exits 1 refusing it for REASON, and
 # never reaches the module (no "not loaded" answer).
 refused() {
+	local addr
+	addr=$(normalized "$1")
 	in_tree "$S" claim "$1"
 	expect "claim $1 ($2): refused, exit 1, naming the reason" 1 "$3"
-	check "... the refusal names $(normalized "$1") and --force" \
-		eval 'grep -F "refusing" <<<"$err" | grep -F "$(normalized "$1")" | grep -qF -- "--force"'
+	check "... the refusal names $addr and --force" \
+		eval 'grep -F "refusing" <<<"$err" | grep -F "$addr" | grep -qF -- "--force"'
 	if grep -q "not loaded" <<<"$err"; then
 		not_ok "claim $1 ($2) was refused before contacting the module" "$err"
 	fi
@@ -437,6 +445,47 @@ if needs_no_module "--force claim 0000:00:1f.2 goes on (to the module)"; then
 	check "... the warning names 0000:00:1f.2" \
 		eval 'grep -F "warning" <<<"$err" | grep -qF "0000:00:1f.2"'
 	check "... which is not loaded" grep -q "vfio_reserve is not loaded" <<<"$err"
+fi
+
+# add: a list that selects a device the host needs is refused the same way.
+# Where the helper decides that from sysfs, before contacting the module,
+# the fake tree shows it; a helper that asks the module first is skipped.
+add_refused() {
+	local sel=$1 desc=$2 a
+	shift 2
+	in_tree "$S" add "$sel"
+	expect "add '$sel' ($desc): refused, exit 1" 1 "refusing"
+	for a in "$@"; do
+		check "... names $a" grep -qF -- "$a" <<<"$err"
+	done
+	if grep -q "not loaded" <<<"$err"; then
+		not_ok "add '$sel' was refused before contacting the module" "$err"
+	fi
+}
+
+if needs_no_module "add: the safety checks without the module"; then
+	in_tree "$S" add 0000:00:01.0
+	if ! grep -q refusing <<<"$err"; then
+		skip "add: the safety checks without the module" \
+			"this helper checks add only through the module: $err"
+	else
+		add_refused 0000:00:01.0 "the boot VGA" "0000:00:01.0" "boot VGA"
+		add_refused 0000:00:1f.2 "an address" "0000:00:1f.2" "mounted on /srv/data" "!0000:00:1f.2"
+		add_refused 8086:2922 "ids" "0000:00:1f.2" "mounted on /srv/data"
+		add_refused class:0106 "a class" "0000:00:1f.2" "mounted on /srv/data"
+		add_refused 8086:10d3 "three NICs, two needed" "0000:00:02.0" "(eth9)" "0000:00:05.0" "(br0)"
+		check "... but not the NIC with only a LAN route" eval '! grep -q "0000:00:03.0" <<<"$err"'
+		in_tree "$S" add '8086:2922,!0000:00:1f.2'
+		expect "add '8086:2922,!0000:00:1f.2' (excludes it): on to the module" 1 "vfio_reserve is not loaded"
+		in_tree "$S" add 0000:00:1f.3 0000:00:03.0
+		expect "add of devices the host does not need: on to the module" 1 "vfio_reserve is not loaded"
+		in_tree "$S" --force add 8086:2922
+		expect "--force add 8086:2922: a warning, then on to the module" 1 "vfio_reserve is not loaded"
+		check "... the warning names 0000:00:1f.2 and /srv/data" \
+			eval 'grep -F warning <<<"$err" | grep -F 0000:00:1f.2 | grep -qF /srv/data'
+		in_tree "$S" remove 8086:2922
+		expect "remove 8086:2922: removing is never refused" 1 "vfio_reserve is not loaded"
+	fi
 fi
 
 # Active swap on a block device: /proc/swaps names a real device node, the
