@@ -5,8 +5,10 @@
  * Module parameters, init and exit.
  *
  * Init order: parameters -> rules, generic netlink family, bus notifier and
- * the scan of present devices. Exit unwinds it in reverse and changes no
- * binding: reserved devices stay on vfio-pci.
+ * the scan of present devices. Exit first stops the notifier and the work
+ * it queues, then removes the family (no handler runs after that), then
+ * forgets devices and rules. No binding changes: reserved devices stay on
+ * vfio-pci.
  */
 #include <linux/genetlink.h>
 #include <linux/kernel.h>
@@ -96,6 +98,7 @@ static int __init vr_init(void)
 
 err_nl:
 	vr_nl_exit();
+	vr_reserve_exit();
 err_rules:
 	vr_rules_clear();
 	return ret;
@@ -103,8 +106,9 @@ err_rules:
 
 static void __exit vr_exit(void)
 {
-	vr_reserve_exit();
+	vr_reserve_stop();
 	vr_nl_exit();
+	vr_reserve_exit();
 	vr_rules_clear();
 }
 

@@ -35,9 +35,19 @@ LIST_HEAD(vr_rules);
 LIST_HEAD(vr_devs);
 struct vr_config vr_config = { .reclaim = VR_RECLAIM_STUB };
 static unsigned int vr_nrules;
+/* Set under vr_lock when the module stops: no work is queued after it. */
+static bool vr_stopping;
 
 static void vr_settle_fn(struct work_struct *work);
 static DECLARE_WORK(vr_settle_work, vr_settle_fn);
+
+static void vr_schedule_settle(void)
+{
+	mutex_lock(&vr_lock);
+	if (!vr_stopping)
+		schedule_work(&vr_settle_work);
+	mutex_unlock(&vr_lock);
+}
 
 const char *vr_reclaim_name(enum vr_reclaim r)
 {
@@ -390,7 +400,7 @@ static void vr_settle(bool may_load)
 		vr_promote(devs[i]);
 	if (n && !vr_vfio_registered()) {
 		if (!may_load) {
-			schedule_work(&vr_settle_work);
+			vr_schedule_settle();
 		} else if (request_module(VR_DRIVER) || !vr_vfio_registered()) {
 			pr_warn("cannot load %s: reserved devices stay unbound until it is loaded (modprobe %s)\n",
 				VR_DRIVER, VR_DRIVER);
@@ -445,7 +455,7 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 		vr_nl_event(VFIO_RESERVE_EVENT_ADDED, pdev, NULL, NULL);
 		vr_consider(pdev);
 		if (vr_in_state(pdev, VFIO_RESERVE_STATE_RESERVED) && !vr_vfio_registered())
-			schedule_work(&vr_settle_work);
+			vr_schedule_settle();
 		break;
 	case BUS_NOTIFY_DEL_DEVICE:
 		vr_forget(pdev);
@@ -460,7 +470,7 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 		break;
 	case BUS_NOTIFY_UNBOUND_DRIVER:
 		if (vr_in_state(pdev, VFIO_RESERVE_STATE_PENDING))
-			schedule_work(&vr_settle_work);
+			vr_schedule_settle();
 		break;
 	}
 	return NOTIFY_DONE;
@@ -522,7 +532,7 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 	if (!old)
 		vr_log_reserved(pdev, rule, prev);
 	if (!vr_vfio_registered())
-		schedule_work(&vr_settle_work);
+		vr_schedule_settle();
 	else
 		vr_bind(pdev);
 	return 0;
@@ -761,14 +771,22 @@ int vr_reserve_init(void)
 	return 0;
 }
 
+/* No more notifier calls or queued work; netlink may still call in. */
+void vr_reserve_stop(void)
+{
+	bus_unregister_notifier(&pci_bus_type, &vr_bus_nb);
+	mutex_lock(&vr_lock);
+	vr_stopping = true;
+	mutex_unlock(&vr_lock);
+	cancel_work_sync(&vr_settle_work);
+}
+
 /* Forget everything; bindings stay as they are. */
 void vr_reserve_exit(void)
 {
 	struct vr_dev *vd, *tmp;
 	unsigned int kept = 0;
 
-	bus_unregister_notifier(&pci_bus_type, &vr_bus_nb);
-	cancel_work_sync(&vr_settle_work);
 	mutex_lock(&vr_lock);
 	list_for_each_entry_safe(vd, tmp, &vr_devs, node) {
 		list_del(&vd->node);

@@ -52,6 +52,7 @@ extern struct list_head vr_devs;
 extern struct vr_config vr_config;
 
 int vr_reserve_init(void);
+void vr_reserve_stop(void);
 void vr_reserve_exit(void);
 
 int vr_rules_add(const char *list, enum vfio_reserve_origin origin,
