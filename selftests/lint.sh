@@ -3,6 +3,8 @@
 # lint.sh KDIR: the module is warning-free with W=1, clean under sparse and
 # checkpatch --strict. Prints TAP.
 set -u
+# Kbuild must print its CHECK lines even under "make -s".
+unset MAKEFLAGS MFLAGS MAKELEVEL
 kdir=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/lint

@@ -111,10 +111,20 @@ static void vr_reply_free(struct vr_reply *rep)
 	memset(rep, 0, sizeof(*rep));
 }
 
+/* More messages than this in one answer: a dump that does not end. */
+#define MAX_MSGS	65536
+
 static void vr_append(struct vr_reply *rep, const struct genlmsghdr *g,
 		      uint16_t flags, const void *attrs, int len)
 {
 	struct vr_msg *m;
+
+	if (rep->n == MAX_MSGS) {
+		snprintf(rep->why, sizeof(rep->why),
+			 "more than %d messages: the dump does not end", MAX_MSGS);
+		rep->error = -E2BIG;
+		return;
+	}
 
 	if (rep->n == rep->cap) {
 		rep->cap = rep->cap ? rep->cap * 2 : 16;
@@ -190,7 +200,7 @@ static int rx_valid(struct nl_msg *msg, void *arg)
 	g = nlmsg_data(nlh);
 	vr_append(rx->rep, g, nlh->nlmsg_flags, genlmsg_attrdata(g, 0),
 		  genlmsg_attrlen(g, 0));
-	return NL_OK;
+	return rx->rep->error == -E2BIG ? NL_STOP : NL_OK;
 }
 
 static int rx_finish(struct nl_msg *msg, void *arg)
@@ -308,7 +318,7 @@ static int vr_xfer(struct vr_nl *nl, struct nl_msg *req, struct vr_reply *rep)
 	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, rx_finish, &rx);
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, rx_ack, &rx);
 	nl_cb_err(cb, NL_CB_CUSTOM, rx_err, &rx);
-	while (!rx.done) {
+	while (!rx.done && rep->error != -E2BIG) {
 		ret = nl_recvmsgs(nl->sk, cb);
 		if (ret < 0 && !rx.done) {
 			snprintf(rep->why, sizeof(rep->why), "receive: %s",

@@ -118,6 +118,9 @@ for i in $(seq 1 $CYCLES); do
 done
 ktap_diag "$CYCLES hotplug cycles in $((($(now_us) - t0) / 1000000)) s"
 kill -TERM "$dump_pid" 2>/dev/null
+# It stops after the dump in progress; one that never ends is killed.
+wait_for 20 eval '[[ $(cut -d" " -f3 "/proc/$dump_pid/stat" 2>/dev/null) == @(|Z) ]]' ||
+	{ ktap_diag "the dump loop did not stop: killed"; kill -KILL "$dump_pid"; }
 wait "$dump_pid" && rc=0 || rc=$?
 ktap_diag <"$TMP/dump.log"
 ktap_result "$CYCLES device_add/device_del cycles of an e1000e in $HP_PORT" "$bad"

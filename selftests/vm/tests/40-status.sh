@@ -31,7 +31,7 @@ status_agrees() {
 	[[ -n $a && $a == "$b" ]] || { diff <(echo "$a") <(echo "$b"); return 1; }
 }
 
-ktap_plan 12
+ktap_plan 14
 ktap_diag "guest CPU: $(grep -m1 vendor_id /proc/cpuinfo)"
 
 # --- without the module --------------------------------------------------------
@@ -91,4 +91,20 @@ for k in ("firmware", "iommu", "interrupt_remapping", "module"):
 ' "$json"
 ktap_check "status with an argument is a usage error (exit 2)" \
 	eval '"$VR" status extra >/dev/null 2>&1; [[ $? == 2 ]]'
+
+# Parameters the module rejected at load (it loads, reserves nothing): FAIL.
+rmmod vfio_reserve
+modprobe vfio_reserve devices=0000:01:00.0,class:02
+st_out=$("$VR" status 2>&1) && st_rc=0 || st_rc=$?
+ktap_diag "status with devices=0000:01:00.0,class:02 (exit $st_rc):"
+ktap_diag <<<"$st_out"
+ktap_check "rejected devices=: status exits 1, FAIL naming the token as dmesg does, with a fix" \
+	eval '[[ $st_rc == 1 ]] &&
+		dmesg | grep -qF "vfio_reserve: devices=: selector 2 '"'class:02'"' at position 13" &&
+		grep "^FAIL" <<<"$st_out" | grep -F "rejected" | grep -qF "selector 2 '"'class:02'"' at position 13" &&
+		grep -A1 "^FAIL.*rejected" <<<"$st_out" | grep -q "^      fix: "'
+json=$("$VR" --json status 2>/dev/null) && jrc=0 || jrc=$?
+ktap_check "rejected devices=: status --json has it too (module_parameters FAIL), exit 1" \
+	eval 'status_agrees "$st_out" "$json" && [[ $jrc == 1 ]] &&
+		python3 -c "import json,sys; c={x[\"check\"]: x for x in json.load(sys.stdin)}; sys.exit(c[\"module_parameters\"][\"result\"] != \"FAIL\")" <<<"$json"'
 ktap_finish

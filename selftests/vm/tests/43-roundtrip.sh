@@ -43,7 +43,7 @@ netdevs() {
 	ls "$(pci_dev "$1")/net" 2>/dev/null
 }
 
-ktap_plan 23
+ktap_plan 25
 modprobe e1000e
 ktap_check "$NIC1 is on e1000e with a netdev" \
 	wait_for 30 eval '[[ $(pci_driver "$NIC1") == e1000e && -n $(netdevs "$NIC1") ]]'
@@ -76,6 +76,9 @@ ktap_check "release $NIC1: exit 0, back on e1000e with a netdev (sysfs)" \
 ktap_check "driver_override is back to (null)" \
 	eval '[[ $(<"$(pci_dev "$NIC1")/driver_override") == "(null)" ]]'
 
+run "$VR" release "$NIC1"
+ktap_check "release $NIC1 again: exit 1, the kernel says it is not reserved; still on e1000e" \
+	eval '[[ $cmd_rc == 1 && $(pci_driver "$NIC1") == e1000e ]] && grep -q "not reserved" <<<"$cmd_out"'
 run "$VR" remove "$NIC1"
 ktap_check "remove $NIC1: exit 0" eval '[[ $cmd_rc == 0 ]]'
 run "$VR" rules
@@ -97,6 +100,9 @@ ktap_check "add '' exits 2 (an empty selector is not a rule) and adds nothing" \
 run "$VR" claim 00:1f.8
 ktap_check "claim 00:1f.8 exits 2 (not an address)" \
 	eval '[[ $cmd_rc == 2 ]] && grep -q "00:1f.8" <<<"$cmd_out"'
+run "$VR" claim 0000:00:03.0
+ktap_check "claim of a root port (0000:00:03.0) exits 1: bridges are never reserved; still on pcieport" \
+	eval '[[ $cmd_rc == 1 && $(pci_driver 0000:00:03.0) == pcieport ]] && grep -q "bridge" <<<"$cmd_out"'
 run "$VR" claim 0000:05:00.0
 ktap_check "claim 0000:05:00.0 (no such function) exits 1 with a message" \
 	eval '[[ $cmd_rc == 1 ]] && grep -q "0000:05:00.0: no PCI function" <<<"$cmd_out"'
