@@ -67,12 +67,17 @@ static bool vr_exists(const struct vr_opts *o, const char *rel)
 	return !access(path, F_OK);
 }
 
+/* AMD-Vi rather than VT-d: the firmware's table says, else the CPU. */
 static bool vr_amd_cpu(const struct vr_opts *o)
 {
 	char path[PATH_MAX], line[256];
 	bool amd = false;
 	FILE *f;
 
+	if (vr_exists(o, "firmware/acpi/tables/DMAR"))
+		return false;
+	if (vr_exists(o, "firmware/acpi/tables/IVRS"))
+		return true;
 	snprintf(path, sizeof(path), "%s/cpuinfo", o->proc);
 	f = fopen(path, "re");
 	if (!f)

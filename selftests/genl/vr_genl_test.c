@@ -111,8 +111,17 @@ static void vr_reply_free(struct vr_reply *rep)
 	memset(rep, 0, sizeof(*rep));
 }
 
-/* More messages than this in one answer: a dump that does not end. */
-#define MAX_MSGS	65536
+/* More messages, or more seconds, than this: a dump that does not end. */
+#define MAX_MSGS	16384
+#define MAX_SECONDS	10
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static void vr_append(struct vr_reply *rep, const struct genlmsghdr *g,
 		      uint16_t flags, const void *attrs, int len)
@@ -297,6 +306,7 @@ static struct nl_msg *vr_new(const struct vr_nl *nl, uint8_t cmd, int flags,
 static int vr_xfer(struct vr_nl *nl, struct nl_msg *req, struct vr_reply *rep)
 {
 	struct vr_rx rx = { .rep = rep, .family = nl->family };
+	double start = now_s();
 	struct nl_cb *cb, *orig;
 	int ret;
 
@@ -319,6 +329,12 @@ static int vr_xfer(struct vr_nl *nl, struct nl_msg *req, struct vr_reply *rep)
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, rx_ack, &rx);
 	nl_cb_err(cb, NL_CB_CUSTOM, rx_err, &rx);
 	while (!rx.done && rep->error != -E2BIG) {
+		if (now_s() > start + MAX_SECONDS) {
+			snprintf(rep->why, sizeof(rep->why),
+				 "no end after %d s", MAX_SECONDS);
+			rep->error = -ETIMEDOUT;
+			break;
+		}
 		ret = nl_recvmsgs(nl->sk, cb);
 		if (ret < 0 && !rx.done) {
 			snprintf(rep->why, sizeof(rep->why), "receive: %s",
@@ -1865,14 +1881,6 @@ struct vr_listen {
 	unsigned long seen;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int on_event(struct nl_msg *msg, void *arg)
 {
 	struct vr_listen *l = arg;
@@ -2051,6 +2059,7 @@ static int vr_dump_parts(struct nl_sock *sk, int family, uint8_t cmd,
 	struct iovec iov = { .iov_base = buf, .iov_len = bufsize };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct nlmsghdr *nlh;
+	double start = now_s();
 	bool done = false;
 	uint32_t seq;
 	ssize_t n;
@@ -2070,6 +2079,12 @@ static int vr_dump_parts(struct nl_sock *sk, int family, uint8_t cmd,
 		rep->error = -EPROTO;
 	}
 	while (!done && !rep->error) {
+		if (now_s() > start + MAX_SECONDS) {
+			snprintf(rep->why, sizeof(rep->why),
+				 "no end after %d s", MAX_SECONDS);
+			rep->error = -ETIMEDOUT;
+			break;
+		}
 		n = recvmsg(nl_socket_get_fd(sk), &mh, 0);
 		if (n < 0 && errno == EINTR)
 			continue;

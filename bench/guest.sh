@@ -1,0 +1,389 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The benchmarks, inside the test VM (run by the test file bench/run.sh
+# generates). Prints TAP for vm.py and the raw figures as "# bench KEY
+# VALUE..." lines, which bench/report.py turns into the table. A benchmark
+# reports, it does not judge: a result is "not ok" only when a measurement
+# produced no number.
+#
+# Settings (environment, from the generated test file):
+#   BENCH_N            emulated functions behind the pcie-pci-bridge at 00:08.0
+#   BENCH_BULK_REPS    timed rounds of the bulk binds (one untimed round first)
+#   BENCH_STATUS_REPS  timed runs of each status query (one untimed run first)
+#   BENCH_HOTPLUGS     timed hotplugs per method (one untimed first); 0: none
+#   BENCH_VR           the helper to use (a snapshot of build/user/vfio-reserve)
+#
+# Clocks: hotplug and bulk times are differences of printk timestamps in the
+# guest's kernel log (a /dev/kmsg marker written just before the action, the
+# driver core's "bound" line after it); status queries are bash's
+# EPOCHREALTIME around the command. Everything is the guest's own clock.
+# shellcheck disable=SC2016 # eval'd strings
+set -u
+. "$VR_TOP/selftests/vm/lib.sh"
+
+N=${BENCH_N:-8}
+BULK_REPS=${BENCH_BULK_REPS:-1}
+STATUS_REPS=${BENCH_STATUS_REPS:-1}
+HOTPLUGS=${BENCH_HOTPLUGS:-0}
+VR=${BENCH_VR:-$VR_TOP/build/user/vfio-reserve}
+BRIDGE=0000:00:08.0
+VFIO=/sys/bus/pci/drivers/vfio-pci
+SYSFS_BIND=$VR_TOP/bench/sysfs-bind.sh
+DPDK=/usr/bin/dpdk-devbind.py
+TRACE=/sys/kernel/tracing
+
+say() { printf '# bench %s\n' "$*"; }
+note() { ktap_diag "$@"; }
+
+# A sleep without a fork: read from a FIFO nobody writes.
+mkfifo /run/bench.sleep
+exec {SLEEP_FD}<>/run/bench.sleep
+nap() { read -r -t "$1" -u "$SLEEP_FD" _ || true; }
+
+# wait_until TIMEOUT_S CMD...: poll CMD every 0.1 s without forking.
+wait_until() {
+	local end=$(($(now_us) + $(_vr_seconds_to_us "$1")))
+	shift
+	until "$@"; do
+		(($(now_us) < end)) || return 1
+		nap 0.1
+	done
+}
+
+bound_to_vfio() { [[ /sys/bus/pci/devices/$1/driver -ef $VFIO ]]; }
+gone() { ! pci_exists "$1"; }
+
+MARK=0
+# mark TEXT: a marker line in the kernel log; prints its id.
+mark() {
+	MARK=$((MARK + 1))
+	echo "vr-test: bench-mark $MARK $*" >/dev/kmsg
+}
+
+# The printk timestamp (seconds) of the last marker MARK and of the last
+# "bound to device" line of vfio-pci after it for each address matching
+# PREFIX: "T0 TLAST COUNT" (COUNT distinct addresses bound after T0).
+log_bound_since_mark() {
+	local id=$1 prefix=$2
+	dmesg | awk -v mark="vr-test: bench-mark $id " -v prefix="$prefix" '
+		function ts(l,  s) {
+			if (!match(l, /^\[ *[0-9]+\.[0-9]+\]/)) return -1
+			s = substr(l, RSTART + 1, RLENGTH - 2); gsub(/ /, "", s); return s + 0
+		}
+		index($0, mark) { t0 = ts($0); last = ""; n = 0; delete seen; next }
+		t0 != "" && index($0, "driver: '\''vfio-pci'\'': driver_bound: bound to device '\''" prefix) {
+			a = $0; sub(/.*bound to device '\''/, "", a); sub(/'\''.*/, "", a)
+			if (!(a in seen)) { seen[a] = 1; n++ }
+			last = ts($0)
+		}
+		END { if (t0 == "" || last == "") print "- - 0"; else printf "%.6f %.6f %d\n", t0, last, n }'
+}
+
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'; }
+
+# ---------------------------------------------------------------------------
+ADDRS=()
+plan=1					# the setup check
+((N > 0)) && plan=$((plan + 3 + 1 + 4 + 1))	# bulk x3, memory, status x4, footprint
+((HOTPLUGS > 0)) && plan=$((plan + 1 + 4 + 2))	# udev, 4 methods, rule checks
+ktap_plan "$plan"
+
+say meta n=$N bulk_reps=$BULK_REPS status_reps=$STATUS_REPS hotplugs=$HOTPLUGS \
+	kernel=$(uname -r) cpus=$(nproc) mem_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)
+modprobe vfio-pci
+if ((N > 0)); then
+	bus=$(ls "/sys/bus/pci/devices/$BRIDGE/pci_bus/" 2>/dev/null | head -n 1)
+	for d in /sys/bus/pci/devices/"$bus":*; do
+		[[ -e $d ]] && ADDRS+=("${d##*/}")
+	done
+	SELECTOR="$bus:*.*"
+	ktap_check "$N emulated functions behind $BRIDGE (bus $bus), vfio-pci loaded" \
+		eval '((${#ADDRS[@]} == N)) && [[ -d $VFIO ]]'
+else
+	ktap_check "vfio-pci loaded" test -d "$VFIO"
+fi
+
+# ---------------------------------------------------------------------------
+# 3. Bulk: every function from unbound (no native driver loaded) to vfio-pci.
+all_bound() {
+	local a
+	for a in "${ADDRS[@]}"; do
+		bound_to_vfio "$a" || return 1
+	done
+}
+
+# Back to the starting state: no driver, no override, no module.
+bulk_reset() {
+	local a d
+	[[ -d /sys/module/vfio_reserve ]] && rmmod vfio_reserve
+	for a in "${ADDRS[@]}"; do
+		d=/sys/bus/pci/devices/$a
+		[[ -e $d/driver ]] && echo "$a" >"$d/driver/unbind"
+		echo >"$d/driver_override"
+	done
+	for a in "${ADDRS[@]}"; do
+		[[ -e /sys/bus/pci/devices/$a/driver ]] && return 1
+	done
+	return 0
+}
+
+bulk_cmd() {
+	case $1 in
+	vfio-reserve) modprobe vfio_reserve devices="$SELECTOR" ;;
+	sysfs) "$SYSFS_BIND" "${ADDRS[@]}" ;;
+	dpdk) "$DPDK" --bind=vfio-pci "${ADDRS[@]}" ;;
+	esac
+}
+
+# bulk_once METHOD: prints "UNTIL_BOUND_MS EXIT_MS", or fails.
+bulk_once() {
+	local m=$1 id t_start t_exit rc res
+	bulk_reset || { note "$m: reset failed"; return 1; }
+	dmesg -C
+	id=$(mark "bulk $m"; echo "$MARK")
+	MARK=$id
+	t_start=$(now_us)
+	bulk_cmd "$m" >/tmp/bulk.out 2>&1
+	rc=$?
+	t_exit=$(now_us)
+	if ((rc != 0)); then
+		note "$m exited $rc:"
+		tail -n 5 /tmp/bulk.out | ktap_diag
+	fi
+	if ! wait_until 120 all_bound; then
+		note "$m: not every function reached vfio-pci"
+		return 1
+	fi
+	read -r t0 tl n < <(log_bound_since_mark "$id" "${SELECTOR%%\**}")
+	if [[ $t0 == - ]] || ((n != N)); then
+		note "$m: the kernel log shows $n of $N binds"
+		return 1
+	fi
+	printf '%s %s\n' "$(ms_between "$t0" "$tl")" \
+		"$(awk -v a="$t_start" -v b="$t_exit" 'BEGIN { printf "%.1f", (b - a) / 1000 }')"
+}
+
+declare -A BULK_MS BULK_EXIT BULK_BAD
+if ((N > 0)); then
+	methods=(sysfs dpdk vfio-reserve)
+	for round in $(seq 0 "$BULK_REPS"); do	# round 0: warm-up, untimed
+		for m in "${methods[@]}"; do
+			if res=$(bulk_once "$m"); then
+				((round == 0)) && continue
+				BULK_MS[$m]+=" ${res% *}"
+				BULK_EXIT[$m]+=" ${res#* }"
+			else
+				BULK_BAD[$m]=1
+				printf '%s\n' "$res" | ktap_diag
+			fi
+		done
+	done
+	for m in "${methods[@]}"; do
+		say "bulk.$m.ms${BULK_MS[$m]:-}"
+		say "bulk.$m.exit_ms${BULK_EXIT[$m]:-}"
+		ktap_result "bulk $m: $N functions to vfio-pci, times (ms):${BULK_MS[$m]:- none}" \
+			"$([[ -n ${BULK_MS[$m]:-} && -z ${BULK_BAD[$m]:-} ]]; echo $?)"
+	done
+
+	# 5. Memory per reserved device: the module's kmalloc()s during its
+	# load, less what it kfree()d, from the kmem trace events (module call
+	# sites only: the filter keeps call_site above the kernel image).
+	mem_ok=1
+	bulk_reset || mem_ok=0
+	kend=$(awk '$3 == "_end" { print "0x" $1 }' /proc/kallsyms)
+	echo 0 >"$TRACE/tracing_on"
+	echo 16384 >"$TRACE/buffer_size_kb"
+	echo >"$TRACE/trace"
+	for ev in kmalloc kfree; do
+		echo "call_site > $kend" >"$TRACE/events/kmem/$ev/filter" || mem_ok=0
+		echo 1 >"$TRACE/events/kmem/$ev/enable"
+	done
+	echo 1 >"$TRACE/tracing_on"
+	modprobe vfio_reserve devices="$SELECTOR" || mem_ok=0
+	wait_until 120 all_bound || mem_ok=0
+	echo 0 >"$TRACE/tracing_on"
+	overrun=$(awk '/^overrun:/ { s += $2 } END { print s + 0 }' "$TRACE"/per_cpu/cpu*/stats)
+	awk '
+		/ kmalloc: / && /\[vfio_reserve\]/ {
+			site = $0; sub(/.*call_site=/, "", site); sub(/\+.*/, "", site)
+			p = $0; sub(/.* ptr=/, "", p); sub(/ .*/, "", p)
+			b = $0; sub(/.*bytes_alloc=/, "", b); sub(/ .*/, "", b)
+			size[p] = b; where[p] = site
+		}
+		/ kfree: / {
+			p = $0; sub(/.* ptr=/, "", p); sub(/ .*/, "", p)
+			delete size[p]
+		}
+		END {
+			for (p in size) { total += size[p]; n++; by[where[p] "/" size[p]]++ }
+			printf "%d %d", total, n
+			for (k in by) printf " %s=%d", k, by[k]
+			print ""
+		}' "$TRACE/trace" >/tmp/mem.out
+	for ev in kmalloc kfree; do
+		echo 0 >"$TRACE/events/kmem/$ev/enable"
+		echo 0 >"$TRACE/events/kmem/$ev/filter"
+	done
+	echo >"$TRACE/trace"
+	echo 1408 >"$TRACE/buffer_size_kb"
+	read -r mem_bytes mem_allocs mem_sites </tmp/mem.out
+	say "mem.retained_bytes $mem_bytes"
+	say "mem.retained_allocs $mem_allocs"
+	say "mem.sites ${mem_sites:-}"
+	say "mem.trace_overrun $overrun"
+	ktap_result "memory: vfio_reserve keeps $mem_bytes bytes in $mem_allocs kmalloc()s with $N reserved" \
+		"$([[ $mem_ok == 1 && $overrun == 0 && ${mem_allocs:-0} -ge $N ]]; echo $?)"
+
+	# 4. Status queries, with the N functions reserved (module loaded).
+	declare -A STATUS_CMD=(
+		[vfio-reserve]="$VR list --json"
+		[dpdk]="$DPDK --status"
+		[lspci]="lspci -k"
+		[driverctl]="driverctl list-devices"
+	)
+	for tool in vfio-reserve dpdk lspci driverctl; do
+		times='' bad=0
+		for run in $(seq 0 "$STATUS_REPS"); do	# run 0: warm-up
+			t0=$(now_us)
+			${STATUS_CMD[$tool]} >/tmp/status.out 2>&1 || bad=1
+			t1=$(now_us)
+			((run == 0)) && continue
+			times+=" $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1000 }')"
+		done
+		# The output must show the functions, or the query measured nothing.
+		listed=$(grep -c "${bus#0000:}:" /tmp/status.out)
+		((listed >= N)) || bad=1
+		say "status.$tool.ms$times"
+		ktap_result "status ${STATUS_CMD[$tool]%% *}: lists $listed lines of bus $bus; times (ms):$times" "$bad"
+	done
+
+	# 5. Footprint of the loaded module.
+	modsize=$(awk '$1 == "vfio_reserve" { print $2 }' /proc/modules)
+	say "module.loaded_bytes ${modsize:-}"
+	ktap_check "module footprint: /proc/modules size ${modsize:-?} bytes" test -n "$modsize"
+	rmmod vfio_reserve
+fi
+
+# ---------------------------------------------------------------------------
+# 1 and 2. Hotplug: QMP device_add of an e1000e into rp4 until vfio-pci has
+# it, for each method; the native probes from the driver core's log.
+if ((HOTPLUGS > 0)); then
+	RULES=/run/udev/rules.d
+	mkdir -p "$RULES"
+	/lib/systemd/systemd-udevd --daemon >/tmp/udevd.log 2>&1
+	ktap_check "systemd-udevd runs (udevadm control --ping)" \
+		wait_until 10 udevadm control --ping
+
+	add='{"execute":"device_add","arguments":{"driver":"e1000e","bus":"'$HP_PORT'","netdev":"hp0","id":"hp0","romfile":""}}'
+	del='{"execute":"device_del","arguments":{"id":"hp0"}}'
+
+	# hp_cycle METHOD: one add/remove; prints "ADD_MS APPEAR_MS E1000E_PROBES".
+	hp_cycle() {
+		local id out
+		udevadm settle -t 30
+		dmesg -C
+		mark "hotplug $1" >/dev/null
+		id=$MARK
+		qmp "$add" >/dev/null || { note "$1: device_add failed"; return 1; }
+		if ! wait_until 30 bound_to_vfio "$HP_ADDR"; then
+			note "$1: $HP_ADDR not on vfio-pci after 30 s (driver '$(pci_driver "$HP_ADDR")')"
+			out=fail
+		fi
+		udevadm settle -t 30
+		if [[ -z ${out:-} ]]; then
+			out=$(dmesg | awk -v mark="vr-test: bench-mark $id " -v addr="$HP_ADDR" '
+				function ts(l,  s) {
+					if (!match(l, /^\[ *[0-9]+\.[0-9]+\]/)) return -1
+					s = substr(l, RSTART + 1, RLENGTH - 2); gsub(/ /, "", s); return s + 0
+				}
+				index($0, mark) { t0 = ts($0) }
+				t0 != "" && appear == "" && index($0, "pci " addr ": [") { appear = ts($0) }
+				t0 != "" && index($0, "driver: '\''vfio-pci'\'': driver_bound: bound to device '\''" addr "'\''") { bound = ts($0) }
+				index($0, "really_probe: probing driver e1000e with device " addr) { probes++ }
+				END {
+					if (t0 == "" || appear == "" || bound == "") print "fail"
+					else printf "%.1f %.1f %d\n", (bound - t0) * 1000, (bound - appear) * 1000, probes
+				}')
+		fi
+		DRIVERCTL_PROPS=$(udevadm info -q property "/sys/bus/pci/devices/$HP_ADDR" 2>/dev/null)
+		qmp "$del" >/dev/null
+		if ! qmp_wait_event 20 DEVICE_DELETED '"device":"hp0"' ||
+		   ! wait_until 10 gone "$HP_ADDR"; then
+			note "$1: unplug did not complete"
+			echo fail
+			return 1
+		fi
+		echo "$out"
+		[[ $out != fail ]]
+	}
+
+	# hp_method METHOD: a warm-up cycle, then HOTPLUGS timed ones.
+	hp_method() {
+		local m=$1 i res adds='' appears='' probes=0 fails=0
+		for i in $(seq 0 "$HOTPLUGS"); do
+			if res=$(hp_cycle "$m"); then
+				((i == 0)) && continue
+				read -r a p e <<<"$res"
+				adds+=" $a" appears+=" $p" probes=$((probes + e))
+			else
+				((i == 0)) || fails=$((fails + 1))
+			fi
+		done
+		say "hotplug.$m.add_ms$adds"
+		say "hotplug.$m.appear_ms$appears"
+		say "hotplug.$m.e1000e_probes $probes"
+		say "hotplug.$m.failed $fails"
+		ktap_result "hotplug $m: $HOTPLUGS hotplugs, $fails not on vfio-pci, e1000e probed it $probes times; device_add to bound (ms):$adds" \
+			"$([[ -n $adds ]]; echo $?)"
+	}
+
+	# The floor: vfio-pci matches the NIC by a dynamic ID and e1000e is not
+	# loaded, so the device's one and only probe is vfio-pci's, in
+	# device_add. The other e1000e are kept off vfio-pci by an override.
+	for a in "$NIC0" "$NIC1" "$MF0"; do echo e1000e >"$(pci_dev "$a")/driver_override"; done
+	if [[ -d /sys/module/e1000e ]]; then
+		note "e1000e is loaded: the floor is not a floor"
+	fi
+	echo "8086 10d3" >"$VFIO/new_id"
+	hp_method floor
+	echo "8086 10d3" >"$VFIO/remove_id"
+	modprobe e1000e
+	udevadm settle -t 30
+
+	# A udev rule that runs the sysfs script on add.
+	echo "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"$HP_ADDR\", RUN+=\"/bin/bash $SYSFS_BIND \$kernel\"" \
+		>"$RULES/70-bench-sysfs-bind.rules"
+	udevadm control --reload
+	hp_method udev-script
+	rm -f "$RULES/70-bench-sysfs-bind.rules"
+	udevadm control --reload
+
+	# driverctl: its override saved with set-override on a present device
+	# (bound to e1000e), then its own udev rule plus the systemd stand-in.
+	mount -t tmpfs -o mode=0755 tmpfs /etc/driverctl.d
+	"$VR_TOP/bench/driverctl-systemd.sh" /tmp/driverctl.log &
+	dc_pid=$!
+	qmp "$add" >/dev/null
+	wait_until 30 eval '[[ $(pci_driver "$HP_ADDR") == e1000e ]]'
+	driverctl set-override "$HP_ADDR" vfio-pci >/tmp/dc-set.out 2>&1
+	dc_rc=$?
+	ktap_check "driverctl set-override $HP_ADDR vfio-pci (saved in /etc/driverctl.d)" \
+		eval '[[ $dc_rc == 0 ]] && bound_to_vfio "$HP_ADDR" && [[ -s /etc/driverctl.d/pci-$HP_ADDR ]]'
+	qmp "$del" >/dev/null
+	qmp_wait_event 20 DEVICE_DELETED '"device":"hp0"'
+	wait_until 10 gone "$HP_ADDR"
+	hp_method driverctl
+	ktap_check "driverctl's rule acted: SYSTEMD_WANTS=driverctl@pci-$HP_ADDR.service on the device" \
+		eval 'grep -qx "SYSTEMD_WANTS=driverctl@pci-$HP_ADDR.service" <<<"$DRIVERCTL_PROPS" &&
+			grep -q "load-override pci/$HP_ADDR" /tmp/driverctl.log'
+	kill "$dc_pid" 2>/dev/null
+	pkill -P "$dc_pid" 2>/dev/null
+	wait "$dc_pid" 2>/dev/null
+	umount /etc/driverctl.d
+
+	# vfio-reserve: a rule for the slot, e1000e loaded and ready to probe.
+	modprobe vfio_reserve devices="$HP_ADDR"
+	hp_method vfio-reserve
+	rmmod vfio_reserve
+fi
+ktap_finish
