@@ -17,17 +17,19 @@
 # device is unplugged, and SYSTEMD_WANTS does not start an active unit
 # again (see bench/README.md).
 #
-#   driverctl-systemd.sh [LOGFILE]     runs until killed
+#   driverctl-systemd.sh [LOGFILE]     runs until killed (SIGTERM)
 set -u
 log=${1:-/dev/null}
-stdbuf -oL udevadm monitor --udev --property --subsystem-match=pci |
-while IFS= read -r line; do
+coproc MON { exec stdbuf -oL udevadm monitor --udev --property --subsystem-match=pci; }
+trap 'kill "$MON_PID" 2>/dev/null; exit 0' TERM INT
+action='' wants=''
+while IFS= read -r line <&"${MON[0]}"; do
 	case $line in
 	ACTION=*) action=${line#ACTION=} ;;
 	SYSTEMD_WANTS=*) wants=${line#SYSTEMD_WANTS=} ;;
 	"")
-		for unit in ${wants:-}; do
-			[[ ${action:-} == add && $unit == driverctl@*.service ]] || continue
+		for unit in $wants; do
+			[[ $action == add && $unit == driverctl@*.service ]] || continue
 			inst=${unit#driverctl@}
 			inst=${inst%.service}
 			[[ -e /etc/driverctl.d/$inst ]] || continue	# ConditionPathExists

@@ -33,7 +33,7 @@ DPDK=/usr/bin/dpdk-devbind.py
 TRACE=/sys/kernel/tracing
 
 say() { printf '# bench %s\n' "$*"; }
-note() { ktap_diag "$@"; }
+note() { ktap_diag "$@" >&2; }	# stderr: callers run in $(...)
 
 # A sleep without a fork: read from a FIFO nobody writes.
 mkfifo /run/bench.sleep
@@ -53,10 +53,11 @@ wait_until() {
 bound_to_vfio() { [[ /sys/bus/pci/devices/$1/driver -ef $VFIO ]]; }
 gone() { ! pci_exists "$1"; }
 
-MARK=0
-# mark TEXT: a marker line in the kernel log; prints its id.
+# mark TEXT: a marker line in the kernel log, its id in MARK (unique: the
+# clock, since callers run in subshells).
+MARK=
 mark() {
-	MARK=$((MARK + 1))
+	MARK=$(now_us)
 	echo "vr-test: bench-mark $MARK $*" >/dev/kmsg
 }
 
@@ -82,6 +83,7 @@ log_bound_since_mark() {
 ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'; }
 
 # ---------------------------------------------------------------------------
+_vr_ctl_open		# the QMP channel, opened once: subshells share it
 ADDRS=()
 plan=1					# the setup check
 ((N > 0)) && plan=$((plan + 3 + 1 + 4 + 1))	# bulk x3, memory, status x4, footprint
@@ -140,8 +142,8 @@ bulk_once() {
 	local m=$1 id t_start t_exit rc res
 	bulk_reset || { note "$m: reset failed"; return 1; }
 	dmesg -C
-	id=$(mark "bulk $m"; echo "$MARK")
-	MARK=$id
+	mark "bulk $m"
+	id=$MARK
 	t_start=$(now_us)
 	bulk_cmd "$m" >/tmp/bulk.out 2>&1
 	rc=$?
@@ -174,7 +176,6 @@ if ((N > 0)); then
 				BULK_EXIT[$m]+=" ${res#* }"
 			else
 				BULK_BAD[$m]=1
-				printf '%s\n' "$res" | ktap_diag
 			fi
 		done
 	done
@@ -195,7 +196,8 @@ if ((N > 0)); then
 	echo 16384 >"$TRACE/buffer_size_kb"
 	echo >"$TRACE/trace"
 	for ev in kmalloc kfree; do
-		echo "call_site > $kend" >"$TRACE/events/kmem/$ev/filter" || mem_ok=0
+		echo "call_site > $kend" >"$TRACE/events/kmem/$ev/filter" ||
+			note "no trace filter (_end at '$kend'): every kmalloc is traced"
 		echo 1 >"$TRACE/events/kmem/$ev/enable"
 	done
 	echo 1 >"$TRACE/tracing_on"
@@ -282,7 +284,7 @@ if ((HOTPLUGS > 0)); then
 		local id out
 		udevadm settle -t 30
 		dmesg -C
-		mark "hotplug $1" >/dev/null
+		mark "hotplug $1"
 		id=$MARK
 		qmp "$add" >/dev/null || { note "$1: device_add failed"; return 1; }
 		if ! wait_until 30 bound_to_vfio "$HP_ADDR"; then
@@ -305,7 +307,7 @@ if ((HOTPLUGS > 0)); then
 					else printf "%.1f %.1f %d\n", (bound - t0) * 1000, (bound - appear) * 1000, probes
 				}')
 		fi
-		DRIVERCTL_PROPS=$(udevadm info -q property "/sys/bus/pci/devices/$HP_ADDR" 2>/dev/null)
+		udevadm info -q property "/sys/bus/pci/devices/$HP_ADDR" >/tmp/hp-props 2>/dev/null
 		qmp "$del" >/dev/null
 		if ! qmp_wait_event 20 DEVICE_DELETED '"device":"hp0"' ||
 		   ! wait_until 10 gone "$HP_ADDR"; then
@@ -374,10 +376,9 @@ if ((HOTPLUGS > 0)); then
 	wait_until 10 gone "$HP_ADDR"
 	hp_method driverctl
 	ktap_check "driverctl's rule acted: SYSTEMD_WANTS=driverctl@pci-$HP_ADDR.service on the device" \
-		eval 'grep -qx "SYSTEMD_WANTS=driverctl@pci-$HP_ADDR.service" <<<"$DRIVERCTL_PROPS" &&
+		eval 'grep -qx "SYSTEMD_WANTS=driverctl@pci-$HP_ADDR.service" /tmp/hp-props &&
 			grep -q "load-override pci/$HP_ADDR" /tmp/driverctl.log'
-	kill "$dc_pid" 2>/dev/null
-	pkill -P "$dc_pid" 2>/dev/null
+	kill "$dc_pid" 2>/dev/null	# it stops its udevadm monitor
 	wait "$dc_pid" 2>/dev/null
 	umount /etc/driverctl.d
 

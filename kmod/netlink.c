@@ -492,6 +492,11 @@ static int vr_nl_rule_doit(struct sk_buff *skb, struct genl_info *info)
 
 	if (GENL_REQ_ATTR_CHECK(info, VFIO_RESERVE_A_RULE_SELECTOR))
 		return -EINVAL;
+	if (!*(char *)nla_data(attr)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "an empty selector list selects nothing");
+		return -EINVAL;
+	}
 	ret = add ? vr_rules_add(nla_data(attr), VFIO_RESERVE_ORIGIN_USER,
 				 &err) :
 		    vr_rules_del(nla_data(attr), &err);

@@ -55,6 +55,8 @@ int vr_parse_selectors(const char *cmd, int argc, char **argv,
 			return vr_usage_error(cmd, "selector list too long");
 	}
 	*n = vr_sel_parse_list(joined, sels, VR_SEL_LIST_MAX, &err);
+	if (!*n)
+		return vr_usage_error(cmd, "an empty selector list selects nothing");
 	if (*n < 0) {
 		vr_sel_format_error(&err, msg, sizeof(msg));
 		return vr_usage_error(cmd, "bad selector list '%s': %s", joined,

@@ -51,7 +51,7 @@
  *             VFIO_RESERVE_A_RULE_ORIGIN, one message per rule, in order.
  *
  * VFIO_RESERVE_CMD_RULE_ADD (do, admin)
- *   request:  VFIO_RESERVE_A_RULE_SELECTOR: a selector list. All or
+ *   request:  VFIO_RESERVE_A_RULE_SELECTOR: a non-empty selector list. All or
  *             nothing: a bad token fails with -EINVAL and an extack
  *             message naming it and its position; rules already present
  *             are skipped. Present devices that match are reserved as

@@ -9,7 +9,7 @@
 # 24 pci-testdev functions on the root bus make a device dump larger than
 # the smallest part the kernel sends (about 4 KiB), so that every dump of
 # the loop resumes from the family's cursor at least once.
-# vm-timeout: 300
+# vm-timeout: 420
 # vm-qemu: -device pci-testdev,bus=pcie.0,addr=0x8.0,multifunction=on -device pci-testdev,bus=pcie.0,addr=0x8.1 -device pci-testdev,bus=pcie.0,addr=0x8.2 -device pci-testdev,bus=pcie.0,addr=0x8.3 -device pci-testdev,bus=pcie.0,addr=0x8.4 -device pci-testdev,bus=pcie.0,addr=0x8.5 -device pci-testdev,bus=pcie.0,addr=0x8.6 -device pci-testdev,bus=pcie.0,addr=0x8.7
 # vm-qemu: -device pci-testdev,bus=pcie.0,addr=0x9.0,multifunction=on -device pci-testdev,bus=pcie.0,addr=0x9.1 -device pci-testdev,bus=pcie.0,addr=0x9.2 -device pci-testdev,bus=pcie.0,addr=0x9.3 -device pci-testdev,bus=pcie.0,addr=0x9.4 -device pci-testdev,bus=pcie.0,addr=0x9.5 -device pci-testdev,bus=pcie.0,addr=0x9.6 -device pci-testdev,bus=pcie.0,addr=0x9.7
 # vm-qemu: -device pci-testdev,bus=pcie.0,addr=0xa.0,multifunction=on -device pci-testdev,bus=pcie.0,addr=0xa.1 -device pci-testdev,bus=pcie.0,addr=0xa.2 -device pci-testdev,bus=pcie.0,addr=0xa.3 -device pci-testdev,bus=pcie.0,addr=0xa.4 -device pci-testdev,bus=pcie.0,addr=0xa.5 -device pci-testdev,bus=pcie.0,addr=0xa.6 -device pci-testdev,bus=pcie.0,addr=0xa.7
