@@ -58,15 +58,20 @@ const struct vr_cmd *vr_cmd_find(const char *name)
 	return NULL;
 }
 
+static void vr_verr(const char *fmt, va_list ap)
+{
+	fputs("vfio-reserve: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void vr_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("vfio-reserve: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vr_verr(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void vr_usage_cmd(FILE *f, const struct vr_cmd *c)
@@ -80,11 +85,9 @@ int vr_usage_error(const char *cmd, const char *fmt, ...)
 	const struct vr_cmd *c = cmd ? vr_cmd_find(cmd) : NULL;
 	va_list ap;
 
-	fputs("vfio-reserve: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vr_verr(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (c)
 		vr_usage_cmd(stderr, c);
 	else

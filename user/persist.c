@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vfio-reserve.h"
@@ -131,24 +130,14 @@ static bool vr_restore_original(const char *path)
 
 static int vr_run_cmd(char *const argv[])
 {
-	int status;
-	pid_t pid;
+	int i;
 
 	printf("running:");
-	for (int i = 0; argv[i]; i++)
+	for (i = 0; argv[i]; i++)
 		printf(" %s", argv[i]);
 	printf("\n");
 	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -EIO;
+	return vr_run(argv) ? -EIO : 0;
 }
 
 enum vr_generator { VR_GEN_NONE, VR_GEN_INITRAMFS_TOOLS, VR_GEN_DRACUT };

@@ -161,7 +161,8 @@ const char *vr_class_name(uint32_t class, char *buf, size_t size)
 	return buf;
 }
 
-static int vr_run(char *const argv[])
+/* Run a program; its exit status, or a negative errno. */
+int vr_run(char *const argv[])
 {
 	int status;
 	pid_t pid = fork();

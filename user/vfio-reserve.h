@@ -139,6 +139,7 @@ int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
 bool vr_allow_unsafe_interrupts(const struct vr_opts *o);
 const char *vr_class_name(uint32_t class, char *buf, size_t size);
 int vr_reprobe(const struct vr_opts *o, const char *addr);
+int vr_run(char *const argv[]);
 bool vr_current_driver(const struct vr_opts *o, const char *addr, char *buf,
 		       size_t size);
 int vr_wait_driver(const struct vr_opts *o, const char *addr,
