@@ -494,6 +494,7 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 {
 	char rule[VR_SEL_TEXT_SIZE], prev[VR_DRV_NAME_SIZE];
 	struct vr_dev *vd, *old;
+	bool was_pending = false;
 
 	if (vr_config.dry_run) {
 		*why = "the module was loaded with dry_run=1";
@@ -514,6 +515,7 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 	mutex_lock(&vr_lock);
 	old = vr_dev_find(pdev);
 	if (old) {
+		was_pending = old->state == VFIO_RESERVE_STATE_PENDING;
 		old->state = VFIO_RESERVE_STATE_RESERVED;
 		strscpy(rule, old->rule, sizeof(rule));
 		strscpy(prev, old->prev_driver, sizeof(prev));
@@ -529,7 +531,7 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 		*why = "cannot set driver_override";
 		return -ENOMEM;
 	}
-	if (!old)
+	if (!old || was_pending)
 		vr_log_reserved(pdev, rule, prev);
 	if (!vr_vfio_registered())
 		vr_schedule_settle();

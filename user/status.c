@@ -144,34 +144,41 @@ static void vr_check_iommu(struct vr_report *r, bool amd)
 			"IOMMU off: no IOMMU groups in /sys/kernel/iommu_groups");
 }
 
-/* Interrupt remapping: from the module when loaded, else /proc/interrupts. */
-static void vr_check_ir(struct vr_report *r, const struct vr_status *st)
+/* IR- interrupt chips in /proc/interrupts: remapping is on. */
+static bool vr_ir_chips(const struct vr_opts *o)
 {
 	char path[PATH_MAX], line[512];
-	bool ir = false, known = st != NULL;
-	const char *fix = "enable x2APIC / interrupt remapping in the firmware and do not boot with intremap=off";
+	bool ir = false;
 	FILE *f;
 
-	if (st) {
-		ir = st->intr_remap;
-	} else {
-		snprintf(path, sizeof(path), "%s/interrupts", r->o->proc);
-		f = fopen(path, "re");
-		while (f && !ir && fgets(line, sizeof(line), f))
-			ir = strstr(line, "IR-PCI-MSI") || strstr(line, "IR-IO-APIC");
-		known = f && ir;
-		if (f)
-			fclose(f);
-	}
-	if (ir)
+	snprintf(path, sizeof(path), "%s/interrupts", o->proc);
+	f = fopen(path, "re");
+	while (f && !ir && fgets(line, sizeof(line), f))
+		ir = strstr(line, "IR-PCI-MSI") || strstr(line, "IR-IO-APIC");
+	if (f)
+		fclose(f);
+	return ir;
+}
+
+/*
+ * Interrupt remapping: the module's per-device answer when devices have
+ * IOMMU groups; otherwise (no module, or the IOMMU off) the irq chips.
+ */
+static void vr_check_ir(struct vr_report *r, const struct vr_status *st)
+{
+	const char *fix = "enable x2APIC / interrupt remapping in the firmware and do not boot with intremap=off";
+	bool from_module = st && st->iommu;
+
+	if (from_module ? st->intr_remap : vr_ir_chips(r->o))
 		vr_line(r, VR_PASS, "interrupt_remapping", NULL,
-			"interrupt remapping on%s", st ? "" : " (IR- interrupt chips)");
-	else if (known)
+			"interrupt remapping on%s",
+			from_module ? "" : " (IR- interrupt chips)");
+	else if (from_module)
 		vr_line(r, VR_FAIL, "interrupt_remapping", fix,
 			"interrupt remapping off: vfio refuses devices without it");
 	else
-		vr_line(r, VR_WARN, "interrupt_remapping", "load vfio_reserve to know for sure",
-			"interrupt remapping: no IR- interrupt chips seen in /proc/interrupts");
+		vr_line(r, VR_WARN, "interrupt_remapping", fix,
+			"interrupt remapping: no IR- interrupt chips in /proc/interrupts (off, or no device uses MSI yet)");
 	if (vr_allow_unsafe_interrupts(r->o))
 		vr_line(r, VR_WARN, "unsafe_interrupts",
 			"remove vfio_iommu_type1.allow_unsafe_interrupts=1 once interrupt remapping works",

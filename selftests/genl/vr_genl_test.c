@@ -1871,6 +1871,17 @@ static const char *const state_names[] = {
 	[VFIO_RESERVE_STATE_PENDING] = "pending",
 };
 
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: vr_genl_test [--unprivileged] | --list\n"
+		"       vr_genl_test --events-expect KIND[:DRIVER],... --events-addr ADDR [--events-timeout S]\n"
+		"       vr_genl_test --dump-loop SECONDS\n"
+		"       vr_genl_test --claim ADDR | --release ADDR | --device ADDR\n"
+		"       vr_genl_test --rule-add LIST | --rule-del LIST\n");
+	return 2;
+}
+
 #define MAX_EXPECT 16
 
 struct vr_listen {
@@ -1973,9 +1984,8 @@ static int run_events(const char *kinds, const char *addr, double timeout)
 	double end;
 	int grp, ret;
 
-	if (parse_kinds(kinds, &l) || addr_key(addr) < 0) {
+	if (parse_kinds(kinds, &l) || addr_key(addr) < 0)
 		return usage();
-	}
 	if (!sk || genl_connect(sk) < 0)
 		goto fail;
 	nl_socket_disable_seq_check(sk);
@@ -2264,17 +2274,6 @@ static int run_one(uint8_t cmd, const char *arg)
 	return ret;
 }
 
-static int usage(void)
-{
-	fprintf(stderr,
-		"usage: vr_genl_test [--unprivileged] | --list\n"
-		"       vr_genl_test --events-expect KIND[:DRIVER],... --events-addr ADDR [--events-timeout S]\n"
-		"       vr_genl_test --dump-loop SECONDS\n"
-		"       vr_genl_test --claim ADDR | --release ADDR | --device ADDR\n"
-		"       vr_genl_test --rule-add LIST | --rule-del LIST\n");
-	return 2;
-}
-
 static void __attribute__((constructor)) __constructor_order_last(void)
 {
 	if (!__constructor_order)
@@ -2309,9 +2308,8 @@ int main(int argc, char **argv)
 			}
 			continue;
 		}
-		if (!val) {
+		if (!val)
 			return usage();
-		}
 		i++;
 		if (!strcmp(opt, "--events-expect"))
 			kinds = val;
@@ -2335,9 +2333,8 @@ int main(int argc, char **argv)
 			return usage();
 	}
 	if (kinds || addr) {
-		if (!kinds || !addr) {
+		if (!kinds || !addr)
 			return usage();
-		}
 		return run_events(kinds, addr, timeout);
 	}
 	/* Nothing to test without the family: skip the whole program. */
