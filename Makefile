@@ -35,7 +35,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror $(CFLAGS)
 
-.PHONY: all module helper clean deps check check-run unit vm lint demo \
+.PHONY: all module helper clean deps check check-run unit vm lint demo genl spec \
 	install install-module install-user dkms-install dkms-remove print-kdir
 
 all: module helper
@@ -73,10 +73,25 @@ UNIT_SCRIPTS := $(CURDIR)/selftests/unit/helper_test.sh
 unit: $(UNIT_TESTS) helper
 	@selftests/run-tap unit $(UNIT_TESTS) $(UNIT_SCRIPTS)
 
+# The C test program of the netlink family (runs in the VM).
+GENL_TEST := $(BUILD)/genl/vr_genl_test
+NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
+NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
+
+$(GENL_TEST): selftests/genl/vr_genl_test.c kmod/uapi/linux/vfio_reserve.h $(KSFT_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -isystem $(BUILD)/ksft -Ikmod/uapi $(NL_CFLAGS) -o $@ $< $(NL_LIBS)
+
+genl: $(GENL_TEST)
+
+# The YNL spec and the UAPI header agree (and the check catches a change).
+spec:
+	@rc=0; selftests/spec_check.py || rc=1; selftests/spec_check.py --mutate || rc=1; exit $$rc
+
 lint:
 	@selftests/lint.sh "$(KDIR)"
 
-vm: module
+vm: module helper genl
 	@selftests/vm/vm.py --ko $(CURDIR)/vfio_reserve.ko $(or $(T),selftests/vm/tests/*.sh)
 
 demo: deps

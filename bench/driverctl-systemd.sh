@@ -34,7 +34,7 @@ while IFS= read -r line <&"${MON[0]}"; do
 			inst=${inst%.service}
 			[[ -e /etc/driverctl.d/$inst ]] || continue	# ConditionPathExists
 			# systemd's %I: the instance unescaped, "-" -> "/".
-			echo "$(date +%s.%N) load-override ${inst//-//}" >>"$log"
+			echo "$EPOCHREALTIME $unit: load-override ${inst//-//}" >>"$log"
 			/usr/sbin/driverctl load-override "${inst//-//}" >>"$log" 2>&1 &
 		done
 		action='' wants=''

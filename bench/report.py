@@ -137,8 +137,11 @@ def main():
     bulk = {n: {m: summary(floats(get(n, f"bulk.{m}.ms"))) for m in BULK} for n in sizes}
     bulk_exit = {n: {m: summary(floats(get(n, f"bulk.{m}.exit_ms"))) for m in BULK}
                  for n in sizes}
+    bulk_first = {n: {m: summary(floats(get(n, f"bulk.{m}.first_ms"))) for m in BULK}
+                  for n in sizes}
     status = {n: {t: summary(floats(get(n, f"status.{t}.ms"))) for t in STATUS} for n in sizes}
     res["bulk"], res["bulk_exit"], res["status"] = bulk, bulk_exit, status
+    res["bulk_first"] = bulk_first
 
     # 5: footprint.
     size_txt = {}
@@ -228,14 +231,21 @@ def main():
     def simple(s, ref):
         return "—" if not s else f"{fmt(s['median'])}{ratio(s['median'], ref)}"
 
+    def bulk_cell(n, m, ref):
+        s, f = bulk[n][m], bulk_first[n][m]
+        if not s:
+            return "—"
+        return simple(s, ref) + (f"; 1st bind at {fmt(f['median'])}" if f else "")
+
     for n in sizes:
         b = bulk[n]
         ref = (b["vfio-reserve"] or {}).get("median")
-        cells = {"vfio-reserve": simple(b["vfio-reserve"], ref),
-                 "sysfs": simple(b["sysfs"], ref), "dpdk": simple(b["dpdk"], ref)}
+        cells = {"vfio-reserve": bulk_cell(n, "vfio-reserve", ref),
+                 "sysfs": bulk_cell(n, "sysfs", ref), "dpdk": bulk_cell(n, "dpdk", ref)}
         reps = (b["vfio-reserve"] or {}).get("n", 0)
         row("3 bulk: N unbound functions → all on vfio-pci, ms (median of "
-            f"{reps})", str(n), cells, need=["vfio-reserve", "sysfs", "dpdk"])
+            f"{reps}); when the first was bound", str(n), cells,
+            need=["vfio-reserve", "sysfs", "dpdk"])
     if len(sizes) >= 2:
         lo, hi = sizes[0], sizes[-1]
         cells = {}

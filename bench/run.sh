@@ -43,8 +43,10 @@ while (($#)); do
 done
 if ((smoke)); then
 	: "${sizes:=8}" "${hotplugs:=3}" "${bulk_reps:=1}" "${status_reps:=1}"
+	warmup=0
 else
 	: "${sizes:=32 128 256}" "${hotplugs:=30}" "${bulk_reps:=3}" "${status_reps:=5}"
+	warmup=1
 fi
 for n in $sizes; do
 	if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 8 || n > 256 || n % 8)); then
@@ -106,11 +108,19 @@ gen_test() {
 			echo "$line"
 		done
 		echo "export BENCH_N=$n BENCH_HOTPLUGS=$hp BENCH_BULK_REPS=$bulk_reps" \
-			"BENCH_STATUS_REPS=$status_reps BENCH_VR=$out/snap/vfio-reserve"
+			"BENCH_STATUS_REPS=$status_reps BENCH_WARMUP=$warmup" \
+			"BENCH_VR=$out/snap/vfio-reserve"
 		echo "exec bash \"\$VR_TOP/bench/guest.sh\""
 	} >"$f"
 	echo "$f"
 }
+
+# The machine, and how busy it was around each VM (others run VMs too).
+{
+	echo "$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1))"
+	qemu-system-x86_64 --version | head -n 1
+} >"$out/host.txt"
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 first=1
 for n in $sizes; do
@@ -120,10 +130,12 @@ for n in $sizes; do
 	t=$(gen_test "$n" "$hp")
 	log "VM with N=$n (hotplugs $hp): $t"
 	start=$SECONDS
+	load_before=$(loadavg)
 	selftests/vm/vm.py --ko "$out/snap/vfio_reserve.ko" --build "$vmbuild" \
 		--keep-logs "$t" >"$out/vm-n$n.out" 2>&1
 	rc=$?
 	echo "$rc $((SECONDS - start))" >"$out/vm-n$n.rc"
+	echo "VM N=$n: $((SECONDS - start)) s, load average $load_before before, $(loadavg) after" >>"$out/host.txt"
 	log "N=$n: vm.py exit $rc, $((SECONDS - start)) s; output in ${out#"$top"/}/vm-n$n.out"
 done
 

@@ -45,17 +45,23 @@ u64 vr_addr_key(struct pci_dev *pdev)
 	       ((u64)pdev->bus->number << 8) | pdev->devfn;
 }
 
-/* The device at "dddd:bb:ss.f", with a reference, or NULL. */
+/* The device at "dddd:bb:ss.f" exactly as sysfs names it, referenced. */
 struct pci_dev *vr_pci_by_addr(const char *addr)
 {
 	unsigned int domain, bus, slot, func;
+	struct pci_dev *pdev;
 	char end;
 
 	if (sscanf(addr, "%4x:%2x:%2x.%1x%c", &domain, &bus, &slot, &func,
 		   &end) != 4 || slot > 0x1f || func > 7)
 		return NULL;
-	return pci_get_domain_bus_and_slot(domain, bus,
-					   PCI_DEVFN(slot, func));
+	pdev = pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(slot, func));
+	/* sscanf takes "0:0:2.0" too: only the canonical name is an address. */
+	if (pdev && strcmp(pci_name(pdev), addr)) {
+		pci_dev_put(pdev);
+		return NULL;
+	}
+	return pdev;
 }
 
 /*

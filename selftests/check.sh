@@ -38,6 +38,7 @@ build() {
 
 stage build build
 stage lint make -s --no-print-directory lint
+stage spec make -s --no-print-directory spec
 stage unit make -s --no-print-directory unit
 stage vm make -s --no-print-directory vm
 stage deploy selftests/deploy.sh "$KDIR"

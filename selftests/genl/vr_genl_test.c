@@ -1510,7 +1510,7 @@ TEST_F(genl, rule_dump)
 	vr_reply_free(&rep);
 }
 
-TEST_F(genl, rule_add_bad_list_adds_nothing)
+TEST_F(genl, rule_add_bad_or_empty_list_adds_nothing)
 {
 	struct vr_reply before, after, rep;
 	struct vr_rule r[256];
@@ -1523,6 +1523,18 @@ TEST_F(genl, rule_add_bad_list_adds_nothing)
 	EXPECT_NE(NULL, strstr(rep.ext, "0000:00:1f.8")) TH_LOG("extack \"%s\"", rep.ext);
 	EXPECT_NE(NULL, strstr(rep.ext, "position 10")) TH_LOG("extack \"%s\"", rep.ext);
 	vr_reply_free(&rep);
+
+	/* The list must not be empty, for RULE_ADD nor for RULE_DEL. */
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR,
+		  "", &rep);
+	EXPECT_ERR(-EINVAL, &rep);
+	EXPECT_NE(0, strlen(rep.ext)) TH_LOG("empty list: no extack message");
+	vr_reply_free(&rep);
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR,
+		  "", &rep);
+	EXPECT_ERR(-EINVAL, &rep);
+	vr_reply_free(&rep);
+
 	dump_rules(_metadata, &self->nl, &after, r, 256);
 	EXPECT_TRUE(same_msgs(&before, &after)) TH_LOG("the rules changed");
 	vr_reply_free(&before);

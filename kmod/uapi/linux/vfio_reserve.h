@@ -80,8 +80,9 @@
  *
  * VFIO_RESERVE_CMD_EVENT (multicast on "events")
  *   VFIO_RESERVE_A_EVENT_KIND (enum vfio_reserve_event), EVENT_ADDR, and
- *   EVENT_DRIVER (bound, unbound, pending) or EVENT_RULE (reserved,
- *   released, pending) where they apply. Built only while someone listens.
+ *   where they apply EVENT_DRIVER (bound, unbound: the driver; pending: the
+ *   driver that holds it; reserved: "vfio-pci") and EVENT_RULE (reserved,
+ *   released, pending). Built only while someone listens.
  */
 #ifndef _UAPI_LINUX_VFIO_RESERVE_H
 #define _UAPI_LINUX_VFIO_RESERVE_H
