@@ -96,7 +96,7 @@ _vr_ctl_open		# the QMP channel, opened once: subshells share it
 ADDRS=()
 plan=1					# the setup check
 ((N > 0)) && plan=$((plan + 3 + 1 + 4 + 1))	# bulk x3, memory, status x4, footprint
-((HOTPLUGS > 0)) && plan=$((plan + 1 + 4 + 2))	# udev, 4 methods, rule checks
+((HOTPLUGS > 0)) && plan=$((plan + 3 + 4 + 1))	# udev, e1000e, set-override, 4 methods, rule
 ktap_plan "$plan"
 
 say meta n=$N bulk_reps=$BULK_REPS status_reps=$STATUS_REPS hotplugs=$HOTPLUGS \
@@ -328,51 +328,47 @@ if ((HOTPLUGS > 0)); then
 		echo "$out"
 	}
 
-	# hp_method METHOD: a warm-up cycle, then HOTPLUGS timed ones.
-	hp_method() {
-		local m=$1 i res a p e adds='' appears='' probes=0 fails=0
-		for i in $(seq $((1 - WARMUP)) "$HOTPLUGS"); do
-			res=$(hp_cycle "$m") || res="- - 0"
-			((i == 0)) && continue
-			read -r a p e <<<"$res"
-			probes=$((probes + e))
-			if [[ $a == - ]]; then
-				fails=$((fails + 1))
-			else
-				adds+=" $a" appears+=" $p"
-			fi
-		done
-		say "hotplug.$m.add_ms$adds"
-		say "hotplug.$m.appear_ms$appears"
-		say "hotplug.$m.e1000e_probes $probes"
-		say "hotplug.$m.failed $fails"
-		ktap_result "hotplug $m: $HOTPLUGS hotplugs, $fails not on vfio-pci, e1000e probed it $probes times; device_add to bound (ms):$adds" \
-			"$([[ -n $adds ]]; echo $?)"
+	# Each method is set up just before its hotplug and torn down after it,
+	# so the rounds can interleave the methods (the host is shared: its load
+	# drifts, and a method measured in one block would carry the drift).
+	DC_SAVED=/run/bench-driverctl.saved
+	hp_setup() {
+		case $1 in
+		floor)
+			# The floor: vfio-pci matches the NIC by a dynamic ID. It was
+			# registered before e1000e, so the driver core tries it first:
+			# the device's one probe is vfio-pci's, in device_add, with no
+			# override and nothing else in the way.
+			echo "8086 10d3" >"$VFIO/new_id" ;;
+		udev-script)
+			echo "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"$HP_ADDR\", RUN+=\"/bin/bash $SYSFS_BIND \$kernel\"" \
+				>"$RULES/70-bench-sysfs-bind.rules"
+			udevadm control --reload ;;
+		driverctl)
+			cp "$DC_SAVED" "/etc/driverctl.d/pci-$HP_ADDR" ;;
+		vfio-reserve)
+			modprobe vfio_reserve devices="$HP_ADDR" ;;
+		esac
+	}
+	hp_teardown() {
+		case $1 in
+		floor) echo "8086 10d3" >"$VFIO/remove_id" ;;
+		udev-script)
+			rm -f "$RULES/70-bench-sysfs-bind.rules"
+			udevadm control --reload ;;
+		driverctl) rm -f "/etc/driverctl.d/pci-$HP_ADDR" ;;
+		vfio-reserve) rmmod vfio_reserve ;;
+		esac
 	}
 
-	# The floor: vfio-pci matches the NIC by a dynamic ID and e1000e is not
-	# loaded, so the device's one and only probe is vfio-pci's, in
-	# device_add. The other e1000e are kept off vfio-pci by an override.
-	for a in "$NIC0" "$NIC1" "$MF0"; do echo e1000e >"$(pci_dev "$a")/driver_override"; done
-	if [[ -d /sys/module/e1000e ]]; then
-		note "e1000e is loaded: the floor is not a floor"
-	fi
-	echo "8086 10d3" >"$VFIO/new_id"
-	hp_method floor
-	echo "8086 10d3" >"$VFIO/remove_id"
+	# e1000e loaded (after vfio-pci) and ready to probe every NIC.
 	modprobe e1000e
 	udevadm settle -t 30
-
-	# A udev rule that runs the sysfs script on add.
-	echo "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"$HP_ADDR\", RUN+=\"/bin/bash $SYSFS_BIND \$kernel\"" \
-		>"$RULES/70-bench-sysfs-bind.rules"
-	udevadm control --reload
-	hp_method udev-script
-	rm -f "$RULES/70-bench-sysfs-bind.rules"
-	udevadm control --reload
+	ktap_check "e1000e loaded after vfio-pci (the floor relies on the order)" \
+		test -d /sys/module/e1000e
 
 	# driverctl: its override saved with set-override on a present device
-	# (bound to e1000e), then its own udev rule plus the systemd stand-in.
+	# (bound to e1000e); afterwards its udev rule plus the systemd stand-in.
 	mount -t tmpfs -o mode=0755 tmpfs /etc/driverctl.d
 	"$VR_TOP/bench/driverctl-systemd.sh" /tmp/driverctl.log &
 	dc_pid=$!
@@ -382,12 +378,42 @@ if ((HOTPLUGS > 0)); then
 	dc_rc=$?
 	ktap_check "driverctl set-override $HP_ADDR vfio-pci (saved in /etc/driverctl.d)" \
 		eval '[[ $dc_rc == 0 ]] && bound_to_vfio "$HP_ADDR" && [[ -s /etc/driverctl.d/pci-$HP_ADDR ]]'
+	mv "/etc/driverctl.d/pci-$HP_ADDR" "$DC_SAVED"
 	qmp "$del" >/dev/null
 	qmp_wait_event 20 DEVICE_DELETED '"device":"hp0"'
 	wait_until 10 gone "$HP_ADDR"
-	hp_method driverctl
+
+	# Rounds: one hotplug per method, the order rotating; round 0 untimed.
+	HP_METHODS=(vfio-reserve floor udev-script driverctl)
+	declare -A HP_ADDS HP_APPEARS HP_PROBES HP_FAILS
+	for i in $(seq $((1 - WARMUP)) "$HOTPLUGS"); do
+		for k in 0 1 2 3; do
+			m=${HP_METHODS[$(((i + k) % 4))]}
+			hp_setup "$m"
+			res=$(hp_cycle "$m") || res="- - 0"
+			hp_teardown "$m"
+			((i == 0)) && continue
+			read -r a p e <<<"$res"
+			HP_PROBES[$m]=$((${HP_PROBES[$m]:-0} + e))
+			if [[ $a == - ]]; then
+				HP_FAILS[$m]=$((${HP_FAILS[$m]:-0} + 1))
+			else
+				HP_ADDS[$m]+=" $a"
+				HP_APPEARS[$m]+=" $p"
+			fi
+		done
+	done
+	for m in "${HP_METHODS[@]}"; do
+		say "hotplug.$m.add_ms${HP_ADDS[$m]:-}"
+		say "hotplug.$m.appear_ms${HP_APPEARS[$m]:-}"
+		say "hotplug.$m.e1000e_probes ${HP_PROBES[$m]:-0}"
+		say "hotplug.$m.failed ${HP_FAILS[$m]:-0}"
+		ktap_result "hotplug $m: $HOTPLUGS hotplugs, ${HP_FAILS[$m]:-0} not on vfio-pci, e1000e probed it ${HP_PROBES[$m]:-0} times; device_add to bound (ms):${HP_ADDS[$m]:-}" \
+			"$([[ -n ${HP_ADDS[$m]:-} ]]; echo $?)"
+	done
+
 	# The stand-in acts only on an add event that carries driverctl's
-	# SYSTEMD_WANTS (its rule matched: the override file exists).
+	# SYSTEMD_WANTS (its rule matched: the override file existed).
 	ktap_check "driverctl's udev rule acted: SYSTEMD_WANTS=driverctl@pci-$HP_ADDR.service on every add" \
 		eval '(($(grep -c " driverctl@pci-$HP_ADDR.service: load-override pci/$HP_ADDR\$" /tmp/driverctl.log) >= HOTPLUGS))'
 	[[ $(grep -c "load-override" /tmp/driverctl.log) -ge $HOTPLUGS ]] ||
@@ -395,10 +421,5 @@ if ((HOTPLUGS > 0)); then
 	kill "$dc_pid" 2>/dev/null	# it stops its udevadm monitor
 	wait "$dc_pid" 2>/dev/null
 	umount /etc/driverctl.d
-
-	# vfio-reserve: a rule for the slot, e1000e loaded and ready to probe.
-	modprobe vfio_reserve devices="$HP_ADDR"
-	hp_method vfio-reserve
-	rmmod vfio_reserve
 fi
 ktap_finish

@@ -370,50 +370,79 @@ static bool forbidden_addr(unsigned int dom, unsigned int bus, unsigned int slot
 	return dom == 0 && bus == 0 && (slot < 2 || slot > 6);
 }
 
-/* Could any string the kernel might read out of @p..@end (from any offset)
- * name a forbidden device to DEVICE_CLAIM/RELEASE (sscanf "%4x:%2x:%2x.%1x")
- * or select one in RULE_ADD? Conservative: every offset is tried. */
+static bool hexish(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F') || c == ' ' || c == '\t' || c == '\n' ||
+	       c == '+' || c == '-' || c == 'x' || c == 'X';
+}
+
+/* Does one selector token (or any suffix of it) take a forbidden device? */
+static bool unsafe_token(const char *t, size_t len)
+{
+	struct vr_selector sel;
+	const char *reason;
+	size_t i, j;
+
+	for (i = 0; i < len; i++) {
+		size_t l = len - i;
+
+		if (l > VR_SEL_TOKEN_MAX + 2)
+			continue;
+		if (!memchr(t + i, ':', l))
+			break;
+		if (vr_sel_parse(t + i, l, &sel, &reason) || sel.exclude)
+			continue;
+		for (j = 0; j < ndevs; j++)
+			if (forbidden_addr(devs[j].domain, devs[j].bus, devs[j].slot) &&
+			    vr_sel_match(&sel, &devs[j]))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Could any string the kernel might read out of @p..@end (an attribute may
+ * start at any offset once headers are mutated) name a forbidden device to
+ * DEVICE_CLAIM/RELEASE (sscanf "%4x:%2x:%2x.%1x") or select one in RULE_ADD?
+ * Conservative: every offset, and every suffix of every comma-separated token.
+ */
 static bool unsafe_payload(const uint8_t *p, const uint8_t *end)
 {
-	char s[VFIO_RESERVE_SELECTOR_LIST_MAX + 1];
-	static struct vr_selector sels[VR_SEL_LIST_MAX];
-	const uint8_t *q;
+	static char s[MAX_MSG + 1];
+	size_t len = (size_t)(end - p), i, seg;
 
-	for (q = p; q < end; q++) {
-		size_t len = 0;
+	if (len > MAX_MSG)
+		len = MAX_MSG;
+	memcpy(s, p, len);
+	s[len] = 0;
+	for (seg = 0; seg < len; seg += strlen(s + seg) + 1) {
+		const char *z = s + seg, *tok;
+		size_t zlen = strlen(z);
 
-		while (q + len < end && q[len] && len < sizeof(s) - 1) {
-			s[len] = (char)q[len];
-			len++;
-		}
-		s[len] = 0;
-		if (!len)
+		if (!zlen || !memchr(z, ':', zlen))
 			continue;
-		{
+		/* what a kernel sscanf might read differently: refuse outright */
+		if (strstr(z, "00:07") || strstr(z, "0:7.") || strstr(z, "0:07") ||
+		    strcasestr(z, "00:1f") || strcasestr(z, "0:1f") ||
+		    strstr(z, "00:00.") || strstr(z, "0:0.") || strstr(z, "0:00."))
+			return true;
+		for (i = 0; i < zlen; i++) {
 			unsigned int dom, bus, slot, fn;
 
-			if (sscanf(s, "%4x:%2x:%2x.%1x", &dom, &bus, &slot, &fn) == 4 &&
+			if (!hexish(z[i]))
+				continue;
+			if (sscanf(z + i, "%4x:%2x:%2x.%1x", &dom, &bus, &slot, &fn) == 4 &&
 			    forbidden_addr(dom, bus, slot))
 				return true;
-			/* the kernel's sscanf may differ in corner cases */
-			if (strstr(s, "00:07") || strstr(s, "0:7.") ||
-			    strstr(s, "00:1f") || strstr(s, "0:1f") ||
-			    strstr(s, "00:1F") || strstr(s, "0:1F"))
-				return true;
 		}
-		if (memchr(s, ':', len)) {
-			int n = vr_sel_parse_list(s, sels, VR_SEL_LIST_MAX, NULL);
-			unsigned int i, j;
+		for (tok = z; tok < z + zlen;) {
+			const char *comma = memchr(tok, ',', (size_t)(z + zlen - tok));
+			size_t tlen = comma ? (size_t)(comma - tok) : (size_t)(z + zlen - tok);
 
-			for (i = 0; n > 0 && i < (unsigned int)n; i++) {
-				if (sels[i].exclude)
-					continue;
-				for (j = 0; j < ndevs; j++)
-					if (forbidden_addr(devs[j].domain, devs[j].bus,
-							   devs[j].slot) &&
-					    vr_sel_match(&sels[i], &devs[j]))
-						return true;
-			}
+			if (unsafe_token(tok, tlen))
+				return true;
+			tok += tlen + 1;
 		}
 	}
 	return false;
@@ -1226,6 +1255,25 @@ static void group_line(const struct nlmsghdr *h, void *arg)
 	text_add(arg, "\n");
 }
 
+/* The line of @t that starts with "@key ", without its newline. */
+static bool find_line(const struct text *t, const char *key, char *out, size_t size)
+{
+	const char *l = t->p;
+	size_t klen = strlen(key);
+
+	while (l && *l) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+
+		if (len > klen && !strncmp(l, key, klen) && l[klen] == ' ') {
+			snprintf(out, size, "%.*s", (int)len, l);
+			return true;
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
 static int dump_text(struct nl *nl, uint8_t cmd, msg_cb cb, struct text *t, bool *complete)
 {
 	t->len = 0;
@@ -1279,7 +1327,22 @@ static int cmd_simple(int argc, char **argv)
 			if (!strcmp(argv[1], c[i].name))
 				break;
 		if (i == sizeof(c) / sizeof(*c) || argc < 3)
-			die("cmd claim|release|get|add|del ARG");
+			die("cmd claim|release|get|add|del ARG [COUNT]");
+		if (argc > 3) { /* COUNT times: "N ERRNAME" counts */
+			unsigned long count = strtoul(argv[3], NULL, 0), k, hist[140] = { 0 };
+			int e;
+
+			for (k = 0; k < count; k++) {
+				ret = request(&nl, c[i].cmd, 0, c[i].attr, argv[2],
+					      strlen(argv[2]) + 1, NULL, NULL, NULL);
+				hist[-ret >= 0 && -ret < 139 ? -ret : 139]++;
+			}
+			for (e = 0; e < 140; e++)
+				if (hist[e])
+					printf("%lu %s\n", hist[e], e == 0 ? "ok" :
+					       e == 139 ? "other" : errname(-e));
+			return 0;
+		}
 		ret = request(&nl, c[i].cmd, 0, c[i].attr, argv[2], strlen(argv[2]) + 1,
 			      NULL, NULL, NULL);
 		if (ret)
@@ -1352,8 +1415,9 @@ static int fault_request(struct nl *nl, const char *op, const char *arg,
 	if (!strcmp(op, "status"))
 		return request(nl, VFIO_RESERVE_CMD_STATUS_GET, 0, 0, NULL, 0, NULL, NULL,
 			       NULL);
-	if (!strcmp(op, "get"))
-		return request(nl, VFIO_RESERVE_CMD_DEVICE_GET, 0, VFIO_RESERVE_A_DEV_ADDR,
+	if (!strcmp(op, "get") || !strcmp(op, "claim"))
+		return request(nl, op[0] == 'g' ? VFIO_RESERVE_CMD_DEVICE_GET :
+			       VFIO_RESERVE_CMD_DEVICE_CLAIM, 0, VFIO_RESERVE_A_DEV_ADDR,
 			       arg, strlen(arg) + 1, NULL, NULL, NULL);
 	die("unknown fault-nl op %s", op);
 	return 0;
@@ -1385,7 +1449,9 @@ static void must_dump(struct nl *nl, uint8_t cmd, msg_cb cb, struct text *t)
  * its rules are in; RULE_DEL: all gone; a dump: equal to the reference), and
  * one whose answer was lost (ENOBUFS on the socket) is one or the other.
  * OPs: add SELECTORS (none may match a device), del SELECTORS (present),
- * dumpdev, dumprules, dumpgroups, status, get ADDR. Exit 1 on a violation.
+ * claim ADDR (a device with no driver: a claim that took is released
+ * again), dumpdev, dumprules, dumpgroups, status, get ADDR. Exit 1 on a
+ * violation.
  */
 static int cmd_fault_nl(int argc, char **argv)
 {
@@ -1400,7 +1466,7 @@ static int cmd_fault_nl(int argc, char **argv)
 	int i;
 
 	if (argc < 2)
-		die("fault-nl add|del|dumpdev|dumprules|dumpgroups|status|get [ARG]");
+		die("fault-nl add|del|claim|dumpdev|dumprules|dumpgroups|status|get [ARG]");
 	open_family(&nl2, 1 << 20);	/* for the checks, never faulted */
 	must_dump(&nl2, VFIO_RESERVE_CMD_RULE_GET, rule_line, &ref_rules);
 	must_dump(&nl2, VFIO_RESERVE_CMD_DEVICE_GET, dev_line, &ref_devs);
@@ -1460,6 +1526,27 @@ static int cmd_fault_nl(int argc, char **argv)
 						"entries, reference %u)", op, n,
 						complete ? "different content" : "no DONE", t.n,
 						ref->n);
+		}
+		if (!strcmp(op, "claim")) {
+			/* a claim that took: on vfio-pci; give it back (no faults) */
+			char line[256];
+
+			must_dump(&nl2, VFIO_RESERVE_CMD_DEVICE_GET, dev_line, &t);
+			if (!ret || last_lost) {
+				if (!ret && (!find_line(&t, arg, line, sizeof(line)) ||
+					     !strstr(line, " vfio-pci vfio-pci")))
+					FAULT_VIOLATION("claim succeeded at fault %ld but %s is not "
+							"on vfio-pci with the override", n, arg);
+				if (strcmp(t.p ?: "", ref_devs.p ?: "")) {
+					ret = request(&nl2, VFIO_RESERVE_CMD_DEVICE_RELEASE, 0,
+						      VFIO_RESERVE_A_DEV_ADDR, arg, strlen(arg) + 1,
+						      NULL, NULL, NULL);
+					if (ret)
+						die("cannot release %s: %s", arg, strerror(-ret));
+					/* the driver core may take a moment to settle */
+					usleep(100000);
+				}
+			}
 		}
 		/* Whatever happened, the devices are as they were. */
 		must_dump(&nl2, VFIO_RESERVE_CMD_DEVICE_GET, dev_line, &t);

@@ -37,6 +37,9 @@ NINEP_MODULES = ("virtio_pci", "9pnet_virtio", "9p")
 BUSYBOX = "/bin/busybox"
 DEFAULT_TIMEOUT = 120
 POWEROFF_GRACE = 15
+# init.sh runs a kmemleak scan after the test when the kernel has kmemleak
+# (VR-KMEMLEAK-SCAN ... VR-KMEMLEAK-END): it may take this long on top.
+KMEMLEAK_GRACE = 300
 
 # Anything of this on the console fails the test, whatever the TAP says.
 KERNEL_BAD = re.compile(r"Oops|BUG:|WARNING:|Kernel panic|general protection fault"
@@ -144,11 +147,11 @@ class ModRoot:
     and depmod run on it. Files are never written through a hard link.
     """
 
-    def __init__(self, vmdir, kver, ko):
+    def __init__(self, vmdir, kver, ko, host=None):
         self.base = os.path.join(vmdir, "modroot")
         self.kver = kver
         self.ko = ko
-        self.host = f"/lib/modules/{kver}"
+        self.host = host or f"/lib/modules/{kver}"
         self.kdir = os.path.join(self.base, "lib", "modules", kver)
         self.stamp = os.path.join(self.base, f".stamp-{kver}")
 
@@ -162,13 +165,26 @@ class ModRoot:
             self.copy_host_tree()
             state = None
         ko_state = [self.ko, mtime(self.ko)] if self.ko else None
+        if state is not None and state.get("host", "/lib/modules") != \
+                self.host_key():
+            self.copy_host_tree()
+            state = None
         if state is not None and state.get("ko") == ko_state:
             return
         if os.path.lexists(self.stamp):
             os.unlink(self.stamp)
         self.install_module()
         run([find_tool("depmod"), "-b", self.base, self.kver])
-        write_json(self.stamp, {"ko": ko_state})
+        state = {"ko": ko_state}
+        if self.host_key() != "/lib/modules":
+            state["host"] = self.host_key()
+        write_json(self.stamp, state)
+
+    def host_key(self):
+        """Where the tree comes from, in the stamp ("/lib/modules": the host's)."""
+        if self.host == f"/lib/modules/{self.kver}":
+            return "/lib/modules"
+        return self.host
 
     def complete(self):
         """Every file depmod reads or listed: `make M=<top> clean` deletes
@@ -262,9 +278,27 @@ def read_module(path):
     return body
 
 
-def ninep_module_chain(kver):
-    """The .ko files to insmod, in order, for a 9p root over virtio-pci."""
-    out = run([find_tool("modprobe"), "-a", "-S", kver, "--show-depends",
+def modprobe_base(moddir, kver, vmdir):
+    """A root for `modprobe -d` under which lib/modules/KVER is moddir."""
+    tail = os.path.join("lib", "modules", kver)
+    if moddir.rstrip("/").endswith("/" + tail):
+        return moddir.rstrip("/")[:-len(tail) - 1] or "/"
+    base = os.path.join(vmdir, "kbase")
+    link = os.path.join(base, tail)
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if os.path.islink(link) and os.readlink(link) == moddir:
+        return base
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(moddir, link)
+    return base
+
+
+def ninep_module_chain(kver, base=None):
+    """The .ko files to insmod, in order, for a 9p root over virtio-pci
+    (none when they are built in)."""
+    opt = ["-d", base] if base else []
+    out = run([find_tool("modprobe"), "-a", *opt, "-S", kver, "--show-depends",
                *NINEP_MODULES], stdout=subprocess.PIPE).stdout
     chain = []
     for line in out.splitlines():
@@ -277,18 +311,23 @@ def ninep_module_chain(kver):
 class Initramfs:
     """build/vm/initramfs.cpio.gz: busybox, the 9p modules, /init."""
 
-    def __init__(self, vmdir, kver):
+    def __init__(self, vmdir, kver, moddir=None):
         self.path = os.path.join(vmdir, "initramfs.cpio.gz")
         self.stamp = self.path + ".stamp"
         self.kver = kver
+        self.vmdir = vmdir
+        self.moddir = moddir  # None: /lib/modules/KVER
         self.init = os.path.join(HERE, "init.sh")
 
     def prepare(self):
+        moddir = self.moddir or f"/lib/modules/{self.kver}"
         inputs = [self.init, os.path.realpath(__file__), BUSYBOX,
-                  f"/lib/modules/{self.kver}/modules.dep"]
+                  os.path.join(moddir, "modules.dep")]
+        want = {"kver": self.kver}
+        if self.moddir:
+            want["moddir"] = self.moddir
         state = read_json(self.stamp)
-        if state == {"kver": self.kver} and \
-                max(map(mtime, inputs)) <= mtime(self.path):
+        if state == want and max(map(mtime, inputs)) <= mtime(self.path):
             return
         log(f"building {os.path.relpath(self.path)} for {self.kver}")
         if not os.access(BUSYBOX, os.X_OK):
@@ -304,19 +343,22 @@ class Initramfs:
         with open(self.init, "rb") as f:
             cpio.file("init", f.read(), 0o755)
         cpio.file("sbin/vr-modprobe", MODPROBE_WRAPPER.encode(), 0o755)
-        for i, ko in enumerate(ninep_module_chain(self.kver)):
+        base = modprobe_base(self.moddir, self.kver, self.vmdir) if self.moddir else None
+        for i, ko in enumerate(ninep_module_chain(self.kver, base)):
             name = re.sub(r"\.ko(\.\w+)?$", ".ko", os.path.basename(ko))
             cpio.file(f"modules/{i:02d}-{name}", read_module(ko))
         with open(self.path + ".tmp", "wb") as f:
             f.write(gzip.compress(cpio.finish(), compresslevel=6, mtime=0))
         os.replace(self.path + ".tmp", self.path)
-        write_json(self.stamp, {"kver": self.kver})
+        write_json(self.stamp, want)
 
 
 # ---------------------------------------------------------------------------
 # Tests and the QEMU command line
 
 class Test:
+    timeout_factor = 1.0  # --timeout-factor: slow (debug) kernels
+
     def __init__(self, path):
         self.path = os.path.abspath(path)
         self.name = re.sub(r"\.sh$", "", os.path.basename(path))
@@ -337,6 +379,7 @@ class Test:
                                   for a in shlex.split(value)]
                 else:
                     self.timeout = int(value)
+        self.timeout = int(self.timeout * Test.timeout_factor)
 
 
 def kernel_cmdline(cfg, test):
@@ -617,6 +660,8 @@ class Verdict:
         self.results = []  # (status, text) with status pass/fail/skip
         self.kernel_bad = None
         self.init_failed = None
+        self.kmemleak_scan = None  # when init.sh started its kmemleak scan
+        self.kmemleak = None       # (reports, from vfio_reserve, unresolved, s)
 
     def line(self, line, now):
         is_kernel = KERNEL_TS.match(line) is not None
@@ -627,6 +672,15 @@ class Verdict:
             return
         if line.startswith("VR-INIT-FAILED"):
             self.init_failed = line
+        elif line.startswith("VR-KMEMLEAK-SCAN"):
+            self.kmemleak_scan = now
+        elif line.startswith("VR-KMEMLEAK-END"):
+            f = dict(re.findall(r"(\w+)=([\d.]+)", line))
+            self.kmemleak = (int(f.get("total", 0)), int(f.get("vfio_reserve", 0)),
+                             int(f.get("unresolved", 0)), float(f.get("seconds", 0)))
+            self.out(f"    # {line}")
+        elif line.startswith("VR-KMEMLEAK:"):
+            self.out(f"    # {line}")
         elif line.startswith("VR-READY"):
             self.ready = now
             m = re.search(r"uptime=([\d.]+)", line)
@@ -666,6 +720,9 @@ class Verdict:
         """(status, reason) once the VM is gone; status is pass/fail/skip."""
         if self.kernel_bad:
             return "fail", f"kernel: {self.kernel_bad}"
+        if self.kmemleak and self.kmemleak[1]:
+            return "fail", (f"kmemleak: {self.kmemleak[1]} unreferenced object(s) "
+                            "allocated by vfio_reserve")
         if self.init_failed:
             return "fail", self.init_failed
         if self.ready is None:
@@ -810,10 +867,12 @@ def tail(path, n):
 
 
 class Result:
-    def __init__(self, status, reason, boot, total, uptime=None, vm=None, tail=()):
+    def __init__(self, status, reason, boot, total, uptime=None, vm=None, tail=(),
+                 kmemleak=None):
         self.status, self.reason = status, reason
         self.boot, self.total, self.uptime = boot, total, uptime
         self.vm, self.tail = vm, list(tail)
+        self.kmemleak = kmemleak
 
 
 def watch(vm, test, verdict):
@@ -821,6 +880,7 @@ def watch(vm, test, verdict):
     lines = ConsoleLines()
     deadline = vm.started + test.timeout
     quit_at = None
+    scan_seen = scan_done = False
     with open(vm.logs[".log"], "rb") as console:
         while vm.proc.poll() is None:
             vm.pump(0.05)
@@ -829,6 +889,16 @@ def watch(vm, test, verdict):
                 verdict.line(line, now)
             if verdict.end_rc is not None and quit_at is None:
                 quit_at = now + POWEROFF_GRACE
+            if verdict.kmemleak_scan and not scan_seen:
+                # the scan runs after the test: it gets its own time
+                scan_seen = True
+                deadline = max(deadline, now + KMEMLEAK_GRACE)
+                if quit_at != float("inf"):
+                    quit_at = now + KMEMLEAK_GRACE
+            if verdict.kmemleak and not scan_done:
+                scan_done = True
+                if quit_at != float("inf"):
+                    quit_at = now + POWEROFF_GRACE
             if quit_at and now > quit_at:
                 vm.quit()  # the guest did not power off; stop() kills if need be
                 quit_at = float("inf")
@@ -861,7 +931,8 @@ def run_test(cfg, test, out):
         lines = tail(vm.logs[".log"], 30 if reason.startswith("timeout") else 40)
         if verdict.ready is None:
             lines += ["-- QEMU stderr:"] + tail(vm.logs[".qemu.log"], 20)
-    return Result(status, reason, boot, total, verdict.uptime, vm, lines)
+    return Result(status, reason, boot, total, verdict.uptime, vm, lines,
+                  verdict.kmemleak)
 
 
 def run_shell(cfg, test):
@@ -889,6 +960,14 @@ def parse_args(argv):
     p.add_argument("--ko", help="module to test (default: ./vfio_reserve.ko at the "
                    "repository top, if it exists)")
     p.add_argument("--kver", help="kernel to boot (default: the module's vermagic)")
+    p.add_argument("--kernel", metavar="IMAGE",
+                   help="kernel image to boot (default: /boot/vmlinuz-KVER)")
+    p.add_argument("--moddir", metavar="DIR",
+                   help="the kernel's module directory, what /lib/modules/KVER is "
+                   "for an installed kernel (default: /lib/modules/KVER; with it "
+                   "KVER defaults to the module's vermagic, else DIR's name)")
+    p.add_argument("--timeout-factor", type=float, default=1.0, metavar="F",
+                   help="multiply every test's vm-timeout by F (slow kernels)")
     p.add_argument("--build", help="build directory (default: build/ at the top)")
     p.add_argument("--qemu", default="qemu-system-x86_64", help="QEMU binary")
     p.add_argument("--keep-logs", action="store_true",
@@ -926,16 +1005,22 @@ def configure(args):
         log(f"warning: {os.path.relpath(ko)} not built: the guest gets no "
             f"{MODULE_NAME} module (tests that need it skip)")
     ko_kver = ko_vermagic_kver(cfg.ko) if cfg.ko else None
-    cfg.kver = args.kver or ko_kver or newest_installed_kver()
+    cfg.moddir = os.path.abspath(args.moddir) if args.moddir else None
+    cfg.kver = args.kver or ko_kver or \
+        (os.path.basename(cfg.moddir.rstrip("/")) if cfg.moddir else None) or \
+        newest_installed_kver()
     if ko_kver and ko_kver != cfg.kver:
         log(f"warning: {os.path.relpath(cfg.ko)} is built for {ko_kver}, "
             f"not {cfg.kver}: it will not load")
-    cfg.kernel = f"/boot/vmlinuz-{cfg.kver}"
+    cfg.kernel = os.path.abspath(args.kernel) if args.kernel else \
+        f"/boot/vmlinuz-{cfg.kver}"
     if not os.access(cfg.kernel, os.R_OK):
         die(f"cannot read {cfg.kernel} (install the kernel image, run as a user "
-            f"that can read it, or pass --kver)")
-    if not os.path.isdir(f"/lib/modules/{cfg.kver}"):
-        die(f"/lib/modules/{cfg.kver} missing")
+            f"that can read it, or pass --kver or --kernel)")
+    host_moddir = cfg.moddir or f"/lib/modules/{cfg.kver}"
+    if not os.path.isdir(host_moddir):
+        die(f"{host_moddir} missing")
+    Test.timeout_factor = args.timeout_factor
     cfg.qemu = find_tool(args.qemu)
     build = os.path.abspath(args.build or os.path.join(TOP, "build"))
     cfg.vmdir = os.path.join(build, "vm")
@@ -955,8 +1040,8 @@ def prepare(cfg):
     # Under the lock, sockets left by a runner that was killed are stale.
     shutil.rmtree(os.path.join(cfg.vmdir, "run"), ignore_errors=True)
     os.makedirs(cfg.logdir, exist_ok=True)
-    ModRoot(cfg.vmdir, cfg.kver, cfg.ko).prepare()
-    Initramfs(cfg.vmdir, cfg.kver).prepare()
+    ModRoot(cfg.vmdir, cfg.kver, cfg.ko, cfg.moddir).prepare()
+    Initramfs(cfg.vmdir, cfg.kver, cfg.moddir).prepare()
 
 
 def interrupt(signum, frame):
@@ -978,6 +1063,10 @@ def report(out, n, name, result, keep_logs):
     uptime = f", guest uptime {result.uptime:.1f}s" if result.uptime else ""
     out(f"# {name}: boot {fmt_seconds(result.boot)} (guest /init reached{uptime}), "
         f"total {fmt_seconds(result.total)}")
+    if result.kmemleak:
+        total, ours, unresolved, secs = result.kmemleak
+        out(f"# {name}: kmemleak {total} unreferenced object(s), {ours} from "
+            f"vfio_reserve, {unresolved} from unloaded modules (scan {secs:.0f}s)")
     for line in result.tail:
         out(f"# | {line}")
     if result.vm is None:
