@@ -10,6 +10,8 @@
 #   BENCH_N            emulated functions behind the pcie-pci-bridge at 00:08.0
 #   BENCH_BULK_REPS    timed rounds of the bulk binds
 #   BENCH_STATUS_REPS  timed runs of each status query
+#   BENCH_STATUS_REPS_SLOW  the same for dpdk-devbind.py and driverctl (seconds
+#                      to minutes each here)
 #   BENCH_HOTPLUGS     timed hotplugs per method; 0: none
 #   BENCH_WARMUP       1: an untimed run before the timed ones (0 in the smoke test)
 #   BENCH_VR           the helper to use (a snapshot of build/user/vfio-reserve)
@@ -25,6 +27,7 @@ set -u
 N=${BENCH_N:-8}
 BULK_REPS=${BENCH_BULK_REPS:-1}
 STATUS_REPS=${BENCH_STATUS_REPS:-1}
+STATUS_REPS_SLOW=${BENCH_STATUS_REPS_SLOW:-$STATUS_REPS}
 HOTPLUGS=${BENCH_HOTPLUGS:-0}
 WARMUP=${BENCH_WARMUP:-1}
 VR=${BENCH_VR:-$VR_TOP/build/user/vfio-reserve}
@@ -256,9 +259,15 @@ if ((N > 0)); then
 		[lspci]="lspci -k"
 		[driverctl]="driverctl list-devices"
 	)
-	for tool in vfio-reserve dpdk lspci driverctl; do
+	# A warm-up run for the two quick ones (the helper has not run yet);
+	# dpdk-devbind.py and lspci ran in the bulk part, and driverctl's
+	# binaries are warm after its first device.
+	declare -A STATUS_RUNS=([vfio-reserve]=$STATUS_REPS [lspci]=$STATUS_REPS
+		[dpdk]=$STATUS_REPS_SLOW [driverctl]=$STATUS_REPS_SLOW)
+	declare -A STATUS_WARM=([vfio-reserve]=$WARMUP [lspci]=$WARMUP [dpdk]=0 [driverctl]=0)
+	for tool in vfio-reserve lspci dpdk driverctl; do
 		times='' bad=0
-		for run in $(seq $((1 - WARMUP)) "$STATUS_REPS"); do	# run 0: warm-up
+		for run in $(seq $((1 - STATUS_WARM[$tool])) "${STATUS_RUNS[$tool]}"); do
 			t0=$(now_us)
 			${STATUS_CMD[$tool]} >/tmp/status.out 2>&1 || bad=1
 			t1=$(now_us)
@@ -292,8 +301,11 @@ if ((HOTPLUGS > 0)); then
 	add='{"execute":"device_add","arguments":{"driver":"e1000e","bus":"'$HP_PORT'","netdev":"hp0","id":"hp0","romfile":""}}'
 	del='{"execute":"device_del","arguments":{"id":"hp0"}}'
 
-	# hp_cycle METHOD: one add/remove; prints "ADD_MS APPEAR_MS E1000E_PROBES",
-	# the times "-" when the device did not reach vfio-pci in 30 s.
+	# hp_cycle METHOD: one add/remove; prints "ADD_MS APPEAR_MS PROBE_MS
+	# E1000E_PROBES": from the marker before device_add, and from the kernel's
+	# first line about the device, to vfio-pci bound; vfio-pci's own probe
+	# (the driver core's "probing" to "bound" lines). The times are "-" when
+	# the device did not reach vfio-pci in 30 s.
 	hp_cycle() {
 		local id out on=1
 		udevadm settle -t 30
@@ -313,11 +325,15 @@ if ((HOTPLUGS > 0)); then
 			}
 			index($0, mark) { t0 = ts($0) }
 			t0 != "" && appear == "" && index($0, "pci " addr ": [") { appear = ts($0) }
+			t0 != "" && index($0, "really_probe: probing driver vfio-pci with device " addr) { pstart = ts($0) }
 			t0 != "" && index($0, "driver: '\''vfio-pci'\'': driver_bound: bound to device '\''" addr "'\''") { bound = ts($0) }
 			index($0, "really_probe: probing driver e1000e with device " addr) { probes++ }
 			END {
-				if (!on || t0 == "" || appear == "" || bound == "") printf "- - %d\n", probes
-				else printf "%.1f %.1f %d\n", (bound - t0) * 1000, (bound - appear) * 1000, probes
+				if (!on || t0 == "" || appear == "" || bound == "" || pstart == "")
+					printf "- - - %d\n", probes
+				else
+					printf "%.1f %.1f %.1f %d\n", (bound - t0) * 1000, (bound - appear) * 1000,
+						(bound - pstart) * 1000, probes
 			}')
 		qmp "$del" >/dev/null
 		if ! qmp_wait_event 20 DEVICE_DELETED '"device":"hp0"' ||
@@ -385,27 +401,31 @@ if ((HOTPLUGS > 0)); then
 
 	# Rounds: one hotplug per method, the order rotating; round 0 untimed.
 	HP_METHODS=(vfio-reserve floor udev-script driverctl)
-	declare -A HP_ADDS HP_APPEARS HP_PROBES HP_FAILS
+	declare -A HP_ADDS HP_APPEARS HP_VFIO HP_PROBES HP_FAILS
 	for i in $(seq $((1 - WARMUP)) "$HOTPLUGS"); do
 		for k in 0 1 2 3; do
 			m=${HP_METHODS[$(((i + k) % 4))]}
 			hp_setup "$m"
-			res=$(hp_cycle "$m") || res="- - 0"
+			udevadm settle -t 30
+			nap 0.5		# let what the setup started die down
+			res=$(hp_cycle "$m") || res="- - - 0"
 			hp_teardown "$m"
 			((i == 0)) && continue
-			read -r a p e <<<"$res"
+			read -r a p v e <<<"$res"
 			HP_PROBES[$m]=$((${HP_PROBES[$m]:-0} + e))
 			if [[ $a == - ]]; then
 				HP_FAILS[$m]=$((${HP_FAILS[$m]:-0} + 1))
 			else
 				HP_ADDS[$m]+=" $a"
 				HP_APPEARS[$m]+=" $p"
+				HP_VFIO[$m]+=" $v"
 			fi
 		done
 	done
 	for m in "${HP_METHODS[@]}"; do
 		say "hotplug.$m.add_ms${HP_ADDS[$m]:-}"
 		say "hotplug.$m.appear_ms${HP_APPEARS[$m]:-}"
+		say "hotplug.$m.vfio_probe_ms${HP_VFIO[$m]:-}"
 		say "hotplug.$m.e1000e_probes ${HP_PROBES[$m]:-0}"
 		say "hotplug.$m.failed ${HP_FAILS[$m]:-0}"
 		ktap_result "hotplug $m: $HOTPLUGS hotplugs, ${HP_FAILS[$m]:-0} not on vfio-pci, e1000e probed it ${HP_PROBES[$m]:-0} times; device_add to bound (ms):${HP_ADDS[$m]:-}" \

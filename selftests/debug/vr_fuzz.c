@@ -37,6 +37,7 @@
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -259,8 +260,37 @@ static void msg_end(struct mb *b, size_t at)
 }
 
 /* --- resolving the family ------------------------------------------------------ */
+static uint32_t events_group;	/* set by resolve_family() */
+
+static void find_events_group(const struct nlattr *groups)
+{
+	const struct nlattr *g = groups + 1;
+	int rem = groups->nla_len - NLA_HDRLEN;
+
+	for (; rem >= NLA_HDRLEN && g->nla_len >= NLA_HDRLEN && g->nla_len <= rem;
+	     rem -= NLA_ALIGN(g->nla_len), g = (const void *)((const char *)g + NLA_ALIGN(g->nla_len))) {
+		const struct nlattr *a = g + 1;
+		int arem = g->nla_len - NLA_HDRLEN;
+		const char *name = NULL;
+		uint32_t id = 0;
+
+		for (; arem >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= arem;
+		     arem -= NLA_ALIGN(a->nla_len),
+		     a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len))) {
+			if ((a->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_MCAST_GRP_NAME)
+				name = (const char *)(a + 1);
+			else if ((a->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_MCAST_GRP_ID)
+				id = *(const uint32_t *)(a + 1);
+		}
+		if (name && !strcmp(name, VFIO_RESERVE_MCGRP_EVENTS))
+			events_group = id;
+	}
+}
+
 static int resolve_family(struct nl *nl, const char *name)
 {
+	int family = -ENOENT;
+
 	uint8_t out[256], in[8192];
 	struct mb b = { out, 0, sizeof(out) };
 	size_t at = msg_start(&b, GENL_ID_CTRL, NLM_F_REQUEST, nl->seq++,
@@ -294,9 +324,13 @@ static int resolve_family(struct nl *nl, const char *name)
 			for (; rem >= (int)sizeof(*a) && a->nla_len >= sizeof(*a) &&
 			       a->nla_len <= rem;
 			     rem -= NLA_ALIGN(a->nla_len),
-			     a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len)))
+			     a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len))) {
 				if ((a->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_FAMILY_ID)
-					return *(uint16_t *)(a + 1);
+					family = *(uint16_t *)(a + 1);
+				if ((a->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_MCAST_GROUPS)
+					find_events_group(a);
+			}
+			return family;
 		}
 	}
 }
@@ -964,7 +998,8 @@ static int cmd_fuzz(int argc, char **argv)
 		}
 		if (seq > SENTINEL_SEQ - 5000)
 			seq = 0x10000000;
-		r = nl_send(&nl, buf, b.len);
+		/* (a batch of one header cut to nothing is not sent: ENODATA) */
+		r = b.len ? nl_send(&nl, buf, b.len) : 0;
 		if (r && r != -ENOBUFS && r != -EMSGSIZE)
 			die("sendmsg: %s", strerror((int)-r));
 		s.sent += n;
@@ -1569,6 +1604,133 @@ static int cmd_fault_nl(int argc, char **argv)
 	return bad || left <= 0 ? 1 : 0;
 }
 
+static volatile sig_atomic_t stop_now;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_now = 1;
+}
+
+/*
+ * churn [-t SECONDS] ADDR...: until SIGTERM (or SECONDS), loop: device and
+ * group dumps, then for each ADDR claim, get, release. Every request must be
+ * answered (a dump completely, or with an error) within 20 s.
+ */
+static int cmd_churn(int argc, char **argv)
+{
+	unsigned long loops = 0, reqs = 0, bad = 0, hist[3][140] = { { 0 } };
+	double seconds = 0, t0 = now_s();
+	struct text t = { 0 };
+	struct nl nl;
+	bool complete;
+	int opt, i, e, ret;
+
+	while ((opt = getopt(argc, argv, "t:")) != -1) {
+		if (opt == 't')
+			seconds = strtod(optarg, NULL);
+		else
+			die("churn [-t SECONDS] ADDR...");
+	}
+	signal(SIGTERM, on_stop);
+	signal(SIGINT, on_stop);
+	open_family(&nl, 1 << 20);
+	while (!stop_now && (!seconds || now_s() - t0 < seconds)) {
+		ret = dump_text(&nl, VFIO_RESERVE_CMD_DEVICE_GET, dev_line, &t, &complete);
+		reqs++;
+		if (ret == -ETIMEDOUT || (!ret && !complete)) {
+			bad++;
+			printf("# VIOLATION: device dump: %s\n", ret ? "no answer in 20 s" : "no DONE");
+		}
+		ret = dump_text(&nl, VFIO_RESERVE_CMD_GROUP_GET, group_line, &t, &complete);
+		reqs++;
+		if (ret == -ETIMEDOUT || (!ret && !complete)) {
+			bad++;
+			printf("# VIOLATION: group dump: %s\n", ret ? "no answer in 20 s" : "no DONE");
+		}
+		for (i = optind; i < argc && !stop_now; i++) {
+			static const uint8_t cmds[3] = { VFIO_RESERVE_CMD_DEVICE_CLAIM,
+				VFIO_RESERVE_CMD_DEVICE_GET, VFIO_RESERVE_CMD_DEVICE_RELEASE };
+			int k;
+
+			for (k = 0; k < 3; k++) {
+				ret = request(&nl, cmds[k], 0, VFIO_RESERVE_A_DEV_ADDR, argv[i],
+					      strlen(argv[i]) + 1, NULL, NULL, NULL);
+				reqs++;
+				hist[k][-ret >= 0 && -ret < 139 ? -ret : 139]++;
+				if (ret == -ETIMEDOUT) {
+					bad++;
+					printf("# VIOLATION: cmd %u %s: no answer in 20 s\n",
+					       cmds[k], argv[i]);
+				}
+			}
+		}
+		loops++;
+		if (bad > 10)
+			break;
+	}
+	printf("# churn: %lu loops, %lu requests in %.0f s, violations=%lu\n", loops, reqs,
+	       now_s() - t0, bad);
+	for (i = 0; i < 3; i++) {
+		printf("# churn: %s:", i == 0 ? "claim" : i == 1 ? "get" : "release");
+		for (e = 0; e < 140; e++)
+			if (hist[i][e])
+				printf(" %s=%lu", e == 0 ? "ok" : e == 139 ? "other" : errname(-e),
+				       hist[i][e]);
+		printf("\n");
+	}
+	printf("CHURN-RESULT loops=%lu requests=%lu violations=%lu\n", loops, reqs, bad);
+	return bad ? 1 : 0;
+}
+
+/*
+ * listen: subscribe to the "events" group (and to nlctrl's notifications),
+ * count events until the family is unregistered (exit 0) or SIGTERM.
+ */
+static int cmd_listen(void)
+{
+	uint32_t grp, ctrl = GENL_ID_CTRL;
+	unsigned long events = 0;
+	uint8_t *in = malloc(RCV_SIZE);
+	struct nl nl;
+	int gone = 0;
+
+	signal(SIGTERM, on_stop);
+	signal(SIGINT, on_stop);
+	open_family(&nl, 1 << 20);
+	grp = events_group;
+	if (!grp)
+		die("no events group");
+	if (setsockopt(nl.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) ||
+	    setsockopt(nl.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &ctrl, sizeof(ctrl)))
+		die("join groups: %s", strerror(errno));
+	printf("listening\n");
+	while (!stop_now && !gone) {
+		ssize_t n = nl_recv(&nl, in, RCV_SIZE, 500);
+		const struct nlmsghdr *h;
+
+		if (n < 0 && n != -ENOBUFS && n != -EINTR)
+			die("recv: %s", strerror((int)-n));
+		for (h = (const void *)in; n > 0 && NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			const struct genlmsghdr *g = NLMSG_DATA(h);
+
+			if (h->nlmsg_type == nl.family && g->cmd == VFIO_RESERVE_CMD_EVENT)
+				events++;
+			if (h->nlmsg_type == GENL_ID_CTRL && g->cmd == CTRL_CMD_DELFAMILY) {
+				struct attrs at;
+
+				parse_attrs(h, &at);
+				if (astr(&at, CTRL_ATTR_FAMILY_NAME) &&
+				    !strcmp(astr(&at, CTRL_ATTR_FAMILY_NAME),
+					    VFIO_RESERVE_FAMILY_NAME))
+					gone = 1;
+			}
+		}
+	}
+	printf("events=%lu family_gone=%d\n", events, gone);
+	return 0;
+}
+
 static int cmd_load_nth(int argc, char **argv)
 {
 	const char *params = argc > 3 ? argv[3] : "";
@@ -1608,6 +1770,10 @@ int main(int argc, char **argv)
 			die("load-nth N KO [PARAMS]");
 		return cmd_load_nth(argc - 1, argv + 1);
 	}
+	if (!strcmp(argv[1], "churn"))
+		return cmd_churn(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "listen"))
+		return cmd_listen();
 	if (!strcmp(argv[1], "family")) {
 		struct nl nl;
 

@@ -390,6 +390,7 @@ def kernel_cmdline(cfg, test):
             "oops=panic", "printk.devkmsg=on",
             'dyndbg="file drivers/base/dd.c +p"',
             f"vr.top={TOP}", f"vr.modroot={cfg.modroot}", f"vr.ko={int(bool(cfg.ko))}"]
+    args += cfg.append
     if test:
         args.append(f"vr.test={test.path}")
         args += test.cmdline
@@ -968,6 +969,8 @@ def parse_args(argv):
                    "KVER defaults to the module's vermagic, else DIR's name)")
     p.add_argument("--timeout-factor", type=float, default=1.0, metavar="F",
                    help="multiply every test's vm-timeout by F (slow kernels)")
+    p.add_argument("--append", action="append", default=[], metavar="ARGS",
+                   help="kernel command line arguments for every test (may repeat)")
     p.add_argument("--build", help="build directory (default: build/ at the top)")
     p.add_argument("--qemu", default="qemu-system-x86_64", help="QEMU binary")
     p.add_argument("--keep-logs", action="store_true",
@@ -1021,6 +1024,7 @@ def configure(args):
     if not os.path.isdir(host_moddir):
         die(f"{host_moddir} missing")
     Test.timeout_factor = args.timeout_factor
+    cfg.append = [a for arg in args.append for a in shlex.split(arg)]
     cfg.qemu = find_tool(args.qemu)
     build = os.path.abspath(args.build or os.path.join(TOP, "build"))
     cfg.vmdir = os.path.join(build, "vm")
