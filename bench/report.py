@@ -320,14 +320,13 @@ def main():
     for label, ntext, cells, goal in rows:
         lines.append("| " + " | ".join([label, ntext] + [cells.get(k, "") for k, _ in COLUMNS]
                                          + [goal]) + " |")
-    machine = ("Machine: a QEMU TCG guest (2 vCPUs, 2 GiB, Debian's kernel "
-               f"{(get(sizes[0], 'meta') or ['', '', '', ''])[4] if sizes else '?'}) on a "
-               "2-core host; times are the guest's, not bare metal. Ratios (×) are to "
-               "vfio-reserve in the same row of the same run.")
-    for kv in (get(sizes[0], "meta") or []) if sizes else []:
-        if kv.startswith("kernel="):
-            machine = machine.replace(
-                f"kernel {(get(sizes[0], 'meta') or ['', '', '', ''])[4]}", f"kernel {kv[7:]}")
+    meta = dict(kv.split("=", 1) for kv in (get(sizes[0], "meta") or []) if "=" in kv) \
+        if sizes else {}
+    machine = (f"Machine: a QEMU TCG guest ({meta.get('cpus', '?')} vCPUs, "
+               f"{int(meta.get('mem_kb', 0)) // 1024} MiB, Debian's kernel "
+               f"{meta.get('kernel', '?')}) on a 2-core host shared with other VMs; the "
+               "times are the guest's, not bare metal. Ratios (×) are to vfio-reserve in "
+               "the same row of the same run.")
     text = "\n".join(lines)
     extra = [machine]
     if host:

@@ -52,8 +52,8 @@ if (($#)); then
 else
 	tests=("$top"/selftests/vm/tests/*.sh "$top"/selftests/debug/tests/*.sh)
 fi
-append=()
-[[ -n ${VR_DEBUG_APPEND:-} ]] && append=(--append "$VR_DEBUG_APPEND")
+# A large kernel log: the storms count their lines in dmesg.
+append=(--append "log_buf_len=16M ${VR_DEBUG_APPEND:-}")
 phase "${#tests[@]} VM tests on $kver"
 rc=0
 "$top/selftests/vm/vm.py" --kernel "$kdir/bzImage" --moddir "$kdir/modroot/lib/modules/$kver" \

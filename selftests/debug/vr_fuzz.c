@@ -26,6 +26,9 @@
  *			       point of this task failing (N 0: none; N -1:
  *			       count them). Prints "rc=ERRNO consumed=0|1
  *			       calls=K"
+ *   vr_fuzz churn [-t S] [-i MS] ADDR...
+ *			       loop dumps and claim/get/release until SIGTERM
+ *   vr_fuzz listen            count events until the family goes away
  *   vr_fuzz family            exit 0 when the family is registered
  *
  * Counts are printed as "# " lines (TAP diagnostics).
@@ -1613,24 +1616,28 @@ static void on_stop(int sig)
 }
 
 /*
- * churn [-t SECONDS] ADDR...: until SIGTERM (or SECONDS), loop: device and
- * group dumps, then for each ADDR claim, get, release. Every request must be
- * answered (a dump completely, or with an error) within 20 s.
+ * churn [-t SECONDS] [-i PAUSE_MS] ADDR...: until SIGTERM (or SECONDS), loop:
+ * device and group dumps, then for each ADDR claim, get, release, then pause.
+ * Every request must be answered (a dump completely, or with an error)
+ * within 20 s.
  */
 static int cmd_churn(int argc, char **argv)
 {
 	unsigned long loops = 0, reqs = 0, bad = 0, hist[3][140] = { { 0 } };
 	double seconds = 0, t0 = now_s();
+	unsigned long pause_ms = 0;
 	struct text t = { 0 };
 	struct nl nl;
 	bool complete;
 	int opt, i, e, ret;
 
-	while ((opt = getopt(argc, argv, "t:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:i:")) != -1) {
 		if (opt == 't')
 			seconds = strtod(optarg, NULL);
+		else if (opt == 'i')
+			pause_ms = strtoul(optarg, NULL, 0);
 		else
-			die("churn [-t SECONDS] ADDR...");
+			die("churn [-t SECONDS] [-i PAUSE_MS] ADDR...");
 	}
 	signal(SIGTERM, on_stop);
 	signal(SIGINT, on_stop);
@@ -1668,6 +1675,8 @@ static int cmd_churn(int argc, char **argv)
 		loops++;
 		if (bad > 10)
 			break;
+		if (pause_ms)
+			usleep((useconds_t)pause_ms * 1000);
 	}
 	printf("# churn: %lu loops, %lu requests in %.0f s, violations=%lu\n", loops, reqs,
 	       now_s() - t0, bad);

@@ -71,7 +71,7 @@ grep -aq "^VR-NIC" <(tr -d '\r' </tmp/nested.out) || tail -n 25 /tmp/nested.out 
 ktap_check "in the booted initramfs, the chosen NIC is reserved for vfio-pci, no netdev" \
 	grep -aq "^VR-NIC 0000:01:00.0 driver=vfio-pci override=vfio-pci net=\s*$" <(tr -d '\r' </tmp/nested.out)
 ktap_check "e1000e never probed it and keeps the other NIC" \
-	eval 'grep -aq "^VR-NIC 0000:00:02.0 driver=e1000e override=(null) net=eth" <(tr -d "\r" </tmp/nested.out) &&
+	eval 'grep -aq "^VR-NIC 0000:00:02.0 driver=e1000e override=(null) net=[a-z]" <(tr -d "\r" </tmp/nested.out) &&
 		! grep -q "e1000e 0000:01:00.0" /tmp/nested.out'
 ktap_check "the module logged the reservation by its boot rule" \
 	grep -q "vfio_reserve: 0000:01:00.0: reserved for vfio-pci by rule 0000:01:00.0" /tmp/nested.out
