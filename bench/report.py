@@ -213,7 +213,7 @@ def main():
             r = ref / fl
             goal = f"vfio-reserve/floor = {r:.2f}: {'met' if r <= 1.1 else 'NOT met'} (≤ 1.10)"
         n_hp = (hp["vfio-reserve"].get(key) or {}).get("n")
-        row(label, f"{hp_n} ({n_hp} hotplugs each)" if hp_n else "", cells, goal,
+        row(label + (f" ({n_hp} hotplugs each)" if n_hp else ""), "", cells, goal,
             need=list(hp_cols.values()))
     cells = {}
     for m in HOTPLUG:
@@ -263,9 +263,11 @@ def main():
     for n in sizes:
         s = status[n]
         ref = (s["vfio-reserve"] or {}).get("median")
-        cells = {"vfio-reserve": simple(s["vfio-reserve"], ref),
-                 "dpdk": simple(s["dpdk"], ref), "lspci": simple(s["lspci"], ref),
-                 "driverctl": simple(s["driverctl"], ref)}
+        def with_min(x):
+            return "—" if not x else f"{simple(x, ref)}; min {fmt(x['min'])}"
+        cells = {"vfio-reserve": with_min(s["vfio-reserve"]),
+                 "dpdk": with_min(s["dpdk"]), "lspci": with_min(s["lspci"]),
+                 "driverctl": with_min(s["driverctl"])}
         goal = ""
         if ref and s["dpdk"] and s["lspci"]:
             rd, rl = s["dpdk"]["median"] / ref, s["lspci"]["median"] / ref
@@ -273,8 +275,8 @@ def main():
                     f"×{rl:.1f} vs lspci -k (≥ 3: {'met' if rl >= 3 else 'NOT met'})")
         reps = (s["vfio-reserve"] or {}).get("n", 0)
         slow = (s["dpdk"] or {}).get("n", 0)
-        row(f"4 status query, ms (median of {reps}, {slow} for the slow two; "
-            "driverctl: list-devices)", str(n), cells,
+        row(f"4 status query, ms: median (×) of {reps} runs ({slow} for the slow two); fastest "
+            "(driverctl: list-devices)", str(n), cells,
             goal, need=["vfio-reserve", "dpdk", "lspci", "driverctl"])
     if len(sizes) >= 3:
         cells = {}
@@ -290,19 +292,25 @@ def main():
             cells[col] = (f"×{med[sizes[-1]] / med[sizes[0]]:.1f}; "
                           f"{fmt(s1, 2)} then {fmt(s2, 2)} ms/function")
             if t == "vfio-reserve":
-                r = s2 / s1 if s1 > 0 else float("inf")
-                lin = (f"vfio-reserve per-function cost {sizes[1]}→{sizes[2]} / "
-                       f"{sizes[0]}→{sizes[1]} = {r:.2f} (linear ≈ 1; "
-                       f"{'met' if 0.5 <= r <= 1.5 else 'NOT met'} within 0.5–1.5)")
+                # Linear or better: no more than N's own growth, and the cost
+                # of an added function not rising with N (within noise: 1.5x,
+                # or under 0.5 ms a function, where the run-to-run spread of
+                # a process start is larger).
+                g = med[sizes[-1]] / med[sizes[0]]
+                ok = g <= sizes[-1] / sizes[0] and (s2 <= 1.5 * max(s1, 0) or s2 <= 0.5)
+                lin = (f"vfio-reserve: ×{g:.1f} for ×{sizes[-1] / sizes[0]:.0f} the functions, "
+                       f"{fmt(s1, 2)} then {fmt(s2, 2)} ms per added function: "
+                       f"linear or better {'met' if ok else 'NOT met'}")
         row(f"4 status growth N={sizes[0]}→{sizes[-1]} (time ratio; ms per added function)",
             "", cells, lin)
 
     sz = size_txt
-    kb = " ".join(f"N={n}: {int(v)} B" for n, v in loaded.items() if v)
-    cells = {"vfio-reserve": (f"text {sz['text']}, data {sz['data']}, bss {sz['bss']} B"
-                              if sz else "—")}
-    row("5 footprint: vfio_reserve.ko (size(1)); loaded, /proc/modules: " + (kb or "—"),
-        "", cells, need=["vfio-reserve"] + ([] if kb else ["loaded"]))
+    ld = sorted({int(v) for v in loaded.values() if v})
+    ld_text = " / ".join(f"{v} B" for v in ld) if ld else "—"
+    cells = {"vfio-reserve": (f"text {sz['text']}, data {sz['data']}, bss {sz['bss']} B; "
+                              f"loaded {ld_text}" if sz else "—")}
+    row("5 footprint: vfio_reserve.ko sections (size(1)); loaded size (/proc/modules)",
+        "", cells, need=["vfio-reserve"] + ([] if ld else ["loaded"]))
     rec = structs.get("vr_dev")
     bucket = None
     if rec:
