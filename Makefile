@@ -36,6 +36,7 @@ CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror $(CFLAGS)
 
 .PHONY: all module helper clean deps check check-run unit vm lint demo genl spec \
+	bench bench-smoke \
 	install install-module install-user dkms-install dkms-remove print-kdir
 
 all: module helper
@@ -97,6 +98,15 @@ vm: module helper genl
 demo: deps
 	@$(MAKE) --no-print-directory module helper
 	@selftests/vm/vm.py --ko $(CURDIR)/vfio_reserve.ko selftests/vm/demo.sh
+
+# Benchmarks in the test VM (bench/README.md); they report, never fail.
+bench: deps
+	@$(MAKE) --no-print-directory module helper
+	@bench/run.sh
+
+# Tiny sizes: every measurement must still give a number (TAP).
+bench-smoke:
+	@bench/run.sh --smoke
 
 # What make install installs (README.md lists the same files).
 install: install-module install-user

@@ -102,8 +102,8 @@ plan=1					# the setup check
 ((HOTPLUGS > 0)) && plan=$((plan + 3 + 4 + 1))	# udev, e1000e, set-override, 4 methods, rule
 ktap_plan "$plan"
 
-say meta n=$N bulk_reps=$BULK_REPS status_reps=$STATUS_REPS hotplugs=$HOTPLUGS \
-	kernel=$(uname -r) cpus=$(nproc) mem_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)
+say meta "n=$N" "bulk_reps=$BULK_REPS" "status_reps=$STATUS_REPS" "hotplugs=$HOTPLUGS" \
+	"kernel=$(uname -r)" "cpus=$(nproc)" "mem_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
 modprobe vfio-pci
 if ((N > 0)); then
 	bus=$(ls "/sys/bus/pci/devices/$BRIDGE/pci_bus/" 2>/dev/null | head -n 1)
@@ -390,10 +390,9 @@ if ((HOTPLUGS > 0)); then
 	dc_pid=$!
 	qmp "$add" >/dev/null
 	wait_until 30 eval '[[ $(pci_driver "$HP_ADDR") == e1000e ]]'
-	driverctl set-override "$HP_ADDR" vfio-pci >/tmp/dc-set.out 2>&1
-	dc_rc=$?
 	ktap_check "driverctl set-override $HP_ADDR vfio-pci (saved in /etc/driverctl.d)" \
-		eval '[[ $dc_rc == 0 ]] && bound_to_vfio "$HP_ADDR" && [[ -s /etc/driverctl.d/pci-$HP_ADDR ]]'
+		eval 'driverctl set-override "$HP_ADDR" vfio-pci && bound_to_vfio "$HP_ADDR" &&
+			[[ -s /etc/driverctl.d/pci-$HP_ADDR ]]'
 	mv "/etc/driverctl.d/pci-$HP_ADDR" "$DC_SAVED"
 	qmp "$del" >/dev/null
 	qmp_wait_event 20 DEVICE_DELETED '"device":"hp0"'

@@ -6,7 +6,8 @@
 #   bench/run.sh --smoke    make bench-smoke: N = 8, 2 hotplugs per method; TAP
 #                           lines checking that every measurement gave a number
 #
-# Host side: builds the module and helper, snapshots them into build/bench/,
+# Host side: builds the module and helper, snapshots them into build/bench/
+# (build/bench-smoke/ with --smoke, so make check keeps the last full run),
 # writes one VM test file per size (build/bench/bench-nN.sh: the extra QEMU
 # devices in "# vm-qemu:" lines, the settings, then bench/guest.sh), runs
 # them one at a time with selftests/vm/vm.py (its own build directory,
@@ -14,18 +15,18 @@
 # output, results.json and results.md stay in build/bench/.
 #
 # Options: --sizes "32 128 256", --hotplugs N, --bulk-reps N, --status-reps N,
-# --status-reps-slow N (dpdk-devbind.py and driverctl); defaults from the mode. Exit status: 0 when a table could be made
-# (full mode reports, it does not judge); with --smoke, 1 when any
-# measurement gave no number.
+# --status-reps-slow N (dpdk-devbind.py and driverctl); defaults from the
+# mode. Exit status: 0 when a table could be made (full mode reports, it
+# does not judge); with --smoke, 1 when any measurement gave no number.
 set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$top/build/bench
 vmbuild=$top/build/bench-vm
 smoke=0
-sizes= hotplugs= bulk_reps= status_reps= status_reps_slow=
+sizes='' hotplugs='' bulk_reps='' status_reps='' status_reps_slow=''
 
 usage() {
-	sed -n '3,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '3,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 	exit 2
 }
 
@@ -42,6 +43,7 @@ while (($#)); do
 	esac
 	shift
 done
+((smoke)) && out=$top/build/bench-smoke
 if ((smoke)); then
 	: "${sizes:=8}" "${hotplugs:=2}" "${bulk_reps:=1}" "${status_reps:=1}"
 	: "${status_reps_slow:=1}"

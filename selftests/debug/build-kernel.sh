@@ -77,23 +77,6 @@ fi
 start=$SECONDS
 mkdir -p "$dir"
 k=$dir/linux
-# Another finished entry of the same source seeds the tree: Kbuild then
-# rebuilds only what the changed options touch (fixdep tracks them per
-# object). VR_DEBUG_SEED=0 builds from a clean tree.
-if [[ ! -f $k/.extracted && ${VR_DEBUG_SEED:-1} == 1 ]]; then
-	seed=$(ls -td "$cache_root"/*/done 2>/dev/null | while read -r d; do
-		d=${d%/done}
-		[[ $(cat "$d/source" 2>/dev/null) == "$srcver $(stat -c %s "$tarball")" ]] &&
-			{ echo "$d"; break; }
-	done)
-	if [[ -n $seed && -f $seed/linux/.extracted ]]; then
-		log "seeding the tree from $seed (an incremental build)"
-		rm -rf "$k"
-		cp -a "$seed/linux" "$k.tmp"
-		rm -f "$k.tmp/.config-checked"
-		mv "$k.tmp" "$k"
-	fi
-fi
 if [[ ! -f $k/.extracted ]]; then
 	log "extracting $tarball (linux-source $srcver) into $k"
 	rm -rf "$k"
@@ -148,7 +131,6 @@ kmake -s INSTALL_MOD_PATH="$dir/modroot" modules_install >/dev/null
 cp "$k/arch/x86/boot/bzImage" "$dir/bzImage"
 cp "$k/.config" "$dir/config"
 echo "$kver" >"$dir/kernelrelease"
-echo "$srcver $(stat -c %s "$tarball")" >"$dir/source"
 echo $((SECONDS - start)) >"$dir/build-seconds"
 touch "$dir/done"
 log "built $kver in $((SECONDS - start)) s: $dir"

@@ -513,6 +513,9 @@ static const char *const danger_tokens[] = { /* unprivileged only */
 };
 
 static bool priv;
+/* Tunables (-D, -A, -C): percent of DEVICE/GROUP_GET sent as dumps, of
+ * messages asking for an ACK, of root's CLAIM/RELEASE naming a real device. */
+static unsigned int pct_dump = 40, pct_ack = 90, pct_claim_real = 100;
 
 static const char *pick_addr(void)
 {
@@ -631,7 +634,7 @@ static void gen_valid(struct mb *b, uint8_t cmd, uint16_t *flags)
 	switch (cmd) {
 	case VFIO_RESERVE_CMD_DEVICE_GET:
 	case VFIO_RESERVE_CMD_GROUP_GET:
-		if (chance(40)) {
+		if (chance(pct_dump)) {
 			*flags |= NLM_F_DUMP;
 			break;
 		}
@@ -652,7 +655,9 @@ static void gen_valid(struct mb *b, uint8_t cmd, uint16_t *flags)
 		break;
 	case VFIO_RESERVE_CMD_DEVICE_CLAIM:
 	case VFIO_RESERVE_CMD_DEVICE_RELEASE:
-		attr_str(b, VFIO_RESERVE_A_DEV_ADDR, pick_addr());
+		/* a real claim or release rebinds a device: costly, so rarer */
+		attr_str(b, VFIO_RESERVE_A_DEV_ADDR,
+			 priv && !chance(pct_claim_real) ? "0000:0a:00.0" : pick_addr());
 		break;
 	default:
 		break;
@@ -735,7 +740,7 @@ struct sent {
  */
 static bool gen_msg(struct mb *b, struct nl *nl, uint32_t seq, struct sent *st)
 {
-	uint16_t flags = NLM_F_REQUEST | (chance(90) ? NLM_F_ACK : 0);
+	uint16_t flags = NLM_F_REQUEST | (chance(pct_ack) ? NLM_F_ACK : 0);
 	size_t at, limit = b->len + MAX_MSG;
 	bool len_bad = false, end = false;
 	uint8_t cmd;
@@ -932,7 +937,7 @@ static int cmd_fuzz(int argc, char **argv)
 
 	bool dry = false;
 
-	while ((opt = getopt(argc, argv, "n:t:s:b:dP")) != -1) {
+	while ((opt = getopt(argc, argv, "n:t:s:b:dPD:A:C:")) != -1) {
 		switch (opt) {
 		case 'n': count = strtoul(optarg, NULL, 0); break;
 		case 't': seconds = strtod(optarg, NULL); break;
@@ -940,7 +945,11 @@ static int cmd_fuzz(int argc, char **argv)
 		case 'b': batch = strtoul(optarg, NULL, 0); break;
 		case 'd': dry = true; break;	/* generate only (no kernel) */
 		case 'P': priv = true; break;
-		default: die("usage: fuzz [-n COUNT] [-t SECONDS] [-s SEED] [-b BATCH]");
+		case 'D': pct_dump = (unsigned int)atoi(optarg); break;
+		case 'A': pct_ack = (unsigned int)atoi(optarg); break;
+		case 'C': pct_claim_real = (unsigned int)atoi(optarg); break;
+		default: die("usage: fuzz [-n COUNT] [-t SECONDS] [-s SEED] [-b BATCH] "
+			     "[-D DUMP%%] [-A ACK%%] [-C REALCLAIM%%]");
 		}
 	}
 	if (!batch || batch > 4096)
