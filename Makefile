@@ -9,6 +9,8 @@
 #   make vm           VM tests only (T=selftests/vm/tests/NAME.sh for one)
 #   make lint         W=1 -Werror, sparse and checkpatch --strict on the module
 #   make demo         boot the test VM and walk through the whole job
+#   make bench        benchmarks against sysfs, driverctl, dpdk-devbind, lspci
+#   make bench-smoke  the same with tiny sizes: TAP, part of make check
 #   make install      module, helper, man pages, completion, example config
 #   make dkms-install / dkms-remove
 
@@ -105,7 +107,7 @@ bench: deps
 	@bench/run.sh
 
 # Tiny sizes: every measurement must still give a number (TAP).
-bench-smoke:
+bench-smoke: module helper
 	@bench/run.sh --smoke
 
 # What make install installs (README.md lists the same files).

@@ -41,6 +41,7 @@ stage lint make -s --no-print-directory lint
 stage spec make -s --no-print-directory spec
 stage unit make -s --no-print-directory unit
 stage vm make -s --no-print-directory vm
+stage bench make -s --no-print-directory bench-smoke
 stage deploy selftests/deploy.sh "$KDIR"
 
 cat "$out"/*.tap >"$out/all.tap"
