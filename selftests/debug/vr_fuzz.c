@@ -515,7 +515,7 @@ static const char *const danger_tokens[] = { /* unprivileged only */
 static bool priv;
 /* Tunables (-D, -A, -C): percent of DEVICE/GROUP_GET sent as dumps, of
  * messages asking for an ACK, of root's CLAIM/RELEASE naming a real device. */
-static unsigned int pct_dump = 40, pct_ack = 90, pct_claim_real = 100;
+static unsigned int pct_dump = 20, pct_ack = 70, pct_claim_real = 50;
 
 static const char *pick_addr(void)
 {
@@ -703,7 +703,11 @@ static void mutate(struct mb *b, size_t at, bool *len_bad)
 				h->nlmsg_len = (uint32_t)mlen;
 			}
 			break;
-		case 7: /* nlmsg_len lies: ends the batch */
+		case 7: /* nlmsg_len lies: ends the batch (so, rarely) */
+			if (chance(75)) {
+				h->nlmsg_flags ^= (uint16_t)(1u << rndn(16));
+				break;
+			}
 			h->nlmsg_len = chance(50) ? rndn((uint32_t)mlen + 1) :
 				       (uint32_t)mlen + 1 + rndn(1000);
 			*len_bad = true;
@@ -787,7 +791,7 @@ static bool gen_msg(struct mb *b, struct nl *nl, uint32_t seq, struct sent *st)
 	msg_end(b, at);
 	if (chance(45))
 		mutate(b, at, &len_bad);
-	if (chance(1)) { /* a truncated netlink header ends the batch */
+	if (rndn(1000) < 4) { /* a truncated netlink header ends the batch */
 		size_t cut = rndn(NLMSG_HDRLEN);
 
 		b->len = at + cut;
