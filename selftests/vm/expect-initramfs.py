@@ -3,7 +3,8 @@
 """expect-initramfs.py TIMEOUT COMMANDS -- QEMU...: boot QEMU with its
 serial console on stdio, wait for the initramfs shell prompt (boot with
 break=premount), type COMMANDS, print everything until VR-NESTED-END, then
-kill QEMU. Exit 1 on timeout."""
+kill QEMU. Exit 1 on timeout, 3 when QEMU ended before that (its exit
+status is printed)."""
 
 import os
 import select
@@ -28,7 +29,11 @@ def main():
                 continue
             chunk = os.read(proc.stdout.fileno(), 65536)
             if not chunk:
-                break
+                status = proc.wait()
+                print(f"\nexpect-initramfs: QEMU exited with status {status} "
+                      f"after {timeout - (deadline - time.monotonic()):.0f} s, "
+                      "before the end marker", file=sys.stderr)
+                return 3
             sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
             seen += chunk
@@ -38,7 +43,7 @@ def main():
                 sent = True
             if sent and b"\nVR-NESTED-END" in seen:
                 return 0
-        print("\nexpect-initramfs: timeout", file=sys.stderr)
+        print(f"\nexpect-initramfs: no end marker within {timeout:.0f} s", file=sys.stderr)
         return 1
     finally:
         proc.kill()

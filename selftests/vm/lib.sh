@@ -238,3 +238,16 @@ probe_log() {
 kmsg() {
 	echo "vr-test: $*" >/dev/kmsg
 }
+
+# The accelerators to try, in order, for a QEMU nested in this guest, one per
+# line: KVM (kvm_amd on the TCG CPU's emulated SVM) when it loads, then TCG
+# (about 8x slower to boot a kernel). -cpu qemu64 under KVM: with -cpu host
+# the nested kernel WARNs about an XSAVE size mismatch of the emulated CPU,
+# and one CI run saw such a nested QEMU end mid-boot. A test tries the next
+# line when a nested QEMU ends without doing its job.
+nested_accels() {
+	if modprobe kvm_amd 2>/dev/null && [[ -c /dev/kvm ]]; then
+		echo "-accel kvm -cpu qemu64"
+	fi
+	echo "-accel tcg"
+}
