@@ -37,7 +37,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror $(CFLAGS)
 
-.PHONY: all module helper clean deps check check-run unit vm lint demo genl spec \
+.PHONY: all module helper clean deps check check-run check-debug unit vm lint demo genl spec \
 	bench bench-smoke \
 	install install-module install-user dkms-install dkms-remove print-kdir
 
@@ -97,6 +97,12 @@ lint:
 vm: module helper genl
 	@selftests/vm/vm.py --ko $(CURDIR)/vfio_reserve.ko $(or $(T),selftests/vm/tests/*.sh)
 
+# The debug-kernel tier (selftests/debug/README.md): a kernel with KASAN,
+# lockdep, kmemleak, UBSAN and failslab, the stress tests and the VM suite.
+check-debug: deps
+	@$(MAKE) --no-print-directory helper genl
+	@selftests/debug/check-debug.sh $(T)
+
 demo: deps
 	@$(MAKE) --no-print-directory module helper
 	@selftests/vm/vm.py --ko $(CURDIR)/vfio_reserve.ko selftests/vm/demo.sh
@@ -139,8 +145,10 @@ dkms-remove:
 	rm -rf $(DKMS_SRC)
 
 # make check: first install what is missing (KDIR may only exist after).
-check: deps
-	@$(MAKE) --no-print-directory check-run
+# VR_CHECK_START: where check.sh's time budget starts (selftests/check.sh).
+check:
+	@export VR_CHECK_START=$$(date +%s) && $(MAKE) --no-print-directory deps && \
+		$(MAKE) --no-print-directory check-run
 
 check-run:
 	@selftests/check.sh

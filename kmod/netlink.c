@@ -335,15 +335,13 @@ static struct pci_dev *vr_nl_device(struct genl_info *info)
 	return pdev;
 }
 
-static int vr_nl_reply_dev(struct genl_info *info, struct pci_dev *pdev)
+/* Fill @msg (allocated by the caller) with @pdev and send it; frees @msg. */
+static int vr_nl_send_dev(struct genl_info *info, struct sk_buff *msg,
+			  struct pci_dev *pdev)
 {
-	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	int ret;
+	int ret = vr_fill_dev(msg, pdev, info->snd_portid, info->snd_seq, 0,
+			      info->genlhdr->cmd);
 
-	if (!msg)
-		return -ENOMEM;
-	ret = vr_fill_dev(msg, pdev, info->snd_portid, info->snd_seq, 0,
-			  info->genlhdr->cmd);
 	if (ret) {
 		nlmsg_free(msg);
 		return ret;
@@ -354,32 +352,47 @@ static int vr_nl_reply_dev(struct genl_info *info, struct pci_dev *pdev)
 static int vr_nl_dev_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct pci_dev *pdev = vr_nl_device(info);
-	int ret;
+	struct sk_buff *msg;
+	int ret = -ENOMEM;
 
 	if (IS_ERR(pdev))
 		return PTR_ERR(pdev);
-	ret = vr_nl_reply_dev(info, pdev);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (msg)
+		ret = vr_nl_send_dev(info, msg, pdev);
 	pci_dev_put(pdev);
 	return ret;
 }
 
+/*
+ * The reply is allocated before anything changes: a request that fails
+ * for want of memory has changed nothing.
+ */
 static int vr_nl_claim_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct pci_dev *pdev = vr_nl_device(info);
 	const char *why = NULL;
+	struct sk_buff *msg;
 	int ret;
 
 	if (IS_ERR(pdev))
 		return PTR_ERR(pdev);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		pci_dev_put(pdev);
+		return -ENOMEM;
+	}
 	if (info->genlhdr->cmd == VFIO_RESERVE_CMD_DEVICE_CLAIM)
 		ret = vr_claim(pdev, &why);
 	else
 		ret = vr_release(pdev, &why);
-	if (ret)
+	if (ret) {
 		vr_extack(info->extack, info->attrs[VFIO_RESERVE_A_DEV_ADDR],
 			  why);
-	else
-		ret = vr_nl_reply_dev(info, pdev);
+		nlmsg_free(msg);
+	} else {
+		ret = vr_nl_send_dev(info, msg, pdev);
+	}
 	pci_dev_put(pdev);
 	return ret;
 }
@@ -497,31 +510,28 @@ static int vr_nl_rule_doit(struct sk_buff *skb, struct genl_info *info)
 				    "an empty selector list selects nothing");
 		return -EINVAL;
 	}
-	ret = add ? vr_rules_add(nla_data(attr), VFIO_RESERVE_ORIGIN_USER,
-				 &err) :
-		    vr_rules_del(nla_data(attr), &err);
-	if (ret == -EINVAL || ret == -E2BIG) {
-		vr_extack_selector(info->extack, attr, &err);
-		return ret;
-	}
-	if (ret == -ENOENT) {
-		NL_SET_ERR_MSG_ATTR(info->extack, attr,
-				    "no such rule (list them with RULE_GET); nothing removed");
-		return ret;
-	}
-	if (ret == -ENOSPC) {
-		NL_SET_ERR_MSG_ATTR(info->extack, attr,
-				    "too many rules; nothing added");
-		return ret;
-	}
-	if (ret < 0)
-		return ret;
-	if (add && ret)
-		vr_rules_apply();
-
+	/* Allocated first: a failure for want of memory changes nothing. */
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
+	ret = add ? vr_rules_add(nla_data(attr), VFIO_RESERVE_ORIGIN_USER,
+				 &err) :
+		    vr_rules_del(nla_data(attr), &err);
+	if (ret == -EINVAL || ret == -E2BIG)
+		vr_extack_selector(info->extack, attr, &err);
+	else if (ret == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "no such rule (list them with RULE_GET); nothing removed");
+	else if (ret == -ENOSPC)
+		NL_SET_ERR_MSG_ATTR(info->extack, attr,
+				    "too many rules; nothing added");
+	if (ret < 0) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	if (add && ret)
+		vr_rules_apply();
+
 	hdr = genlmsg_put_reply(msg, info, &vr_family, 0, info->genlhdr->cmd);
 	if (!hdr || nla_put_u32(msg, VFIO_RESERVE_A_RULE_COUNT, ret)) {
 		nlmsg_free(msg);

@@ -164,6 +164,26 @@ struct vr_dev *vr_dev_find(struct pci_dev *pdev)
 	return NULL;
 }
 
+/*
+ * Is @pdev still on the PCI bus's list of devices? The driver core takes a
+ * device off it (bus_remove_device()) after BUS_NOTIFY_DEL_DEVICE and before
+ * BUS_NOTIFY_REMOVED_DEVICE, and vr_forget() runs on both. So a record added
+ * under vr_lock while the device is listed is forgotten by the second
+ * notification at the latest, and one whose device is no longer listed
+ * must not be added: a claim or scan that raced with a hot-remove.
+ * Under vr_lock (a klist walk; no device lock).
+ */
+static bool vr_listed(struct pci_dev *pdev)
+{
+	struct pci_dev *found;
+
+	lockdep_assert_held(&vr_lock);
+	found = pci_get_domain_bus_and_slot(pci_domain_nr(pdev->bus),
+					    pdev->bus->number, pdev->devfn);
+	pci_dev_put(found);
+	return found == pdev;
+}
+
 static void vr_dev_free(struct vr_dev *vd)
 {
 	if (!vd)
@@ -240,6 +260,28 @@ static void vr_log_reserved(struct pci_dev *pdev, const char *rule,
 }
 
 /*
+ * A reservation whose driver_override could not be set is undone: a new
+ * record (@drop) is dropped, a promoted one is pending again. Nothing is
+ * left recorded as reserved without the override.
+ */
+static void vr_unreserve(struct pci_dev *pdev, bool drop)
+{
+	struct vr_dev *vd;
+
+	mutex_lock(&vr_lock);
+	vd = vr_dev_find(pdev);
+	if (vd && vd->state == VFIO_RESERVE_STATE_RESERVED && drop) {
+		list_del(&vd->node);
+	} else {
+		if (vd && vd->state == VFIO_RESERVE_STATE_RESERVED)
+			vd->state = VFIO_RESERVE_STATE_PENDING;
+		vd = NULL;
+	}
+	mutex_unlock(&vr_lock);
+	vr_dev_free(vd);
+}
+
+/*
  * Match @pdev against the rules and, when it matches, record it and set its
  * driver_override. Binds nothing: a new device is probed by the core right
  * after the notifier, existing ones by vr_settle().
@@ -280,7 +322,7 @@ static void vr_consider(struct pci_dev *pdev)
 	vd->state = state;
 	strscpy(prev, vd->prev_driver, sizeof(prev));
 	mutex_lock(&vr_lock);
-	if (vr_dev_find(pdev)) {
+	if (vr_dev_find(pdev) || !vr_listed(pdev)) {
 		mutex_unlock(&vr_lock);
 		vr_dev_free(vd);
 		return;
@@ -295,8 +337,12 @@ static void vr_consider(struct pci_dev *pdev)
 		vr_nl_event(VFIO_RESERVE_EVENT_PENDING, pdev, prev, rule);
 		return;
 	}
-	if (vr_set_override(pdev, VR_DRIVER))
-		pr_err("%s: cannot set driver_override\n", pci_name(pdev));
+	if (vr_set_override(pdev, VR_DRIVER)) {
+		vr_unreserve(pdev, true);
+		pr_err("%s: cannot set driver_override: not reserved\n",
+		       pci_name(pdev));
+		return;
+	}
 	vr_log_reserved(pdev, rule, prev);
 }
 
@@ -365,8 +411,12 @@ static bool vr_promote(struct pci_dev *pdev)
 	mutex_unlock(&vr_lock);
 	if (!promoted)
 		return false;
-	if (vr_set_override(pdev, VR_DRIVER))
-		pr_err("%s: cannot set driver_override\n", pci_name(pdev));
+	if (vr_set_override(pdev, VR_DRIVER)) {
+		vr_unreserve(pdev, false);
+		pr_err("%s: cannot set driver_override: still pending\n",
+		       pci_name(pdev));
+		return false;
+	}
 	vr_log_reserved(pdev, rule, "");
 	return true;
 }
@@ -461,6 +511,10 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 		vr_forget(pdev);
 		vr_nl_event(VFIO_RESERVE_EVENT_REMOVED, pdev, NULL, NULL);
 		break;
+	case BUS_NOTIFY_REMOVED_DEVICE:
+		/* a record added while the device was leaving (vr_listed()) */
+		vr_forget(pdev);
+		break;
 	case BUS_NOTIFY_BOUND_DRIVER:
 		vr_nl_event(VFIO_RESERVE_EVENT_BOUND, pdev, dev->driver->name, NULL);
 		break;
@@ -487,8 +541,8 @@ static struct notifier_block vr_bus_nb = {
  *
  * Takes the device from any driver but a user's. Idempotent.
  *
- * Return: 0, or -EINVAL (not an endpoint), -EBUSY (in use), -EPERM
- * (dry run), -ENOMEM.
+ * Return: 0, or -EINVAL (not an endpoint), -EBUSY (in use), -ENODEV
+ * (removed meanwhile), -EPERM (dry run), -ENOMEM.
  */
 int vr_claim(struct pci_dev *pdev, const char **why)
 {
@@ -513,6 +567,12 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 		return -ENOMEM;
 	vd->state = VFIO_RESERVE_STATE_RESERVED;
 	mutex_lock(&vr_lock);
+	if (!vr_listed(pdev)) {
+		mutex_unlock(&vr_lock);
+		vr_dev_free(vd);
+		*why = "the device is being removed";
+		return -ENODEV;
+	}
 	old = vr_dev_find(pdev);
 	if (old) {
 		was_pending = old->state == VFIO_RESERVE_STATE_PENDING;
@@ -528,6 +588,8 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 	mutex_unlock(&vr_lock);
 	vr_dev_free(vd);
 	if (vr_set_override(pdev, VR_DRIVER)) {
+		if (!old || was_pending)
+			vr_unreserve(pdev, !old);
 		*why = "cannot set driver_override";
 		return -ENOMEM;
 	}
@@ -577,8 +639,12 @@ int vr_release(struct pci_dev *pdev, const char **why)
 	ret = vr_set_override(pdev, vd->prev_override);
 	if (ret) {
 		mutex_lock(&vr_lock);
-		list_add_tail(&vd->node, &vr_devs);
+		if (vr_listed(pdev) && !vr_dev_find(pdev)) {
+			list_add_tail(&vd->node, &vr_devs);
+			vd = NULL;
+		}
 		mutex_unlock(&vr_lock);
+		vr_dev_free(vd);
 		*why = "cannot restore driver_override";
 		return ret;
 	}

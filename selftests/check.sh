@@ -10,6 +10,10 @@ rm -rf "$out"
 mkdir -p "$out"
 cd "$top" || exit 1
 start=$SECONDS
+# The time budget, for the debug tier (last): VR_CHECK_BUDGET seconds
+# (default 80 minutes: CI stops a run at 90) from the start of make check
+# (VR_CHECK_START, set by the Makefile before it installs packages).
+deadline=$((${VR_CHECK_START:-$(date +%s)} + ${VR_CHECK_BUDGET:-4800}))
 KDIR=$(make -s --no-print-directory print-kdir)
 
 # stage NAME CMD...: run CMD, keep its TAP; a failure it does not report
@@ -43,6 +47,12 @@ stage unit make -s --no-print-directory unit
 stage vm make -s --no-print-directory vm
 stage bench make -s --no-print-directory bench-smoke
 stage deploy selftests/deploy.sh "$KDIR"
+# The debug-kernel tier in what is left of the budget: the stress tests at
+# counts that fit (make check-debug runs the full ones), then the VM suite
+# as far as the deadline allows; what does not fit is reported as skipped.
+stage debug env VR_DEBUG_APPEND="${VR_CHECK_DEBUG_APPEND:-vr.fuzz_messages=200000 vr.fuzz_seconds=420 vr.hotplug_cycles=100 vr.hotplug_seconds=420 vr.load_cycles=30 vr.failslab_loads=60 vr.release_tries=100}" \
+	VR_DEBUG_STRESS_TIMEOUT="${VR_CHECK_DEBUG_STRESS_TIMEOUT:-900}" \
+	selftests/debug/check-debug.sh --deadline "$deadline"
 
 cat "$out"/*.tap >"$out/all.tap"
 passed=$(grep -E '^ok ' "$out/all.tap" | grep -vc '# SKIP')

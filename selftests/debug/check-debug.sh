@@ -1,30 +1,70 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# check-debug.sh [TEST.sh...]: the debug-kernel tier (make check-debug).
+# check-debug.sh [--deadline EPOCH] [TEST.sh...]: the debug-kernel tier
+# (make check-debug; make check runs it last, with CI's time budget).
 #
 #  1. the debug kernel: build-kernel.sh (cached outside the tree);
 #  2. the module, from a copy of its sources (Kbuild, dkms.conf, kmod/),
 #     against that kernel's build tree, in build/debug/mod;
 #  3. vr_fuzz (build/debug/vr_fuzz); the helper is built by make;
-#  4. every VM test (selftests/vm/tests/*.sh, selftests/debug/tests/*.sh, or
-#     the TEST.sh given) on that kernel, with vm.py --kernel --moddir and
-#     build/debug as its build directory; init.sh adds a kmemleak scan at
-#     the end of every VM, and panic_on_warn=1 is on the command line.
+#  4. the stress tests (selftests/debug/tests/*.sh), then every VM test
+#     (selftests/vm/tests/*.sh), or the TEST.sh given, on that kernel, with
+#     vm.py --kernel --moddir and build/debug as its build directory;
+#     init.sh adds a kmemleak scan at the end of every VM, and
+#     panic_on_warn=1 is on the command line.
+#
+# --deadline EPOCH: a time budget (seconds since the epoch). When the kernel
+# is not cached and its build (VR_DEBUG_BUILD_ESTIMATE, 1800 s) would not
+# leave 10 minutes for tests, nothing is built and the tier is reported as
+# skipped; a test is started only when its whole timeout fits (vm.py
+# --deadline), the others are reported as skipped.
 #
 # Environment: VR_DEBUG_CACHE (kernel cache, default
 # /var/cache/vfio-reserve/kernel), VR_DEBUG_APPEND (kernel arguments for
 # every test, e.g. "vr.fuzz_messages=200000 vr.hotplug_cycles=300"),
-# VR_DEBUG_TIMEOUT_FACTOR (default 3: vm-timeouts are for Debian's kernel).
-# Exit status: vm.py's (0: nothing failed).
+# VR_DEBUG_TIMEOUT_FACTOR (default 3: the vm-timeouts of selftests/vm/tests
+# are for Debian's kernel; those of selftests/debug/tests are for this one),
+# VR_DEBUG_STRESS_TIMEOUT (seconds: every stress test's timeout instead of
+# its vm-timeout, for small counts).
+# Exit status: 0 when nothing failed.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=$top/build/debug
 start=$SECONDS
 phase() { echo "# check-debug: $*"; }
+deadline=
+if [[ ${1:-} == --deadline ]]; then
+	deadline=${2:?--deadline EPOCH}
+	shift 2
+fi
+left() { echo $((${deadline%.*} - $(date +%s))); }
+
+if [[ -n $deadline && ! -f $("$top/selftests/debug/build-kernel.sh" --print-dir)/done ]] &&
+	(($(left) < ${VR_DEBUG_BUILD_ESTIMATE:-1800} + 600)); then
+	echo "TAP version 13"
+	echo "1..1"
+	echo "ok 1 debug: the debug-kernel tier # SKIP not started: building its kernel" \
+		"(about ${VR_DEBUG_BUILD_ESTIMATE:-1800} s) and testing would not fit in the" \
+		"$(left) s left of the time budget"
+	exit 0
+fi
 
 phase "debug kernel (selftests/debug/config)"
 t=$SECONDS
-kdir=$("$top/selftests/debug/build-kernel.sh" | tail -n 1)
+if [[ -n $deadline ]]; then
+	brc=0
+	kdir=$(timeout "$(left)" "$top/selftests/debug/build-kernel.sh" | tail -n 1) || brc=$?
+	if ((brc == 124)); then
+		echo "TAP version 13"
+		echo "1..1"
+		echo "ok 1 debug: the debug-kernel tier # SKIP its kernel was still building" \
+			"when the time budget ran out (after $((SECONDS - t)) s)"
+		exit 0
+	fi
+	((brc == 0)) || exit "$brc"
+else
+	kdir=$("$top/selftests/debug/build-kernel.sh" | tail -n 1)
+fi
 kver=$(cat "$kdir/kernelrelease")
 phase "kernel $kver in $kdir ($((SECONDS - t)) s here; built in $(cat "$kdir/build-seconds") s)"
 
@@ -47,17 +87,33 @@ ${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -Werror -I"$top/kmod" -I"$top/kmod/uap
 [[ -x $top/build/user/vfio-reserve ]] ||
 	phase "warning: build/user/vfio-reserve is missing (make helper): tests that need it fail"
 
+stress=() stock=()
 if (($#)); then
-	tests=("$@")
+	for t in "$@"; do
+		case $(cd "$(dirname "$t")" && pwd) in
+		"$top/selftests/debug/tests") stress+=("$t") ;;
+		*) stock+=("$t") ;;
+		esac
+	done
 else
-	tests=("$top"/selftests/vm/tests/*.sh "$top"/selftests/debug/tests/*.sh)
+	stress=("$top"/selftests/debug/tests/*.sh)
+	stock=("$top"/selftests/vm/tests/*.sh)
 fi
 # A large kernel log: the storms count their lines in dmesg.
-append=(--append "log_buf_len=16M ${VR_DEBUG_APPEND:-}")
-phase "${#tests[@]} VM tests on $kver"
+common=(--kernel "$kdir/bzImage" --moddir "$kdir/modroot/lib/modules/$kver" --ko "$ko"
+	--build "$out" --append "log_buf_len=16M ${VR_DEBUG_APPEND:-}")
+[[ -n $deadline ]] && common+=(--deadline "$deadline")
 rc=0
-"$top/selftests/vm/vm.py" --kernel "$kdir/bzImage" --moddir "$kdir/modroot/lib/modules/$kver" \
-	--ko "$ko" --build "$out" --timeout-factor "${VR_DEBUG_TIMEOUT_FACTOR:-3}" \
-	"${append[@]}" "${tests[@]}" || rc=$?
+if ((${#stress[@]})); then
+	phase "${#stress[@]} stress tests on $kver${VR_DEBUG_APPEND:+ ($VR_DEBUG_APPEND)}"
+	"$top/selftests/vm/vm.py" "${common[@]}" \
+		${VR_DEBUG_STRESS_TIMEOUT:+--timeout "$VR_DEBUG_STRESS_TIMEOUT"} \
+		"${stress[@]}" || rc=$?
+fi
+if ((${#stock[@]})); then
+	phase "${#stock[@]} VM tests on $kver"
+	"$top/selftests/vm/vm.py" "${common[@]}" \
+		--timeout-factor "${VR_DEBUG_TIMEOUT_FACTOR:-3}" "${stock[@]}" || rc=$?
+fi
 phase "done in $((SECONDS - start)) s (exit $rc)"
 exit "$rc"

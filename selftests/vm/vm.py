@@ -358,6 +358,7 @@ class Initramfs:
 
 class Test:
     timeout_factor = 1.0  # --timeout-factor: slow (debug) kernels
+    timeout_override = None  # --timeout: every test's, in seconds
 
     def __init__(self, path):
         self.path = os.path.abspath(path)
@@ -379,6 +380,8 @@ class Test:
                                   for a in shlex.split(value)]
                 else:
                     self.timeout = int(value)
+        if Test.timeout_override:
+            self.timeout = Test.timeout_override
         self.timeout = int(self.timeout * Test.timeout_factor)
 
 
@@ -969,6 +972,13 @@ def parse_args(argv):
                    "KVER defaults to the module's vermagic, else DIR's name)")
     p.add_argument("--timeout-factor", type=float, default=1.0, metavar="F",
                    help="multiply every test's vm-timeout by F (slow kernels)")
+    p.add_argument("--timeout", type=int, metavar="S",
+                   help="every test's timeout is S seconds, whatever its vm-timeout "
+                   "says (before --timeout-factor)")
+    p.add_argument("--deadline", type=float, metavar="EPOCH",
+                   help="start a test only if its whole timeout ends before this "
+                   "time (seconds since the epoch); the others are reported as "
+                   "skipped (a time budget, such as CI's)")
     p.add_argument("--append", action="append", default=[], metavar="ARGS",
                    help="kernel command line arguments for every test (may repeat)")
     p.add_argument("--build", help="build directory (default: build/ at the top)")
@@ -1024,6 +1034,8 @@ def configure(args):
     if not os.path.isdir(host_moddir):
         die(f"{host_moddir} missing")
     Test.timeout_factor = args.timeout_factor
+    Test.timeout_override = args.timeout
+    cfg.deadline = args.deadline
     cfg.append = [a for arg in args.append for a in shlex.split(arg)]
     cfg.qemu = find_tool(args.qemu)
     build = os.path.abspath(args.build or os.path.join(TOP, "build"))
@@ -1101,13 +1113,23 @@ def main(argv):
         name = re.sub(r"\.sh$", "", os.path.basename(path))
         out(f"# selftests: vm: {name}")
         try:
-            result = run_test(cfg, Test(path), out)
-            if result.status == "fail" and result.boot is None:
+            test = Test(path)
+            left = cfg.deadline - time.time() if cfg.deadline else None
+            if left is not None and left < test.timeout:
+                out(f"ok {n} vm:{name} # SKIP not started: its timeout ({test.timeout} s) "
+                    f"does not fit in the {max(left, 0):.0f} s left of the time budget")
+                counts["skip"] += 1
+                with open(results_path, "a") as f:
+                    f.write(f"skip {name} 0.0\n")
+                continue
+            result = run_test(cfg, test, out)
+            if result.status == "fail" and result.boot is None and \
+                    (not cfg.deadline or cfg.deadline - time.time() >= test.timeout):
                 # The kernel stalled before /init (seen under heavy host
                 # load with TCG): nothing of the project ran yet. Once more.
                 out(f"# {name}: the guest never reached /init ({result.reason}); "
                     "booting it once more")
-                result = run_test(cfg, Test(path), out)
+                result = run_test(cfg, test, out)
         except (OSError, ValueError) as e:
             result = Result("fail", f"{path}: {e}", None, 0.0)
         except KeyboardInterrupt:

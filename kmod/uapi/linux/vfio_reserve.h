@@ -67,7 +67,8 @@
  * VFIO_RESERVE_CMD_DEVICE_CLAIM (do, admin)
  *   request:  VFIO_RESERVE_A_DEV_ADDR. Reserves the device now and binds
  *             it to vfio-pci, from whatever driver it has. -EBUSY when
- *             its IOMMU group is in use, -EINVAL for a bridge.
+ *             its IOMMU group is in use, -EINVAL for a bridge, -ENODEV
+ *             when it is removed meanwhile (nothing is kept of it).
  *   reply:    the device, as DEVICE_GET.
  *
  * VFIO_RESERVE_CMD_DEVICE_RELEASE (do, admin)
