@@ -50,8 +50,8 @@ stage deploy selftests/deploy.sh "$KDIR"
 # The debug-kernel tier in what is left of the budget: the stress tests at
 # counts that fit (make check-debug runs the full ones), then the VM suite
 # as far as the deadline allows; what does not fit is reported as skipped.
-stage debug env VR_DEBUG_APPEND="${VR_CHECK_DEBUG_APPEND:-vr.fuzz_messages=200000 vr.fuzz_seconds=420 vr.hotplug_cycles=100 vr.hotplug_seconds=420 vr.load_cycles=30 vr.failslab_loads=60 vr.release_tries=100}" \
-	VR_DEBUG_STRESS_TIMEOUT="${VR_CHECK_DEBUG_STRESS_TIMEOUT:-900}" \
+stage debug env VR_DEBUG_APPEND="${VR_CHECK_DEBUG_APPEND:-vr.fuzz_messages=200000 vr.fuzz_seconds=900 vr.hotplug_cycles=100 vr.hotplug_seconds=600 vr.load_cycles=30 vr.failslab_loads=60 vr.release_tries=100}" \
+	VR_DEBUG_STRESS_TIMEOUT="${VR_CHECK_DEBUG_STRESS_TIMEOUT:-1200}" \
 	selftests/debug/check-debug.sh --deadline "$deadline"
 
 cat "$out"/*.tap >"$out/all.tap"

@@ -1154,12 +1154,13 @@ static int request(struct nl *nl, uint8_t cmd, uint16_t flags, uint16_t atype,
 	if (atype)
 		attr_put(&b, atype, adata, alen);
 	msg_end(&b, at);
+	last_lost = false;
 	ret = nl_send(nl, out, b.len);
 	if (ret) {
 		free(in);
+		last_lost = ret == -ENOBUFS;
 		return ret;
 	}
-	last_lost = false;
 	while (!done) {
 		/* after an overrun, what is left comes at once or never */
 		ssize_t n = nl_recv(nl, in, RCV_SIZE, rerr ? 500 : 20000);
@@ -1204,13 +1205,17 @@ static int request(struct nl *nl, uint8_t cmd, uint16_t flags, uint16_t atype,
 	}
 	free(in);
 	/*
-	 * The kernel's answer is what counts: an ack (or DONE) is the outcome
-	 * even after an ENOBUFS on the socket (a reply or event lost). Without
-	 * one, the outcome is unknown (last_lost, set above).
+	 * An ack (or DONE) is the outcome, even after an error on the socket;
+	 * without one, the socket's error is. ENOBUFS, on the socket or in the
+	 * ack, is the netlink core failing to deliver a message (the module
+	 * never returns it): the request's outcome is unknown, as for a lost
+	 * answer.
 	 */
-	if (done || ret)
-		return ret;
-	return rerr;
+	if (!done && !ret)
+		ret = rerr;
+	if (ret == -ENOBUFS)
+		last_lost = true;
+	return ret;
 }
 
 static void print_status(const struct nlmsghdr *h, void *arg)
@@ -1547,6 +1552,7 @@ static int cmd_fault_nl(int argc, char **argv)
 	struct text ref_rules = { 0 }, ref_devs = { 0 }, ref_groups = { 0 }, t = { 0 };
 	unsigned long runs = 0, errs = 0, oks = 0, lost = 0, bad = 0, max = 20000;
 	unsigned long bind_failed = 0;
+	bool lost_now;
 	unsigned long errhist[140] = { 0 };
 	bool rules_op = !strcmp(op, "add") || !strcmp(op, "del");
 	unsigned int ntok = count_tokens(arg);
@@ -1568,11 +1574,13 @@ static int cmd_fault_nl(int argc, char **argv)
 		open_family(&nl, 1 << 20);
 		set_fail_nth(n);
 		ret = fault_request(&nl, op, arg, &t, &complete);
+		/* the checks below make requests of their own */
+		lost_now = last_lost;
 		left = get_fail_nth();
 		set_fail_nth(0);
 		close(nl.fd);
 		runs++;
-		if (last_lost)
+		if (lost_now)
 			lost++;
 		else if (ret)
 			errs++, errhist[-ret > 0 && -ret < 139 ? -ret : 139]++;
@@ -1587,14 +1595,14 @@ static int cmd_fault_nl(int argc, char **argv)
 					!strncmp(t.p ?: "", ref_rules.p ?: "", ref_rules.len);
 			else
 				whole = t.n + ntok == ref_rules.n;
-			if (ret && !last_lost && !same)
+			if (ret && !lost_now && !same)
 				FAULT_VIOLATION("%s failed (%s) at fault %ld but the rules changed "
 						"(%u rules, %u before)", op, errname(ret), n, t.n,
 						ref_rules.n);
 			if (!ret && !whole)
 				FAULT_VIOLATION("%s succeeded at fault %ld but the rules are not "
 						"whole (%u rules, %u before)", op, n, t.n, ref_rules.n);
-			if (last_lost && !same && !whole)
+			if (lost_now && !same && !whole)
 				FAULT_VIOLATION("%s (answer lost) at fault %ld left %u rules, %u "
 						"before", op, n, t.n, ref_rules.n);
 			if (!same) { /* undo, without faults */
@@ -1621,7 +1629,7 @@ static int cmd_fault_nl(int argc, char **argv)
 			char line[256];
 
 			must_dump(&nl2, VFIO_RESERVE_CMD_DEVICE_GET, dev_line, &t);
-			if (!ret || last_lost) {
+			if (!ret || lost_now) {
 				bool found = find_line(&t, arg, line, sizeof(line));
 				size_t ll = strlen(line);
 

@@ -48,7 +48,7 @@ KERNEL_BAD = re.compile(r"Oops|BUG:|WARNING:|Kernel panic|general protection fau
 KERNEL_TS = re.compile(r"\[\s*\d+\.\d{6}\] ")
 TAP_RESULT = re.compile(r"(not ok|ok)\b\s*(\d+)?\s*(?:- )?([^#]*?)\s*(?:#\s*(.*))?$")
 TAP_PLAN = re.compile(r"1\.\.(\d+)\s*(?:#\s*(.*))?$")
-HEADER = re.compile(r"^#\s*vm-(cmdline|timeout|qemu):\s*(.*?)\s*$")
+HEADER = re.compile(r"^#\s*vm-(cmdline|timeout|qemu|allow-trace):\s*(.*?)\s*$")
 
 MODPROBE_WRAPPER = """#!/bin/busybox sh
 # request_module() runs this in the initramfs root: use the chroot's kmod.
@@ -366,6 +366,10 @@ class Test:
         self.cmdline = []
         self.qemu = []
         self.timeout = DEFAULT_TIMEOUT
+        # vm-allow-trace: REGEX -- a kernel report the test causes on
+        # purpose (an allocation failure under fault injection): the "Call
+        # Trace:" that follows a line matching it does not fail the test.
+        self.allow_trace = None
         with open(self.path) as f:
             for line in f:
                 m = HEADER.match(line)
@@ -374,6 +378,8 @@ class Test:
                 key, value = m.groups()
                 if key == "cmdline":
                     self.cmdline += shlex.split(value)
+                elif key == "allow-trace":
+                    self.allow_trace = re.compile(value)
                 elif key == "qemu":
                     # @TOP@ names the repository, wherever it is.
                     self.qemu += [a.replace("@TOP@", TOP)
@@ -653,8 +659,10 @@ class ConsoleLines:
 class Verdict:
     """What the console says about a test, line by line."""
 
-    def __init__(self, out):
+    def __init__(self, out, allow_trace=None):
         self.out = out
+        self.allow_trace = allow_trace
+        self.trace_allowed = False
         self.ready = None
         self.uptime = None
         self.in_tap = False
@@ -669,8 +677,15 @@ class Verdict:
 
     def line(self, line, now):
         is_kernel = KERNEL_TS.match(line) is not None
+        if is_kernel and self.allow_trace:
+            if self.allow_trace.search(line):
+                self.trace_allowed = True
+            elif KERNEL_BAD.search(line) and "Call Trace:" not in line:
+                self.trace_allowed = False
         if (is_kernel or not self.in_tap) and KERNEL_BAD.search(line) and \
-                not self.kernel_bad:
+                not self.kernel_bad and \
+                not (self.trace_allowed and "Call Trace:" in line and
+                     not KERNEL_BAD.search(line.replace("Call Trace:", ""))):
             self.kernel_bad = line
         if is_kernel:
             return
@@ -915,7 +930,7 @@ def watch(vm, test, verdict):
 
 def run_test(cfg, test, out):
     vm = Vm(cfg, test)
-    verdict = Verdict(out)
+    verdict = Verdict(out, test.allow_trace)
     try:
         vm.start()
         finished = watch(vm, test, verdict)

@@ -13,6 +13,9 @@
 # panic_print=0x20: a panic replays the whole kernel log (the console level
 # is low while faults are injected, see below)
 # vm-cmdline: panic_print=0x20
+# A failed allocation's report (warn_alloc: "vmalloc error", "page allocation
+# failure") and its stack are expected here; any other splat still fails.
+# vm-allow-trace: vmalloc error|page allocation failure
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib-debug.sh"
 
