@@ -159,20 +159,17 @@ static int vr_put_str(struct sk_buff *skb, int type, const char *s)
 	return s[0] ? nla_put_string(skb, type, s) : 0;
 }
 
-static int vr_fill_dev(struct sk_buff *skb, struct pci_dev *pdev, u32 portid,
-		       u32 seq, int flags, u8 cmd)
+/* @pdev's facts into @skb, with @f as scratch space (allocates nothing). */
+static int vr_fill_dev_with(struct sk_buff *skb, struct pci_dev *pdev,
+			    struct vr_facts *f, u32 portid, u32 seq, int flags,
+			    u8 cmd)
 {
-	struct vr_facts *f;
 	void *hdr;
-	int ret = -EMSGSIZE;
 
-	f = kmalloc(sizeof(*f), GFP_KERNEL);
-	if (!f)
-		return -ENOMEM;
 	vr_facts_get(pdev, f);
 	hdr = genlmsg_put(skb, portid, seq, &vr_family, flags, cmd);
 	if (!hdr)
-		goto out;
+		return -EMSGSIZE;
 	if (nla_put_string(skb, VFIO_RESERVE_A_DEV_ADDR, f->addr) ||
 	    nla_put_u16(skb, VFIO_RESERVE_A_DEV_VENDOR, f->ids.vendor) ||
 	    nla_put_u16(skb, VFIO_RESERVE_A_DEV_DEVICE, f->ids.device) ||
@@ -195,11 +192,21 @@ static int vr_fill_dev(struct sk_buff *skb, struct pci_dev *pdev, u32 portid,
 	      nla_put_u16(skb, VFIO_RESERVE_A_DEV_SRIOV_NUMVFS, f->numvfs))) ||
 	    vr_put_str(skb, VFIO_RESERVE_A_DEV_PF_ADDR, f->pf_addr)) {
 		genlmsg_cancel(skb, hdr);
-		goto out;
+		return -EMSGSIZE;
 	}
 	genlmsg_end(skb, hdr);
-	ret = 0;
-out:
+	return 0;
+}
+
+static int vr_fill_dev(struct sk_buff *skb, struct pci_dev *pdev, u32 portid,
+		       u32 seq, int flags, u8 cmd)
+{
+	struct vr_facts *f = kmalloc(sizeof(*f), GFP_KERNEL);
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	ret = vr_fill_dev_with(skb, pdev, f, portid, seq, flags, cmd);
 	kfree(f);
 	return ret;
 }
@@ -335,12 +342,15 @@ static struct pci_dev *vr_nl_device(struct genl_info *info)
 	return pdev;
 }
 
-/* Fill @msg (allocated by the caller) with @pdev and send it; frees @msg. */
+/*
+ * Fill @msg with @pdev, @f as scratch space (both allocated by the caller),
+ * and send it; frees @msg.
+ */
 static int vr_nl_send_dev(struct genl_info *info, struct sk_buff *msg,
-			  struct pci_dev *pdev)
+			  struct vr_facts *f, struct pci_dev *pdev)
 {
-	int ret = vr_fill_dev(msg, pdev, info->snd_portid, info->snd_seq, 0,
-			      info->genlhdr->cmd);
+	int ret = vr_fill_dev_with(msg, pdev, f, info->snd_portid,
+				   info->snd_seq, 0, info->genlhdr->cmd);
 
 	if (ret) {
 		nlmsg_free(msg);
@@ -349,50 +359,41 @@ static int vr_nl_send_dev(struct genl_info *info, struct sk_buff *msg,
 	return genlmsg_reply(msg, info);
 }
 
+/*
+ * GET, CLAIM and RELEASE of one device. The reply is allocated before
+ * anything changes: a request that fails for want of memory has changed
+ * nothing, and one that changed something has its answer.
+ */
 static int vr_nl_dev_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct pci_dev *pdev = vr_nl_device(info);
+	u8 cmd = info->genlhdr->cmd;
+	const char *why = NULL;
 	struct sk_buff *msg;
+	struct vr_facts *f;
 	int ret = -ENOMEM;
 
 	if (IS_ERR(pdev))
 		return PTR_ERR(pdev);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (msg)
-		ret = vr_nl_send_dev(info, msg, pdev);
-	pci_dev_put(pdev);
-	return ret;
-}
-
-/*
- * The reply is allocated before anything changes: a request that fails
- * for want of memory has changed nothing.
- */
-static int vr_nl_claim_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	struct pci_dev *pdev = vr_nl_device(info);
-	const char *why = NULL;
-	struct sk_buff *msg;
-	int ret;
-
-	if (IS_ERR(pdev))
-		return PTR_ERR(pdev);
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg) {
-		pci_dev_put(pdev);
-		return -ENOMEM;
-	}
-	if (info->genlhdr->cmd == VFIO_RESERVE_CMD_DEVICE_CLAIM)
+	f = kmalloc(sizeof(*f), GFP_KERNEL);
+	if (!msg || !f)
+		goto out;
+	ret = 0;
+	if (cmd == VFIO_RESERVE_CMD_DEVICE_CLAIM)
 		ret = vr_claim(pdev, &why);
-	else
+	else if (cmd == VFIO_RESERVE_CMD_DEVICE_RELEASE)
 		ret = vr_release(pdev, &why);
 	if (ret) {
 		vr_extack(info->extack, info->attrs[VFIO_RESERVE_A_DEV_ADDR],
 			  why);
-		nlmsg_free(msg);
-	} else {
-		ret = vr_nl_send_dev(info, msg, pdev);
+		goto out;
 	}
+	ret = vr_nl_send_dev(info, msg, f, pdev);
+	msg = NULL;
+out:
+	nlmsg_free(msg);
+	kfree(f);
 	pci_dev_put(pdev);
 	return ret;
 }
@@ -594,14 +595,14 @@ static const struct genl_ops vr_ops[] = {
 	},
 	{
 		.cmd = VFIO_RESERVE_CMD_DEVICE_CLAIM,
-		.doit = vr_nl_claim_doit,
+		.doit = vr_nl_dev_doit,
 		.policy = vr_dev_policy,
 		.maxattr = ARRAY_SIZE(vr_dev_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = VFIO_RESERVE_CMD_DEVICE_RELEASE,
-		.doit = vr_nl_claim_doit,
+		.doit = vr_nl_dev_doit,
 		.policy = vr_dev_policy,
 		.maxattr = ARRAY_SIZE(vr_dev_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
