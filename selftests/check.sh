@@ -48,11 +48,16 @@ stage vm make -s --no-print-directory vm
 stage bench make -s --no-print-directory bench-smoke
 stage deploy selftests/deploy.sh "$KDIR"
 # The debug-kernel tier in what is left of the budget: the stress tests at
-# counts that fit (make check-debug runs the full ones), then the VM suite
-# as far as the deadline allows; what does not fit is reported as skipped.
-stage debug env VR_DEBUG_APPEND="${VR_CHECK_DEBUG_APPEND:-vr.fuzz_messages=200000 vr.fuzz_seconds=900 vr.hotplug_cycles=100 vr.hotplug_seconds=600 vr.load_cycles=30 vr.failslab_loads=60 vr.release_tries=100}" \
-	VR_DEBUG_STRESS_TIMEOUT="${VR_CHECK_DEBUG_STRESS_TIMEOUT:-1200}" \
-	selftests/debug/check-debug.sh --deadline "$deadline"
+# counts that fit (make check-debug runs the full ones), the malformed-
+# parameter matrix, then the rest of the VM suite as far as the deadline
+# allows; what does not fit is reported as skipped.
+debug_tests=(selftests/debug/tests/*.sh selftests/vm/tests/15-bad-params.sh)
+for t in selftests/vm/tests/*.sh; do
+	[ "$t" = selftests/vm/tests/15-bad-params.sh ] || debug_tests+=("$t")
+done
+stage debug env VR_DEBUG_APPEND="${VR_CHECK_DEBUG_APPEND:-vr.fuzz_messages=200000 vr.fuzz_seconds=600 vr.hotplug_cycles=100 vr.hotplug_seconds=420 vr.load_cycles=30 vr.failslab_loads=60 vr.release_tries=100}" \
+	VR_DEBUG_STRESS_TIMEOUT="${VR_CHECK_DEBUG_STRESS_TIMEOUT:-900}" \
+	selftests/debug/check-debug.sh --deadline "$deadline" "${debug_tests[@]}"
 
 cat "$out"/*.tap >"$out/all.tap"
 passed=$(grep -E '^ok ' "$out/all.tap" | grep -vc '# SKIP')
