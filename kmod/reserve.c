@@ -284,9 +284,11 @@ static void vr_unreserve(struct pci_dev *pdev, bool drop)
 /*
  * Match @pdev against the rules and, when it matches, record it and set its
  * driver_override. Binds nothing: a new device is probed by the core right
- * after the notifier, existing ones by vr_settle().
+ * after the notifier, existing ones by vr_settle(). @added: called from
+ * BUS_NOTIFY_ADD_DEVICE, when the device is on the bus list for sure (no
+ * vr_listed() walk of every device for each one added).
  */
-static void vr_consider(struct pci_dev *pdev)
+static void vr_consider(struct pci_dev *pdev, bool added)
 {
 	char rule[VR_SEL_TEXT_SIZE], prev[VR_DRV_NAME_SIZE];
 	enum vfio_reserve_state state;
@@ -322,7 +324,7 @@ static void vr_consider(struct pci_dev *pdev)
 	vd->state = state;
 	strscpy(prev, vd->prev_driver, sizeof(prev));
 	mutex_lock(&vr_lock);
-	if (vr_dev_find(pdev) || !vr_listed(pdev)) {
+	if (vr_dev_find(pdev) || (!added && !vr_listed(pdev))) {
 		mutex_unlock(&vr_lock);
 		vr_dev_free(vd);
 		return;
@@ -475,7 +477,7 @@ static void vr_scan(void)
 	struct pci_dev *pdev = NULL;
 
 	for_each_pci_dev(pdev)
-		vr_consider(pdev);
+		vr_consider(pdev, false);
 }
 
 static void vr_forget(struct pci_dev *pdev)
@@ -503,7 +505,7 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 	switch (action) {
 	case BUS_NOTIFY_ADD_DEVICE:
 		vr_nl_event(VFIO_RESERVE_EVENT_ADDED, pdev, NULL, NULL);
-		vr_consider(pdev);
+		vr_consider(pdev, true);
 		if (vr_in_state(pdev, VFIO_RESERVE_STATE_RESERVED) && !vr_vfio_registered())
 			vr_schedule_settle();
 		break;

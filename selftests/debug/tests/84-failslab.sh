@@ -67,6 +67,25 @@ step=1
 loads=0 failed=0 ok_loads=0 clean=0 whole=0 partial=0 leftover=0 unbound=0 t0=$(now_us)
 # What the kernel said about vfio since the marker of fault N.
 since() { dmesg | sed -n "/vr-test: load fault $1\$/,\$p" | grep -E 'vfio|FAULT' | tail -n 8; }
+# tally N OUT STATE [untouched-ok]: count mf0's STATE after faulted load N.
+# Reserved (override set) and bound: whole; reserved with vfio-pci's own
+# probe failed (a fault there is vfio-pci's to report): unbound; as it was,
+# when that is consistent (a failed load; a load whose override could not
+# be set and that says "reserved 0"): untouched; anything else: partial.
+tally() {
+	if [[ $3 == "$reserved" ]]; then
+		whole=$((whole + 1))
+	elif [[ $3 == "$initial" && -n ${4:-} ]]; then
+		clean=$((clean + 1))
+	elif [[ $3 == " vfio-pci" ]]; then
+		unbound=$((unbound + 1))
+		ktap_diag "fault $1 ($2): mf0 reserved, but vfio-pci's probe failed"
+	else
+		partial=$((partial + 1))
+		ktap_diag "fault $1 ($2): mf0 left as '$3' (want '$reserved' or '$initial')"
+		since "$1" | ktap_diag
+	fi
+}
 for ((n = 1; n <= calls + 1; n += step)); do
 	kmsg "load fault $n"
 	out=$("$FUZZ" load-nth "$n" "$KO" "$PARAMS")
@@ -80,19 +99,7 @@ for ((n = 1; n <= calls + 1; n += step)); do
 		# own probe failed (a fault there is vfio-pci's to report); or,
 		# when its override could not be set, not reserved at all, and the
 		# module says so (reserved 0).
-		if [[ $state == "$reserved" ]]; then
-			whole=$((whole + 1))
-		elif [[ $state == "$initial" ]] && grep -qx "reserved 0" <<<"$st"; then
-			clean=$((clean + 1))
-			ktap_diag "fault $n ($out): loaded, mf0 not reserved (the module logged why)"
-		elif [[ $state == " vfio-pci" ]]; then
-			unbound=$((unbound + 1))
-			ktap_diag "fault $n ($out): mf0 reserved, but vfio-pci's probe failed"
-		else
-			partial=$((partial + 1))
-			ktap_diag "fault $n ($out): loaded, but mf0 is '$state' (want '$reserved')"
-			since "$n" | ktap_diag
-		fi
+		tally "$n" "$out" "$state" "$(grep -qx "reserved 0" <<<"$st" && echo untouched-ok)"
 	else
 		failed=$((failed + 1))
 		if grep -q '^vfio_reserve ' /proc/modules || "$FUZZ" family >/dev/null 2>&1; then
@@ -103,19 +110,7 @@ for ((n = 1; n <= calls + 1; n += step)); do
 		sleep 0.2	# let a vfio-pci probe the module started finish
 		# Failed: mf0 as it was, or reserved whole (the init that failed
 		# had taken it; unloading leaves reserved devices reserved).
-		state=$(dev_state "$MF0")
-		if [[ $state == "$initial" ]]; then
-			clean=$((clean + 1))
-		elif [[ $state == "$reserved" ]]; then
-			whole=$((whole + 1))
-		elif [[ $state == " vfio-pci" ]]; then
-			unbound=$((unbound + 1))
-			ktap_diag "fault $n ($out): mf0 reserved, but vfio-pci's probe failed"
-		else
-			partial=$((partial + 1))
-			ktap_diag "fault $n ($out): mf0 left as '$state'"
-			since "$n" | ktap_diag
-		fi
+		tally "$n" "$out" "$(dev_state "$MF0")" untouched-ok
 	fi
 	reset_mf0
 done
