@@ -9,7 +9,6 @@ VR_DEBUG_LIB_LOADED=1
 # shellcheck source=../vm/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../vm/lib.sh"
 
-VR=$VR_TOP/build/user/vfio-reserve
 FUZZ=$VR_TOP/build/debug/vr_fuzz
 KMEMLEAK=/sys/kernel/debug/kmemleak
 FAILSLAB=/sys/kernel/debug/failslab

@@ -9,7 +9,6 @@
 # vm-timeout: 300
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 PATH=$VR_TOP/build/user:$PATH
 
 say() { ktap_diag "" "== $*"; }

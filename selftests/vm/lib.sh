@@ -234,6 +234,28 @@ probe_log() {
 	dmesg | grep -cF -- "really_probe: probing driver $1 with device $2" || true
 }
 
+# --- the helper --------------------------------------------------------------
+VR=${VR_TOP:-}/build/user/vfio-reserve
+
+# need_helper: skip the test when the helper is not built.
+need_helper() {
+	[[ -x $VR ]] || ktap_exit_skip "no helper: make helper"
+}
+
+# run CMD...: CMD's output (stdout and stderr) in $cmd_out, its exit status in
+# $cmd_rc; both shown as diagnostics, the output cut to RUN_DIAG_LINES lines
+# when that is set.
+run() {
+	cmd_out=$("$@" 2>&1) && cmd_rc=0 || cmd_rc=$?
+	ktap_diag "\$ ${*#"$VR_TOP/"} -> exit $cmd_rc"
+	[[ -z $cmd_out ]] && return 0
+	if [[ -n ${RUN_DIAG_LINES:-} ]]; then
+		ktap_diag <<<"$cmd_out" | head -n "$RUN_DIAG_LINES"
+	else
+		ktap_diag <<<"$cmd_out"
+	fi
+}
+
 # A marker line in the kernel log, to find a test's part of dmesg.
 kmsg() {
 	echo "vr-test: $*" >/dev/kmsg

@@ -6,7 +6,6 @@
 # vm-cmdline: vfio_reserve.devices=vf:0000:02:00.0
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 VF1=0000:02:00.1
 VF2=0000:02:00.2
 

@@ -4,7 +4,6 @@
 # reclaim=all moves it from e1000e to vfio-pci.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 
 state_of() {
 	$VR list --json | python3 -c "

@@ -6,7 +6,6 @@
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 
 ktap_plan 7
 modprobe vfio_reserve

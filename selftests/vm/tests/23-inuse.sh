@@ -4,7 +4,6 @@
 # move, the module does not block), and accepted once the VM has exited.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 
 ktap_plan 6
 modprobe e1000e

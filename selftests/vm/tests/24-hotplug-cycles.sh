@@ -5,7 +5,6 @@
 # vm-timeout: 300
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 CYCLES=20
 
 ktap_plan 4

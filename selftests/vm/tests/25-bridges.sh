@@ -5,7 +5,6 @@
 # a driver holds them (reclaim=stub).
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 PORTS="0000:00:03.0 0000:00:04.0 0000:00:05.0 0000:00:06.0"
 
 untouched() {

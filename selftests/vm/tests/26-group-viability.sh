@@ -4,7 +4,6 @@
 # the group not viable and names the other; reserving both makes it viable.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 
 group_json() {
 	$VR groups --json | python3 -c "

@@ -8,8 +8,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-VR=$VR_TOP/build/user/vfio-reserve
-[[ -x $VR ]] || ktap_exit_skip "no helper: make helper"
+need_helper
 
 # The (result, message) pairs of a table (stdin), one "RESULT  message" a line.
 text_results() {

@@ -8,8 +8,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-VR=$VR_TOP/build/user/vfio-reserve
-[[ -x $VR ]] || ktap_exit_skip "no helper: make helper"
+need_helper
 if [[ -n $(ls -A /sys/kernel/iommu_groups 2>/dev/null) ]]; then
 	ktap_exit_skip "the kernel made IOMMU groups despite intel_iommu=off"
 fi

@@ -8,8 +8,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-VR=$VR_TOP/build/user/vfio-reserve
-[[ -x $VR ]] || ktap_exit_skip "no helper: make helper"
+need_helper
 
 # Compare list --json (argv[1]) with /sys/bus/pci/devices; argv[2] is the
 # only address that may be reserved. Prints what differs.

@@ -9,15 +9,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-VR=$VR_TOP/build/user/vfio-reserve
-[[ -x $VR ]] || ktap_exit_skip "no helper: make helper"
-
-# run CMD...: its output (stdout and stderr) in $cmd_out, status in $cmd_rc.
-run() {
-	cmd_out=$("$@" 2>&1) && cmd_rc=0 || cmd_rc=$?
-	ktap_diag "\$ ${*#"$VR_TOP/"} -> exit $cmd_rc"
-	[[ -z $cmd_out ]] || ktap_diag <<<"$cmd_out"
-}
+need_helper
 
 # The state list --json reports for ADDR.
 list_state() {

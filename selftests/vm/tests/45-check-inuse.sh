@@ -9,16 +9,8 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-VR=$VR_TOP/build/user/vfio-reserve
-[[ -x $VR ]] || ktap_exit_skip "no helper: make helper"
+need_helper
 command -v qemu-system-x86_64 >/dev/null || ktap_exit_skip "no qemu-system-x86_64"
-
-# run CMD...: its output (stdout and stderr) in $cmd_out, status in $cmd_rc.
-run() {
-	cmd_out=$("$@" 2>&1) && cmd_rc=0 || cmd_rc=$?
-	ktap_diag "\$ ${*#"$VR_TOP/"} -> exit $cmd_rc"
-	[[ -z $cmd_out ]] || ktap_diag <<<"$cmd_out"
-}
 
 # Does process PID hold /dev/vfio/GROUP open?
 holds_group() {

@@ -7,15 +7,9 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-VR=$VR_TOP/build/user/vfio-reserve
-[[ -x $VR ]] || ktap_exit_skip "no helper: make helper"
+need_helper
 
-# run CMD...: its output (stdout and stderr) in $cmd_out, status in $cmd_rc.
-run() {
-	cmd_out=$("$@" 2>&1) && cmd_rc=0 || cmd_rc=$?
-	ktap_diag "\$ ${*#"$VR_TOP/"} -> exit $cmd_rc"
-	[[ -z $cmd_out ]] || ktap_diag <<<"$cmd_out" | head -n 8
-}
+RUN_DIAG_LINES=8 # run shows at most 8 lines of output
 
 nobody() {
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"

@@ -15,18 +15,10 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-VR=$VR_TOP/build/user/vfio-reserve
-[[ -x $VR ]] || ktap_exit_skip "no helper: make helper"
+need_helper
 AHCI=0000:00:1f.2
 AHCI_ID=8086:2922
 MNT=/tmp/vr-disk
-
-# run CMD...: its output (stdout and stderr) in $cmd_out, status in $cmd_rc.
-run() {
-	cmd_out=$("$@" 2>&1) && cmd_rc=0 || cmd_rc=$?
-	ktap_diag "\$ ${*#"$VR_TOP/"} -> exit $cmd_rc"
-	[[ -z $cmd_out ]] || ktap_diag <<<"$cmd_out"
-}
 
 # The first partition (else the disk) of a block device below ADDR.
 disk_part() {

@@ -6,7 +6,6 @@
 # dry-run output is the command that would run, shell-quoted.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 QMP=$VR_TOP/selftests/vm/qmp.py
 NESTED=(qemu-system-x86_64 -accel tcg -S -nodefaults -display none -m 64)
 

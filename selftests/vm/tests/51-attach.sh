@@ -4,7 +4,6 @@
 # out again (DEVICE_DELETED), and release then returns it to e1000e.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 QMP=$VR_TOP/selftests/vm/qmp.py
 
 has_nic() {

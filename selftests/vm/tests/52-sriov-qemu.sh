@@ -4,7 +4,6 @@
 # to a nested QEMU.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 QMP=$VR_TOP/selftests/vm/qmp.py
 VF1=0000:02:00.1
 

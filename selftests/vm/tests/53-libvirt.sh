@@ -4,7 +4,6 @@
 # when virt-xml-validate is installed.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 
 ktap_plan 3
 xml=$($VR libvirt "$MF1" 0000:02:00.2)

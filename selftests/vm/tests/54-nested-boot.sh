@@ -7,7 +7,6 @@
 # vm-timeout: 1200
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 N=/tmp/nested
 
 ktap_plan 3

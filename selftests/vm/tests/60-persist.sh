@@ -10,7 +10,6 @@
 # vm-timeout: 1500
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-VR=$VR_TOP/build/user/vfio-reserve
 KVER=$(uname -r)
 INITRD=/boot/initrd.img-$KVER
 CONF=/etc/modprobe.d/vfio-reserve.conf
