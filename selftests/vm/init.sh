@@ -30,7 +30,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 
-VR_TOP='' VR_MODROOT='' VR_TEST='' VR_KO=0 VR_SHELL=0
+VR_TOP='' VR_MODROOT='' VR_TEST='' VR_KO=0 VR_SHELL=0 VR_KERNEL=''
 set -f
 # shellcheck disable=SC2013 # words, not lines
 for arg in $(cat /proc/cmdline); do
@@ -40,10 +40,13 @@ for arg in $(cat /proc/cmdline); do
 	vr.test=*) VR_TEST=${arg#*=} ;;
 	vr.ko=*) VR_KO=${arg#*=} ;;
 	vr.shell=*) VR_SHELL=${arg#*=} ;;
+	vr.kernel=*) VR_KERNEL=${arg#*=} ;;
 	esac
 done
 set +f
 VR_KVER=$(uname -r)
+# The image this guest booted, for the tests that boot it again nested.
+: "${VR_KERNEL:=/boot/vmlinuz-$VR_KVER}"
 if [ -z "$VR_TOP" ] || [ -z "$VR_MODROOT" ]; then
 	fail "vr.top= and vr.modroot= are required"
 fi
@@ -57,7 +60,7 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro \
 
 # A tmpfs over DIR, keeping visible the test's own paths that lie under it
 # (a repository in /root, say): they are bind-held aside and moved back on top.
-keep="$VR_TOP $VR_MODROOT ${VR_TEST%/*}"
+keep="$VR_TOP $VR_MODROOT ${VR_TEST%/*} ${VR_KERNEL%/*}"
 cover() {
 	dir=$(in_root "$1") mode=$2 held='' n=0
 	for p in $keep; do
@@ -109,7 +112,7 @@ echo /sbin/vr-modprobe >/proc/sys/kernel/modprobe
 hostname vr-guest
 ip link set lo up
 
-export VR_TOP VR_MODROOT VR_TEST VR_KO VR_KVER
+export VR_TOP VR_MODROOT VR_TEST VR_KO VR_KVER VR_KERNEL
 echo "VR-READY uptime=$(cut -d' ' -f1 /proc/uptime)"
 
 # After the test, on a kernel with kmemleak: scan, and report how many

@@ -398,7 +398,8 @@ def kernel_cmdline(cfg, test):
             "panic_on_warn=1",
             "oops=panic", "printk.devkmsg=on",
             'dyndbg="file drivers/base/dd.c +p"',
-            f"vr.top={TOP}", f"vr.modroot={cfg.modroot}", f"vr.ko={int(bool(cfg.ko))}"]
+            f"vr.top={TOP}", f"vr.modroot={cfg.modroot}", f"vr.ko={int(bool(cfg.ko))}",
+            f"vr.kernel={cfg.kernel}"]
     args += cfg.append
     if test:
         args.append(f"vr.test={test.path}")
@@ -1061,6 +1062,7 @@ def configure(args):
     cfg.keep_logs = args.keep_logs
     check_guest_visible(TOP, "repository")
     check_guest_visible(cfg.vmdir, "build directory")
+    check_guest_visible(cfg.kernel, "kernel image")  # nested guests boot it
     for t in args.tests:
         check_guest_visible(os.path.abspath(t), "test")
     return cfg

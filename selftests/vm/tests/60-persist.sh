@@ -59,7 +59,7 @@ while read -r -a accel; do
 		-device e1000e,netdev=a,addr=0x2,romfile= -netdev user,id=a,restrict=on \
 		-device pcie-root-port,id=rp,chassis=1,addr=0x3 \
 		-device e1000e,netdev=b,bus=rp,romfile= -netdev user,id=b,restrict=on \
-		-kernel /boot/vmlinuz-$KVER -initrd $INITRD \
+		-kernel "$VR_KERNEL" -initrd $INITRD \
 		-append "console=ttyS0 intel_iommu=on break=premount" </dev/null >/tmp/nested.out 2>&1
 	rc=$?
 	ktap_diag "nested QEMU (${accel[*]}): exit $rc after $(( ($(now_us) - t0) / 1000000 )) s"
