@@ -198,6 +198,12 @@ host_ms() {
 	[[ $reply =~ \"ms\":([0-9.]+) ]] && echo "${BASH_REMATCH[1]}"
 }
 
+# scaled SECONDS: SECONDS times vm.py's --timeout-factor (VR_TIMEOUT_FACTOR),
+# for a test's own waits on work that a slow (debug) kernel slows down.
+scaled() {
+	awk -v s="$1" -v f="${VR_TIMEOUT_FACTOR:-1}" 'BEGIN { printf "%d\n", s * f + 0.5 }'
+}
+
 # --- PCI -----------------------------------------------------------------------
 pci_dev() {
 	echo "/sys/bus/pci/devices/$1"

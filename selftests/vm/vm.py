@@ -399,7 +399,7 @@ def kernel_cmdline(cfg, test):
             "oops=panic", "printk.devkmsg=on",
             'dyndbg="file drivers/base/dd.c +p"',
             f"vr.top={TOP}", f"vr.modroot={cfg.modroot}", f"vr.ko={int(bool(cfg.ko))}",
-            f"vr.kernel={cfg.kernel}"]
+            f"vr.kernel={cfg.kernel}", f"vr.timeout_factor={Test.timeout_factor:g}"]
     args += cfg.append
     if test:
         args.append(f"vr.test={test.path}")

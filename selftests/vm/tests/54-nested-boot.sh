@@ -31,7 +31,7 @@ chmod +x $N/init
 
 while read -r -a accel; do
 	t0=$(now_us)
-	timeout 600 $VR qemu "$NIC1" -- qemu-system-x86_64 "${accel[@]}" -m 256 \
+	timeout "$(scaled 600)" $VR qemu "$NIC1" -- qemu-system-x86_64 "${accel[@]}" -m 256 \
 		-nodefaults -display none -no-reboot -kernel "$VR_KERNEL" \
 		-initrd /tmp/nested.cpio.gz -append "console=ttyS0 panic=-1 quiet" \
 		-serial file:/tmp/nested-console.log </dev/null >/tmp/nested-qemu.log 2>&1
