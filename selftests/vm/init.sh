@@ -46,8 +46,6 @@ for arg in $(cat /proc/cmdline); do
 done
 set +f
 VR_KVER=$(uname -r)
-# The image this guest booted, for the tests that boot it again nested.
-: "${VR_KERNEL:=/boot/vmlinuz-$VR_KVER}"
 if [ -z "$VR_TOP" ] || [ -z "$VR_MODROOT" ]; then
 	fail "vr.top= and vr.modroot= are required"
 fi

@@ -21,15 +21,16 @@ for d in /etc /boot /var; do
 	mount -t overlay overlay -o "lowerdir=$d,upperdir=/tmp/ov$d/u,workdir=/tmp/ov$d/w" "$d"
 done
 export TMPDIR=/tmp
-# The kernels update-initramfs -u -k all sees: the running one, installed as
-# a package would install it when it was booted from elsewhere (the debug
-# tier's: its image, the config beside it, which mkinitramfs reads, and an
-# initramfs to update); none whose modules this guest lacks (no initramfs
-# could be built for them).
-[[ -e /boot/vmlinuz-$KVER ]] || cp "$VR_KERNEL" "/boot/vmlinuz-$KVER"
-[[ -e /boot/config-$KVER || ! -e ${VR_KERNEL%/*}/config ]] ||
+# The kernels update-initramfs -u -k all sees: the running one, and none
+# whose modules this guest lacks (no initramfs could be built for them). A
+# kernel booted from outside /boot (the debug tier's) is installed as a
+# package would install it: the image, its config (mkinitramfs reads it;
+# build-kernel.sh keeps it beside the image) and an initramfs to update.
+if [[ ! -e /boot/vmlinuz-$KVER ]]; then
+	cp "$VR_KERNEL" "/boot/vmlinuz-$KVER"
 	cp "${VR_KERNEL%/*}/config" "/boot/config-$KVER"
-[[ -e $INITRD ]] || : >"$INITRD"
+	: >"$INITRD"
+fi
 for img in /boot/initrd.img-*; do
 	[[ -d /lib/modules/${img#/boot/initrd.img-} ]] || rm -f "$img"
 done
@@ -71,7 +72,7 @@ while read -r -a accel; do
 		-device e1000e,netdev=a,addr=0x2,romfile= -netdev user,id=a,restrict=on \
 		-device pcie-root-port,id=rp,chassis=1,addr=0x3 \
 		-device e1000e,netdev=b,bus=rp,romfile= -netdev user,id=b,restrict=on \
-		-kernel "$VR_KERNEL" -initrd $INITRD \
+		-kernel "/boot/vmlinuz-$KVER" -initrd $INITRD \
 		-append "console=ttyS0 intel_iommu=on break=premount" </dev/null >/tmp/nested.out 2>&1
 	rc=$?
 	ktap_diag "nested QEMU (${accel[*]}): exit $rc after $(( ($(now_us) - t0) / 1000000 )) s"
