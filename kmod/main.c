@@ -10,11 +10,11 @@
  * forgets devices and rules. No binding changes: reserved devices stay on
  * vfio-pci.
  */
-#include <linux/genetlink.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/string.h>
+#include <net/genetlink.h>
 
 #include "main.h"
 #include "netlink.h"

@@ -201,7 +201,7 @@ static int vr_fill_dev_with(struct sk_buff *skb, struct pci_dev *pdev,
 static int vr_fill_dev(struct sk_buff *skb, struct pci_dev *pdev, u32 portid,
 		       u32 seq, int flags, u8 cmd)
 {
-	struct vr_facts *f = kmalloc(sizeof(*f), GFP_KERNEL);
+	struct vr_facts *f = kmalloc_obj(*f, GFP_KERNEL);
 	int ret;
 
 	if (!f)
@@ -376,7 +376,7 @@ static int vr_nl_dev_doit(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(pdev))
 		return PTR_ERR(pdev);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	f = kmalloc(sizeof(*f), GFP_KERNEL);
+	f = kmalloc_obj(*f, GFP_KERNEL);
 	if (!msg || !f)
 		goto out;
 	ret = 0;

@@ -149,8 +149,7 @@ static bool vr_bound_to(struct pci_dev *pdev, const char *name)
 
 static int vr_set_override(struct pci_dev *pdev, const char *s)
 {
-	return driver_set_override(&pdev->dev, &pdev->driver_override,
-				   s ? s : "", s ? strlen(s) : 0);
+	return vr_override_set(&pdev->dev, s);
 }
 
 struct vr_dev *vr_dev_find(struct pci_dev *pdev)
@@ -196,7 +195,8 @@ static void vr_dev_free(struct vr_dev *vd)
 /* A record of @pdev as it is now: its driver and driver_override. */
 static struct vr_dev *vr_dev_new(struct pci_dev *pdev, const char *rule)
 {
-	struct vr_dev *vd = kzalloc(sizeof(*vd), GFP_KERNEL);
+	struct vr_dev *vd = kzalloc_obj(*vd, GFP_KERNEL);
+	char *prev;
 
 	if (!vd)
 		return NULL;
@@ -206,13 +206,13 @@ static struct vr_dev *vr_dev_new(struct pci_dev *pdev, const char *rule)
 	if (pdev->dev.driver)
 		strscpy(vd->prev_driver, pdev->dev.driver->name,
 			sizeof(vd->prev_driver));
-	if (pdev->driver_override)
-		vd->prev_override = kstrdup(pdev->driver_override, GFP_KERNEL);
+	prev = vr_override_dup(&pdev->dev);
 	device_unlock(&pdev->dev);
-	if (pdev->driver_override && !vd->prev_override) {
+	if (IS_ERR(prev)) {
 		vr_dev_free(vd);
 		return NULL;
 	}
+	vd->prev_override = prev;
 	return vd;
 }
 
@@ -711,7 +711,7 @@ int vr_rules_add(const char *list, enum vfio_reserve_origin origin,
 		return -ENOMEM;
 	n = vr_sel_parse_list(list, sels, VR_SEL_LIST_MAX, err);
 	for (i = 0; i < n; i++) {
-		r = kzalloc(sizeof(*r), GFP_KERNEL);
+		r = kzalloc_obj(*r, GFP_KERNEL);
 		if (!r) {
 			n = -ENOMEM;
 			break;

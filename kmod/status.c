@@ -12,8 +12,14 @@
 
 #include "status.h"
 
-/* Names of the kernel's reset methods, by index into reset_methods[]. */
-static const char *const vr_reset_names[] = VR_RESET_METHOD_NAMES;
+/*
+ * Names of pci_reset_fn_methods[] (drivers/pci/pci.c) by index, as sysfs
+ * reset_method prints them. Upstream only appends (6.7 added cxl_bus), so
+ * one table serves every kernel; an index past it is shown by number.
+ */
+static const char *const vr_reset_names[] = {
+	"", "device_specific", "acpi", "flr", "af_flr", "pm", "bus", "cxl_bus",
+};
 
 static void vr_reset_methods(struct pci_dev *pdev, char *buf, size_t size)
 {
@@ -26,17 +32,18 @@ static void vr_reset_methods(struct pci_dev *pdev, char *buf, size_t size)
 
 		if (!m)
 			break;
-		if (m >= ARRAY_SIZE(vr_reset_names))
-			continue;
-		len += scnprintf(buf + len, size - len, "%s%s", len ? " " : "",
-				 vr_reset_names[m]);
+		if (m < ARRAY_SIZE(vr_reset_names))
+			len += scnprintf(buf + len, size - len, "%s%s",
+					 len ? " " : "", vr_reset_names[m]);
+		else
+			len += scnprintf(buf + len, size - len, "%smethod%u",
+					 len ? " " : "", m);
 	}
 }
 
 static bool vr_intr_remap(struct pci_dev *pdev)
 {
-	return device_iommu_capable(&pdev->dev, IOMMU_CAP_INTR_REMAP) ||
-	       vr_msi_isolated(&pdev->dev);
+	return vr_iommu_intr_remap(&pdev->dev) || vr_msi_isolated(&pdev->dev);
 }
 
 u64 vr_addr_key(struct pci_dev *pdev)
@@ -93,9 +100,7 @@ void vr_facts_get(struct pci_dev *pdev, struct vr_facts *f)
 	device_lock(&pdev->dev);
 	if (pdev->dev.driver)
 		strscpy(f->driver, pdev->dev.driver->name, sizeof(f->driver));
-	if (pdev->driver_override)
-		strscpy(f->override, pdev->driver_override,
-			sizeof(f->override));
+	vr_override_copy(&pdev->dev, f->override, sizeof(f->override));
 	device_unlock(&pdev->dev);
 
 	mutex_lock(&vr_lock);

@@ -1,11 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# lint.sh KDIR: the module is warning-free with W=1, clean under sparse and
-# checkpatch --strict. Prints TAP.
+# lint.sh [--checkpatch-tree DIR] KDIR...: on every kernel of the matrix
+# (each KDIR a build tree, /lib/modules/KVER/build or a configured source
+# tree), the module builds warning-free with W=1 and is clean under sparse;
+# checkpatch.pl --strict from the newest kernel's source (DIR, default: the
+# first KDIR that has scripts/checkpatch.pl) is clean on kmod/. Prints TAP.
 set -u
 # Kbuild must print its CHECK lines even under "make -s".
 unset MAKEFLAGS MFLAGS MAKELEVEL
-kdir=$1
+cptree=
+if [ "${1:-}" = --checkpatch-tree ]; then
+	cptree=$2
+	shift 2
+fi
+[ $# -gt 0 ] || { echo "usage: $0 [--checkpatch-tree DIR] KDIR..." >&2; exit 2; }
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/lint
 mkdir -p "$out"
@@ -22,41 +30,56 @@ result() { # result DESC LOG: ok when LOG is empty
 	fi
 }
 
-echo "TAP version 13"
-echo "1..3"
-# Build fresh copies of the sources, so that lint never cleans the real
-# tree and every file is compiled (and checked) each time.
-src=$out/src
-fresh_copy() {
-	rm -rf "$src"
-	mkdir -p "$src"
-	cp -r "$top/Kbuild" "$top/dkms.conf" "$top/kmod" "$src/"
+# The kernel release of a build tree.
+kernel_of() {
+	case $1 in
+	/lib/modules/*/build) basename "$(dirname "$1")" ;;
+	*) make -s -C "$1" kernelrelease 2>/dev/null || echo "$1" ;;
+	esac
 }
+
+echo "TAP version 13"
+echo "1..$((2 * $# + 1))"
 cd "$top" || exit 1
-fresh_copy
-make -C "$kdir" M="$src" W=1 modules >"$out/w1.full" 2>&1
-grep -E 'warning:|error:' "$out/w1.full" >"$out/w1.log"
-[ -f "$src/vfio_reserve.ko" ] || cat "$out/w1.full" >>"$out/w1.log"
-result "lint: the module builds warning-free with W=1" "$out/w1.log"
+for kdir in "$@"; do
+	kver=$(kernel_of "$kdir")
+	# Build fresh copies of the sources, so that lint never cleans the
+	# real tree and every file is compiled (and checked) each time.
+	src=$out/$kver/src
+	fresh_copy() {
+		rm -rf "$src"
+		mkdir -p "$src"
+		cp -r "$top/Kbuild" "$top/dkms.conf" "$top/kmod" "$src/"
+	}
+	log=$out/$kver
+	mkdir -p "$log"
+	fresh_copy
+	make -C "$kdir" M="$src" W=1 KBUILD_MODPOST_WARN=1 modules >"$log/w1.full" 2>&1
+	grep -E 'warning:|error:' "$log/w1.full" >"$log/w1.log"
+	[ -f "$src/vfio_reserve.ko" ] || cat "$log/w1.full" >>"$log/w1.log"
+	result "lint: $kver: the module builds warning-free with W=1" "$log/w1.log"
 
-fresh_copy
-make -C "$kdir" M="$src" C=2 modules >"$out/sparse.full" 2>&1
-grep -E 'warning:|error:' "$out/sparse.full" | grep '/kmod/' >"$out/sparse.log"
-command -v sparse >/dev/null || echo "sparse is not installed" >"$out/sparse.log"
-grep -q 'CHECK' "$out/sparse.full" || echo "sparse did not run" >>"$out/sparse.log"
-result "lint: sparse (C=2) reports nothing in kmod/" "$out/sparse.log"
+	fresh_copy
+	make -C "$kdir" M="$src" C=2 KBUILD_MODPOST_WARN=1 modules >"$log/sparse.full" 2>&1
+	grep -E 'warning:|error:' "$log/sparse.full" | grep '/kmod/' >"$log/sparse.log"
+	command -v sparse >/dev/null || echo "sparse is not installed" >"$log/sparse.log"
+	grep -q 'CHECK' "$log/sparse.full" || echo "sparse did not run" >>"$log/sparse.log"
+	result "lint: $kver: sparse (C=2) reports nothing in kmod/" "$log/sparse.log"
+done
 
-cp=$top/build/ksft/scripts/checkpatch.pl
-if [ ! -f "$cp" ]; then
-	mkdir -p "$top/build/ksft"
-	tar -xJf /usr/src/linux-source-6.1.tar.xz -C "$top/build/ksft" \
-		--strip-components=1 linux-source-6.1/scripts/checkpatch.pl \
-		linux-source-6.1/scripts/spelling.txt \
-		linux-source-6.1/scripts/const_structs.checkpatch
+if [ -z "$cptree" ]; then
+	for kdir in "$@"; do
+		[ -f "$kdir/scripts/checkpatch.pl" ] && { cptree=$kdir; break; }
+	done
 fi
-perl "$cp" --strict --no-tree --terse --show-types --quiet \
-	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
-	-f kmod/*.c kmod/*.h kmod/compat/*.h kmod/uapi/linux/*.h \
-	2>&1 | grep -v '^total: 0 errors, 0 warnings, 0 checks' >"$out/checkpatch.log"
-result "lint: checkpatch.pl --strict is clean on kmod/" "$out/checkpatch.log"
+cp=$cptree/scripts/checkpatch.pl
+if [ ! -f "$cp" ]; then
+	echo "no checkpatch.pl in ${cptree:-any of $*}" >"$out/checkpatch.log"
+else
+	perl "$cp" --strict --no-tree --terse --show-types --quiet \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
+		-f kmod/*.c kmod/*.h kmod/compat/*.h kmod/uapi/linux/*.h \
+		2>&1 | grep -v '^total: 0 errors, 0 warnings, 0 checks' >"$out/checkpatch.log"
+fi
+result "lint: checkpatch.pl --strict ($(kernel_of "${cptree:-/nonexistent}" 2>/dev/null || echo '?')) is clean on kmod/" "$out/checkpatch.log"
 exit $fail

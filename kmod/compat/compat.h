@@ -4,14 +4,15 @@
  *
  * Everything that differs between kernels, force-included in every file of
  * the module so the .c files stay free of version checks. VR_HAVE_* come
- * from the feature probes in Kbuild, which look at the headers of the
- * kernel being built for (a distribution backport shows there, a version
- * number would not).
+ * from the feature probes in Kbuild, one per upstream change, which look at
+ * the headers of the kernel being built for: a distribution backport shows
+ * there, a version number would not.
  *
- * Supported: Linux 6.1 and later (tested on Debian 12's 6.1). Older kernels
- * lack driver_set_override(), iommu_group_dma_owner_claimed() or strict
- * generic netlink validation (resv_start_op) and are refused here, by the
- * same probes rather than by a version number.
+ * Tested: Debian 12's 6.1, the 6.12 LTS of bookworm-backports and the newest
+ * 7.x of Debian's linux-source (selftests/kernels/README.md, dkms.conf's
+ * BUILD_EXCLUSIVE_KERNEL). Older kernels lack iommu_group_dma_owner_claimed()
+ * or strict generic netlink validation (resv_start_op) and are refused here,
+ * by the same probes rather than by a version number.
  */
 #ifndef VR_COMPAT_H
 #define VR_COMPAT_H
@@ -19,34 +20,129 @@
 /* Every message of the module starts with its name. */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/device.h>
+#include <linux/iommu.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+
 #ifndef VR_HAVE_GENL_RESV_START_OP
 #error "vfio_reserve needs Linux 6.1 or later (generic netlink resv_start_op)"
 #endif
 
-#ifndef VR_HAVE_PCI_DRIVER_OVERRIDE
-#error "struct pci_dev has no driver_override on this kernel: vfio_reserve needs porting"
+/*
+ * driver_override. "driver core: generic driver_override infrastructure"
+ * (7.1; backported to 6.12.y, 6.18.y and 7.0.y) moved it from struct
+ * pci_dev into struct device, behind its own spinlock, set with
+ * device_set_driver_override(); driver_set_override() went in 7.2. Before,
+ * pci_dev->driver_override was set with driver_set_override() under the
+ * device lock.
+ *
+ * vr_override_set(dev, name): set it, or clear it with NULL or "".
+ * vr_override_copy(dev, buf, size): copy it into buf (truncated to size, ""
+ * when none) and return its whole length. The caller holds the device lock
+ * (the old kernels' rule; harmless with the new spinlock, which is taken
+ * inside: nothing here sleeps under it).
+ */
+#if defined(VR_HAVE_DEVICE_SET_DRIVER_OVERRIDE)
+static inline int vr_override_set(struct device *dev, const char *name)
+{
+	return device_set_driver_override(dev, name ? name : "");
+}
+
+static inline size_t vr_override_copy(struct device *dev, char *buf,
+				      size_t size)
+{
+	size_t len = 0;
+
+	spin_lock(&dev->driver_override.lock);
+	if (dev->driver_override.name)
+		len = strlen(dev->driver_override.name);
+	if (size)
+		strscpy(buf, len ? dev->driver_override.name : "", size);
+	spin_unlock(&dev->driver_override.lock);
+	return len;
+}
+#elif defined(VR_HAVE_PCI_DRIVER_OVERRIDE)
+static inline int vr_override_set(struct device *dev, const char *name)
+{
+	return driver_set_override(dev, &to_pci_dev(dev)->driver_override,
+				   name ? name : "", name ? strlen(name) : 0);
+}
+
+static inline size_t vr_override_copy(struct device *dev, char *buf,
+				      size_t size)
+{
+	const char *name = to_pci_dev(dev)->driver_override;
+
+	if (size)
+		strscpy(buf, name ? name : "", size);
+	return name ? strlen(name) : 0;
+}
+#else
+#error "no device_set_driver_override() and no pci_dev->driver_override: port vfio_reserve"
 #endif
 
 /*
- * Isolated MSI: irq_domain_check_msi_remap() became per device,
- * msi_device_has_isolated_msi(), in 6.3.
+ * vr_override_dup(dev): a copy of the override (NULL when none, or
+ * ERR_PTR(-ENOMEM)), allocated outside any lock. Caller holds the device
+ * lock, as for vr_override_copy().
+ */
+static inline char *vr_override_dup(struct device *dev)
+{
+	size_t len = vr_override_copy(dev, NULL, 0);
+	char *s;
+
+	for (;;) {
+		if (!len)
+			return NULL;
+		s = kmalloc(len + 1, GFP_KERNEL);
+		if (!s)
+			return ERR_PTR(-ENOMEM);
+		/* The override may change between two reads: read until it fits. */
+		if (vr_override_copy(dev, s, len + 1) <= len)
+			return s;
+		len = vr_override_copy(dev, NULL, 0);
+		kfree(s);
+	}
+}
+
+/*
+ * Interrupt isolation of a device: irq_domain_check_msi_remap() became per
+ * device, msi_device_has_isolated_msi(), in 6.3, when IOMMU_CAP_INTR_REMAP
+ * was removed ("iommu: Remove IOMMU_CAP_INTR_REMAP").
  */
 #ifdef VR_HAVE_MSI_DEVICE_HAS_ISOLATED_MSI
-#define vr_msi_isolated(dev)	msi_device_has_isolated_msi(dev)
+#include <linux/msi.h>
 #else
-#define vr_msi_isolated(dev)	irq_domain_check_msi_remap()
+#include <linux/irqdomain.h>
 #endif
+static inline bool vr_msi_isolated(struct device *dev)
+{
+#ifdef VR_HAVE_MSI_DEVICE_HAS_ISOLATED_MSI
+	return msi_device_has_isolated_msi(dev);
+#else
+	return irq_domain_check_msi_remap();
+#endif
+}
+
+static inline bool vr_iommu_intr_remap(struct device *dev)
+{
+#ifdef VR_HAVE_IOMMU_CAP_INTR_REMAP
+	return device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP);
+#else
+	return false;
+#endif
+}
 
 /*
- * Names of pci_reset_fn_methods[] (drivers/pci/pci.c) by index, as sysfs
- * reset_method prints them; 6.7 appended cxl_bus.
+ * Typed allocations, "slab: Introduce kmalloc_obj() and family" (7.0): the
+ * newest checkpatch asks for them; older kernels get the same from here.
  */
-#ifdef VR_HAVE_RESET_CXL_BUS
-#define VR_RESET_METHOD_NAMES { "", "device_specific", "acpi", "flr", \
-				"af_flr", "pm", "bus", "cxl_bus" }
-#else
-#define VR_RESET_METHOD_NAMES { "", "device_specific", "acpi", "flr", \
-				"af_flr", "pm", "bus" }
+#ifndef kmalloc_obj
+#define kmalloc_obj(VAR, GFP)	((typeof(VAR) *)kmalloc(sizeof(VAR), GFP))
+#define kzalloc_obj(VAR, GFP)	((typeof(VAR) *)kzalloc(sizeof(VAR), GFP))
 #endif
 
 #endif /* VR_COMPAT_H */

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# build-kernel.sh [--config-only] [--print-dir]: build the debug kernel of
-# `make check-debug` from Debian's linux-source-6.1 with the fragment
-# selftests/debug/config, and cache it outside the tree.
+# build-kernel.sh [--config-only] [--print-dir]: build the kernel matrix's
+# newest 7.x, which is also the debug kernel of `make check-debug`, from
+# Debian's newest linux-source-7.x (selftests/kernels/fetch.sh source) with
+# the fragment selftests/debug/config, and cache it outside the tree.
 #
 # The cache: ${VR_DEBUG_CACHE:-/var/cache/vfio-reserve/kernel}/HASH/, HASH
 # covering the fragment, the source package's version and size, the compiler
@@ -20,10 +21,10 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 frag=$top/selftests/debug/config
-tarball=${VR_KERNEL_SOURCE:-/usr/src/linux-source-6.1.tar.xz}
+tarball=${VR_KERNEL_SOURCE:-}
 cache_root=${VR_DEBUG_CACHE:-/var/cache/vfio-reserve/kernel}
 jobs=${VR_DEBUG_JOBS:-$(nproc)}
-recipe=1 # bump when the way the kernel is built changes
+recipe=2 # bump when the way the kernel is built changes
 
 config_only=0 print_dir=0
 for a in "$@"; do
@@ -37,8 +38,11 @@ done
 log() { echo "build-kernel: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-[[ -r $tarball ]] || die "no $tarball: apt-get install linux-source-6.1"
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || true)
+if [[ -z $tarball ]]; then
+	tarball=$("$top/selftests/kernels/fetch.sh" source) || die "no linux-source-7.x"
+fi
+[[ -r $tarball ]] || die "no $tarball"
+srcver=$(cat "$(dirname "$tarball")/../../version" 2>/dev/null || basename "$tarball")
 key=$( {
 	echo "recipe $recipe"
 	echo "source $srcver $(stat -c %s "$tarball")"
