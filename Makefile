@@ -7,6 +7,8 @@
 #                     "N passed, N failed"
 #   make unit         host unit tests only
 #   make vm           VM tests only (T=selftests/vm/tests/NAME.sh for one)
+#   make check-kernels  every VM test on every kernel of the matrix (6.1,
+#                     6.12 LTS, newest 7.x), VT-d and AMD-Vi; prints the table
 #   make lint         W=1 -Werror, sparse and checkpatch --strict on the module
 #   make demo         boot the test VM and walk through the whole job
 #   make bench        benchmarks against sysfs, driverctl, dpdk-devbind, lspci
@@ -37,7 +39,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror $(CFLAGS)
 
-.PHONY: all module helper clean deps check check-run check-debug unit vm lint demo genl spec \
+.PHONY: all module helper clean deps check check-run check-debug check-kernels unit vm lint demo genl spec \
 	bench bench-smoke \
 	install install-module install-user dkms-install dkms-remove print-kdir
 
@@ -92,7 +94,7 @@ spec:
 	@rc=0; selftests/spec_check.py || rc=1; selftests/spec_check.py --mutate || rc=1; exit $$rc
 
 lint:
-	@selftests/lint.sh "$(KDIR)"
+	@selftests/lint.sh --checkpatch "$$(selftests/debug/build-kernel.sh --print-dir)/linux" "$(KDIR)"
 
 vm: module helper genl
 	@selftests/vm/vm.py --ko $(CURDIR)/vfio_reserve.ko $(or $(T),selftests/vm/tests/*.sh)
@@ -102,6 +104,12 @@ vm: module helper genl
 check-debug: deps
 	@$(MAKE) --no-print-directory helper genl
 	@selftests/debug/check-debug.sh $(T)
+
+# The kernel matrix (selftests/kernels/README.md): the whole VM suite on
+# every kernel under VT-d, the AMD-Vi tests under AMD-Vi, and the table.
+check-kernels: deps
+	@$(MAKE) --no-print-directory helper genl
+	@selftests/kernels/matrix.sh --full $(CELLS)
 
 demo: deps
 	@$(MAKE) --no-print-directory module helper

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# make check: build, lint, unit and VM tests, one stage after the other.
+# make check: the kernels of the matrix, build, lint, unit and VM tests on
+# every kernel, one stage after the other (the newest kernel builds beside).
 # Every stage prints TAP; the last line counts the top-level results of all
 # of them: "N passed, N failed" (", N skipped" when some were).
 set -u
@@ -10,11 +11,12 @@ rm -rf "$out"
 mkdir -p "$out"
 cd "$top" || exit 1
 start=$SECONDS
-# The time budget, for the debug tier (last): VR_CHECK_BUDGET seconds
-# (default 80 minutes: CI stops a run at 90) from the start of make check
-# (VR_CHECK_START, set by the Makefile before it installs packages).
+# The time budget of every VM stage: VR_CHECK_BUDGET seconds (default 80
+# minutes: CI stops a run at 90) from the start of make check
+# (VR_CHECK_START, set by the Makefile before it installs packages). A VM
+# test whose timeout would end later is reported as skipped, with the reason.
 deadline=$((${VR_CHECK_START:-$(date +%s)} + ${VR_CHECK_BUDGET:-4800}))
-KDIR=$(make -s --no-print-directory print-kdir)
+left() { echo $((deadline - $(date +%s))); }
 
 # stage NAME CMD...: run CMD, keep its TAP; a failure it does not report
 # itself still counts.
@@ -30,8 +32,41 @@ stage() {
 	echo "# ---- $name: $((SECONDS - t)) s"
 }
 
+# The kernel matrix (selftests/kernels/README.md): Debian 12's 6.1, the
+# 6.12 LTS of bookworm-backports (installed from Debian's archive through a
+# private apt configuration), the newest linux-source-7.x built with the
+# debug fragment: that build (about 10 minutes, cached outside the tree)
+# runs in the background, at low priority, beside the stages that need
+# only the first two.
+KDEB12=/lib/modules/$(selftests/kernels/matrix.sh --deb12-kver)/build
+KLTS=
+kernels() {
+	local kver tarball
+	echo "TAP version 13"
+	echo "1..3"
+	if [ -d "$KDEB12" ]; then echo "ok 1 kernels: Debian 12's $(basename "$(dirname "$KDEB12")")"
+	else echo "not ok 1 kernels: Debian 12's kernel headers (linux-headers-amd64)"; fi
+	if kver=$(selftests/kernels/fetch.sh lts 2>"$out/fetch-lts.log" | tail -n 1) && [ -n "$kver" ]; then
+		echo "$kver" >"$out/lts-kver"
+		echo "ok 2 kernels: the 6.12 LTS $kver from bookworm-backports, installed"
+	else
+		sed 's/^/# /' "$out/fetch-lts.log"
+		echo "not ok 2 kernels: the 6.12 LTS from bookworm-backports"
+	fi
+	if tarball=$(selftests/kernels/fetch.sh source 2>"$out/fetch-src.log" | tail -n 1) && [ -n "$tarball" ]; then
+		echo "ok 3 kernels: $(basename "$tarball") from trixie-backports"
+	else
+		sed 's/^/# /' "$out/fetch-src.log"
+		echo "not ok 3 kernels: linux-source-7.x from trixie-backports"
+	fi
+}
+stage kernels kernels
+[ -s "$out/lts-kver" ] && KLTS=/lib/modules/$(cat "$out/lts-kver")/build
+setsid nice -n 19 selftests/debug/build-kernel.sh >"$out/newest-kernel.log" 2>&1 &
+newest_pid=$!
+
 build() {
-	if make -s module helper >"$out/build.log" 2>&1; then
+	if make -s module helper genl KDIR="$KDEB12" >"$out/build.log" 2>&1; then
 		echo "ok 1 build: module and helper"
 	else
 		tail -n 30 "$out/build.log" | sed 's/^/# /'
@@ -41,23 +76,45 @@ build() {
 }
 
 stage build build
-stage lint make -s --no-print-directory lint
+stage lint selftests/lint.sh "$KDEB12" ${KLTS:+"$KLTS"}
 stage spec make -s --no-print-directory spec
 stage unit make -s --no-print-directory unit
-stage vm make -s --no-print-directory vm
-stage bench make -s --no-print-directory bench-smoke
-stage deploy selftests/deploy.sh "$KDIR"
-# The debug-kernel tier in what is left of the budget: the stress tests at
-# counts that fit (make check-debug runs the full ones), the malformed-
-# parameter matrix, then the rest of the VM suite as far as the deadline
-# allows; what does not fit is reported as skipped.
-debug_tests=(selftests/debug/tests/*.sh selftests/vm/tests/15-bad-params.sh)
-for t in selftests/vm/tests/*.sh; do
-	[ "$t" = selftests/vm/tests/15-bad-params.sh ] || debug_tests+=("$t")
-done
-stage debug env VR_DEBUG_APPEND="${VR_CHECK_DEBUG_APPEND:-vr.fuzz_messages=200000 vr.fuzz_seconds=600 vr.hotplug_cycles=100 vr.hotplug_seconds=420 vr.load_cycles=30 vr.failslab_loads=60 vr.release_tries=100}" \
-	VR_DEBUG_STRESS_TIMEOUT="${VR_CHECK_DEBUG_STRESS_TIMEOUT:-900}" \
-	selftests/debug/check-debug.sh --deadline "$deadline" "${debug_tests[@]}"
+# Every VM test on Debian 12's 6.1 under VT-d, two VMs at a time; then the
+# other cells of the matrix that boot Debian's own images.
+stage vm selftests/kernels/matrix.sh --deadline "$deadline" deb12/intel
+stage matrix selftests/kernels/matrix.sh --deadline "$deadline" deb12/amd lts/intel lts/amd
+stage bench make -s --no-print-directory bench-smoke KDIR="$KDEB12"
+stage deploy selftests/deploy.sh "$KDEB12" ${KLTS:+"$KLTS"}
+
+# The newest 7.x: wait for its build, then lint on it, its matrix cells and
+# the debug tier's stress tests, at counts that fit (make check-debug runs
+# the full ones).
+newest() {
+	local dir
+	echo "# newest 7.x kernel: waiting for its build ($(left) s left of the budget)"
+	while kill -0 "$newest_pid" 2>/dev/null; do
+		if [ "$(left)" -le 600 ]; then
+			kill -- -"$newest_pid"
+			echo "TAP version 13"
+			echo "1..1"
+			echo "ok 1 newest: the 7.x kernel # SKIP its build had not finished with 10 minutes of the budget left (log: build/check/newest-kernel.log)"
+			return 0
+		fi
+		sleep 5
+	done
+	wait "$newest_pid" || { tail -n 20 "$out/newest-kernel.log" | sed 's/^/# /'; echo "not ok - newest: the 7.x kernel does not build"; return 1; }
+	dir=$(tail -n 1 "$out/newest-kernel.log")
+	echo "# newest: $(cat "$dir/kernelrelease") in $dir (built in $(cat "$dir/build-seconds") s)"
+	echo "$dir" >"$out/newest-dir"
+}
+stage newest newest
+if [ -s "$out/newest-dir" ]; then
+	stage lint-newest selftests/lint.sh --checkpatch "$(cat "$out/newest-dir")/linux" "$(cat "$out/newest-dir")/linux"
+	stage matrix-newest env VR_DEBUG_APPEND="${VR_CHECK_DEBUG_APPEND:-vr.fuzz_messages=50000 vr.fuzz_seconds=150 vr.hotplug_cycles=30 vr.hotplug_seconds=150 vr.load_cycles=10 vr.failslab_loads=20 vr.release_tries=30}" \
+		VR_DEBUG_STRESS_TIMEOUT="${VR_CHECK_DEBUG_STRESS_TIMEOUT:-480}" \
+		selftests/kernels/matrix.sh --deadline "$deadline" newest/intel newest/amd
+fi
+selftests/kernels/matrix.sh --table
 
 cat "$out"/*.tap >"$out/all.tap"
 passed=$(grep -E '^ok ' "$out/all.tap" | grep -vc '# SKIP')

@@ -1,12 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# deploy.sh KDIR: deployment as operators do it. make install DESTDIR=...
-# installs exactly the files README.md lists; the man pages render without
-# warnings; bash completion completes commands and addresses; a real DKMS
-# add/build/install against Debian's headers, and a VM boot with the
+# deploy.sh KDIR...: deployment as operators do it. make install DESTDIR=...
+# installs exactly the files README.md lists (for the first KDIR); the man
+# pages render without warnings; bash completion completes commands and
+# addresses; dkms.conf's BUILD_EXCLUSIVE_KERNEL takes exactly the matrix's
+# range; a real DKMS add, then build and install for every kernel installed
+# (each KDIR: /lib/modules/KVER/build), and a VM boot of each kernel with its
 # DKMS-built module. Prints TAP.
 set -u
 kdir=$1
+kdirs=("$@")
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/deploy
 kver=$(basename "$(dirname "$kdir")")
@@ -24,7 +27,7 @@ check() { # check DESC CMD...
 }
 
 echo "TAP version 13"
-echo "1..6"
+echo "1..$((5 + 2 * ${#kdirs[@]}))"
 
 installed_as_documented() {
 	local dest=$out/dest
@@ -64,21 +67,43 @@ completes() {
 }
 check "bash completion completes commands, options and PCI addresses" completes
 
-dkms_build() {
-	make -s dkms-remove KDIR="$kdir" >/dev/null 2>&1
-	make dkms-install KDIR="$kdir" || return 1
-	dkms status -m vfio-reserve | grep -q "installed" || return 1
-	modinfo -k "$kver" -F filename vfio_reserve | grep -q "/updates/dkms/vfio_reserve.ko"
+# The kernels dkms.conf accepts: the matrix's range, 6.1 to 7.3, and no
+# other (selftests/kernels/README.md).
+dkms_range() {
+	local re k
+	re=$(sed -n 's/^BUILD_EXCLUSIVE_KERNEL="\(.*\)"$/\1/p' dkms.conf)
+	[ -n "$re" ] || { echo "no BUILD_EXCLUSIVE_KERNEL in dkms.conf"; return 1; }
+	for k in 6.1.0-57-amd64 6.1.192 6.12.95+deb12-amd64 6.12.117 6.18.5 7.0.1 7.3.4-vrdebug; do
+		[[ $k =~ $re ]] || { echo "dkms.conf refuses $k"; return 1; }
+	done
+	for k in 5.15.0-91-generic 6.0.12 7.4.0 7.10.1 8.0.0 16.1.0; do
+		[[ ! $k =~ $re ]] || { echo "dkms.conf accepts $k"; return 1; }
+	done
 }
-check "dkms add, build and install against $kver's headers" dkms_build
+check "dkms.conf's BUILD_EXCLUSIVE_KERNEL is the matrix's range (6.1 to 7.3)" dkms_range
 
-ko=$(modinfo -k "$kver" -F filename vfio_reserve 2>/dev/null)
-if [[ $ko == */updates/dkms/* ]]; then
-	check "a VM boots with the DKMS-built module and reserves by address" \
-		selftests/vm/vm.py --build "$out/vm" --ko "$ko" selftests/vm/tests/10-boot-address.sh
-else
-	not_ok "a VM boots with the DKMS-built module (no DKMS module installed)"
-fi
+# DKMS builds for every kernel installed, as its kernel hook does.
+make -s dkms-remove KDIR="$kdir" >/dev/null 2>&1
+dkms_build() { # dkms_build KVER
+	if [ ! -d "/usr/src/vfio-reserve-$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)" ]; then
+		make dkms-install KDIR="/lib/modules/$1/build" || return 1
+	else
+		dkms install -m vfio-reserve -v "$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)" -k "$1" || return 1
+	fi
+	dkms status -m vfio-reserve -k "$1" | grep -q "installed" || return 1
+	modinfo -k "$1" -F filename vfio_reserve | grep -q "/updates/dkms/vfio_reserve.ko"
+}
+for kd in "${kdirs[@]}"; do
+	kv=$(basename "$(dirname "$kd")")
+	check "dkms builds and installs the module for $kv" dkms_build "$kv"
+	ko=$(modinfo -k "$kv" -F filename vfio_reserve 2>/dev/null)
+	if [[ $ko == */updates/dkms/* ]]; then
+		check "a VM boots $kv with its DKMS-built module and reserves by address" \
+			selftests/vm/vm.py --build "$out/vm-$kv" --ko "$ko" selftests/vm/tests/10-boot-address.sh
+	else
+		not_ok "a VM boots $kv with its DKMS-built module (no DKMS module installed)"
+	fi
+done
 check "make dkms-remove leaves no module behind" \
-	bash -c "make -s dkms-remove KDIR='$kdir' >/dev/null 2>&1; ! modinfo -k '$kver' vfio_reserve >/dev/null 2>&1 && [ ! -d /usr/src/vfio-reserve-* ]"
+	bash -c "make -s dkms-remove KDIR='$kdir' >/dev/null 2>&1; for kd in ${kdirs[*]}; do kv=\$(basename \$(dirname \$kd)); ! modinfo -k \$kv vfio_reserve >/dev/null 2>&1 || exit 1; done; [ ! -d /usr/src/vfio-reserve-* ]"
 exit $fail

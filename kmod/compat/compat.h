@@ -141,8 +141,8 @@ static inline bool vr_iommu_intr_remap(struct device *dev)
  * newest checkpatch asks for them; older kernels get the same from here.
  */
 #ifndef kmalloc_obj
-#define kmalloc_obj(VAR, GFP)	((typeof(VAR) *)kmalloc(sizeof(VAR), GFP))
-#define kzalloc_obj(VAR, GFP)	((typeof(VAR) *)kzalloc(sizeof(VAR), GFP))
+#define kmalloc_obj(VAR, GFP)	kmalloc(sizeof(VAR), GFP)
+#define kzalloc_obj(VAR, GFP)	kzalloc(sizeof(VAR), GFP)
 #endif
 
 #endif /* VR_COMPAT_H */

@@ -25,11 +25,12 @@
 # VR_DEBUG_TIMEOUT_FACTOR (default 3: the vm-timeouts of selftests/vm/tests
 # are for Debian's kernel; those of selftests/debug/tests are for this one),
 # VR_DEBUG_STRESS_TIMEOUT (seconds: every stress test's timeout instead of
-# its vm-timeout, for small counts).
+# its vm-timeout, for small counts), VR_DEBUG_OUT (build directory, default
+# build/debug), VR_VM_ARGS (more vm.py options: --iommu amd, -j 2).
 # Exit status: 0 when nothing failed.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-out=$top/build/debug
+out=${VR_DEBUG_OUT:-$top/build/debug}
 start=$SECONDS
 phase() { echo "# check-debug: $*"; }
 deadline=
@@ -102,6 +103,9 @@ fi
 # A large kernel log: the storms count their lines in dmesg.
 common=(--kernel "$kdir/bzImage" --moddir "$kdir/modroot/lib/modules/$kver" --ko "$ko"
 	--build "$out" --append "log_buf_len=16M ${VR_DEBUG_APPEND:-}")
+# VR_VM_ARGS: more vm.py options, e.g. "--iommu amd -j 2" (the kernel matrix)
+# shellcheck disable=SC2206 # words on purpose
+common+=(${VR_VM_ARGS:-})
 [[ -n $deadline ]] && common+=(--deadline "$deadline")
 rc=0
 if ((${#stress[@]})); then

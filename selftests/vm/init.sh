@@ -30,7 +30,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 
-VR_TOP='' VR_MODROOT='' VR_TEST='' VR_KO=0 VR_SHELL=0 VR_KERNEL='' VR_TIMEOUT_FACTOR=1
+VR_TOP='' VR_MODROOT='' VR_TEST='' VR_KO=0 VR_SHELL=0 VR_KERNEL='' VR_TIMEOUT_FACTOR=1 VR_IOMMU=intel
 set -f
 # shellcheck disable=SC2013 # words, not lines
 for arg in $(cat /proc/cmdline); do
@@ -42,6 +42,7 @@ for arg in $(cat /proc/cmdline); do
 	vr.shell=*) VR_SHELL=${arg#*=} ;;
 	vr.kernel=*) VR_KERNEL=${arg#*=} ;;
 	vr.timeout_factor=*) VR_TIMEOUT_FACTOR=${arg#*=} ;;
+	vr.iommu=*) VR_IOMMU=${arg#*=} ;;
 	esac
 done
 set +f
@@ -111,7 +112,7 @@ echo /sbin/vr-modprobe >/proc/sys/kernel/modprobe
 hostname vr-guest
 ip link set lo up
 
-export VR_TOP VR_MODROOT VR_TEST VR_KO VR_KVER VR_KERNEL VR_TIMEOUT_FACTOR
+export VR_TOP VR_MODROOT VR_TEST VR_KO VR_KVER VR_KERNEL VR_TIMEOUT_FACTOR VR_IOMMU
 echo "VR-READY uptime=$(cut -d' ' -f1 /proc/uptime)"
 
 # After the test, on a kernel with kmemleak: scan, and report how many

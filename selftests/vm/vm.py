@@ -11,6 +11,7 @@ command and answered with one JSON line. See README.md next to this file.
 
 import argparse
 import collections
+import concurrent.futures
 import ctypes
 import fcntl
 import gzip
@@ -49,6 +50,13 @@ KERNEL_TS = re.compile(r"\[\s*\d+\.\d{6}\] ")
 TAP_RESULT = re.compile(r"(not ok|ok)\b\s*(\d+)?\s*(?:- )?([^#]*?)\s*(?:#\s*(.*))?$")
 TAP_PLAN = re.compile(r"1\.\.(\d+)\s*(?:#\s*(.*))?$")
 HEADER = re.compile(r"^#\s*vm-(cmdline|timeout|qemu|allow-trace):\s*(.*?)\s*$")
+
+# The emulated IOMMU (--iommu): VT-d, or AMD-Vi (README.md says what QEMU's
+# AMD model can do). Both remap interrupts (split irqchip).
+IOMMU_DEVICES = {
+    "intel": "intel-iommu,intremap=on,caching-mode=on",
+    "amd": "amd-iommu,intremap=on",
+}
 
 MODPROBE_WRAPPER = """#!/bin/busybox sh
 # request_module() runs this in the initramfs root: use the chroot's kmod.
@@ -227,7 +235,12 @@ class ModRoot:
             return
         extra = os.path.join(self.kdir, "extra")
         os.makedirs(extra, exist_ok=True)
-        shutil.copy2(self.ko, os.path.join(extra, MODULE_NAME + ".ko"))
+        dest = os.path.join(extra, MODULE_NAME + ".ko")
+        shutil.copy2(self.ko, dest)
+        # Without its debug info (kallsyms keeps the symbols): a fraction
+        # of the size to read over 9p at every load.
+        if shutil.which("strip"):
+            run(["strip", "--strip-debug", dest])
 
 
 class Cpio:
@@ -394,12 +407,15 @@ class Test:
 def kernel_cmdline(cfg, test):
     # no_timer_check: an overloaded host can make the IO-APIC timer check
     # fail under TCG ("timer doesn't work through Interrupt-remapped IO-APIC").
-    args = ["console=ttyS0", "intel_iommu=on", "no_timer_check", "panic=-1",
+    # AMD-Vi is on whenever the firmware has an IVRS table: no argument.
+    iommu_args = ["intel_iommu=on"] if cfg.iommu == "intel" else []
+    args = ["console=ttyS0", *iommu_args, "no_timer_check", "panic=-1",
             "panic_on_warn=1",
             "oops=panic", "printk.devkmsg=on",
             'dyndbg="file drivers/base/dd.c +p"',
             f"vr.top={TOP}", f"vr.modroot={cfg.modroot}", f"vr.ko={int(bool(cfg.ko))}",
-            f"vr.kernel={cfg.kernel}", f"vr.timeout_factor={Test.timeout_factor:g}"]
+            f"vr.kernel={cfg.kernel}", f"vr.timeout_factor={Test.timeout_factor:g}",
+            f"vr.iommu={cfg.iommu}"]
     args += cfg.append
     if test:
         args.append(f"vr.test={test.path}")
@@ -415,7 +431,7 @@ def qemu_argv(cfg, test, qmp_sock, ctl_sock, console):
         cfg.qemu, "-no-user-config", "-nodefaults", "-display", "none", "-no-reboot",
         "-accel", "tcg,thread=multi", "-M", "q35,kernel-irqchip=split",
         "-cpu", "max", "-smp", "2", "-m", "2048",
-        "-device", "intel-iommu,intremap=on,caching-mode=on",
+        "-device", IOMMU_DEVICES[cfg.iommu],
         "-kernel", cfg.kernel, "-initrd", cfg.initramfs,
         "-append", kernel_cmdline(cfg, test),
         # 00:02.0: a NIC on the root bus
@@ -737,7 +753,10 @@ class Verdict:
         self.out(f"    {line}")
 
     def decide(self):
-        """(status, reason) once the VM is gone; status is pass/fail/skip."""
+        """(status, reason) once the VM is gone; status is pass/fail/skip.
+        The exit status is read before any SKIP: kselftest's exit 4 means
+        "skipped" only for a test that passed nothing, and a test that
+        printed SKIP lines and then exited 1 failed."""
         if self.kernel_bad:
             return "fail", f"kernel: {self.kernel_bad}"
         if self.kmemleak and self.kmemleak[1]:
@@ -752,16 +771,23 @@ class Verdict:
         fails = [d for s, d in self.results if s == "fail"]
         if fails:
             return "fail", f"not ok: {fails[0]}"
-        skips = [d for s, d in self.results if s == "skip"]
-        if self.end_rc == 4 or self.plan_skip or \
-                (self.results and len(skips) == len(self.results)):
-            return "skip", self.plan_skip or (skips[0] if skips else "exit 4")
-        if self.end_rc != 0:
+        if self.end_rc not in (0, 4):
             return "fail", f"exit status {self.end_rc}"
         if self.plan is None:
             return "fail", "no TAP plan"
+        passes = [d for s, d in self.results if s == "pass"]
+        skips = [d for s, d in self.results if s == "skip"]
+        if self.end_rc == 4:
+            if passes:
+                return "fail", (f"exit status 4 (skip) after {len(passes)} passed "
+                                "test(s)")
+            return "skip", self.plan_skip or (skips[0] if skips else "exit 4")
+        if self.plan_skip and not self.results:
+            return "skip", self.plan_skip
         if self.plan != len(self.results):
             return "fail", f"planned {self.plan} tests, ran {len(self.results)}"
+        if skips and not passes:
+            return "skip", skips[0]
         return "pass", ""
 
 
@@ -778,6 +804,9 @@ def die_with_parent():
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
+
+
+RUNNING = set()  # the QEMU processes of every VM running now
 
 
 class Vm:
@@ -809,6 +838,7 @@ class Vm:
             stdout=None if self.interactive else subprocess.DEVNULL,
             stderr=self.stderr, preexec_fn=die_with_parent,
             start_new_session=not self.interactive)
+        RUNNING.add(self.proc)
         deadline = self.started + 10
         qmp = connect_unix(qmp_sock, self.proc, deadline)
         self.socks.append(qmp)
@@ -853,6 +883,7 @@ class Vm:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        RUNNING.discard(self.proc)
         for sock in self.socks:
             sock.close()
         for f in (getattr(self, "trace", None), getattr(self, "stderr", None)):
@@ -997,6 +1028,11 @@ def parse_args(argv):
                    "skipped (a time budget, such as CI's)")
     p.add_argument("--append", action="append", default=[], metavar="ARGS",
                    help="kernel command line arguments for every test (may repeat)")
+    p.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("VR_VM_JOBS", "1")),
+                   metavar="N", help="run N VMs at once (default: VR_VM_JOBS, else 1); "
+                   "a test that fails beside others is run again alone")
+    p.add_argument("--iommu", choices=sorted(IOMMU_DEVICES), default="intel",
+                   help="the emulated IOMMU: intel (VT-d, default) or amd (AMD-Vi)")
     p.add_argument("--build", help="build directory (default: build/ at the top)")
     p.add_argument("--qemu", default="qemu-system-x86_64", help="QEMU binary")
     p.add_argument("--keep-logs", action="store_true",
@@ -1052,6 +1088,7 @@ def configure(args):
     Test.timeout_factor = args.timeout_factor
     Test.timeout_override = args.timeout
     cfg.deadline = args.deadline
+    cfg.iommu = args.iommu
     cfg.append = [a for arg in args.append for a in shlex.split(arg)]
     cfg.qemu = find_tool(args.qemu)
     build = os.path.abspath(args.build or os.path.join(TOP, "build"))
@@ -1110,6 +1147,43 @@ def report(out, n, name, result, keep_logs):
         result.vm.remove_logs()
 
 
+def test_timeout(path):
+    try:
+        return Test(path).timeout
+    except (OSError, ValueError):
+        return 0
+
+
+def run_one(cfg, path, jobs, live=None):
+    """Run one test file; (name, Result, [output lines], attempts). With
+    live, the test's lines go there as they come instead of to the list."""
+    name = re.sub(r"\.sh$", "", os.path.basename(path))
+    lines = []
+    out = live or lines.append
+    attempts = []
+    try:
+        test = Test(path)
+        left = cfg.deadline - time.time() if cfg.deadline else None
+        if left is not None and left < test.timeout:
+            return name, Result("skip", f"not started: its timeout ({test.timeout} s) does "
+                                f"not fit in the {max(left, 0):.0f} s left of the time "
+                                "budget", None, 0.0), lines, attempts
+        result = run_test(cfg, test, out)
+        if result.status == "fail" and result.boot is None and \
+                (not cfg.deadline or cfg.deadline - time.time() >= test.timeout):
+            # The kernel stalled before /init (seen under heavy host
+            # load with TCG): nothing of the project ran yet. Once more.
+            out(f"# {name}: the guest never reached /init ({result.reason}); "
+                "booting it once more")
+            attempts.append(result)
+            result = run_test(cfg, test, out)
+    except (OSError, ValueError) as e:
+        result = Result("fail", f"{path}: {e}", None, 0.0)
+    if jobs > 1:
+        log(f"{name}: {result.status} in {result.total:.0f} s")
+    return name, result, lines, attempts
+
+
 def main(argv):
     args = parse_args(argv)
     cfg = configure(args)
@@ -1126,40 +1200,79 @@ def main(argv):
     counts = collections.Counter()
     out("TAP version 13")
     out(f"1..{len(args.tests)}")
-    for n, path in enumerate(args.tests, 1):
-        name = re.sub(r"\.sh$", "", os.path.basename(path))
-        out(f"# selftests: vm: {name}")
-        try:
-            test = Test(path)
-            left = cfg.deadline - time.time() if cfg.deadline else None
-            if left is not None and left < test.timeout:
-                out(f"ok {n} vm:{name} # SKIP not started: its timeout ({test.timeout} s) "
-                    f"does not fit in the {max(left, 0):.0f} s left of the time budget")
-                counts["skip"] += 1
-                with open(results_path, "a") as f:
-                    f.write(f"skip {name} 0.0\n")
-                continue
-            result = run_test(cfg, test, out)
-            if result.status == "fail" and result.boot is None and \
-                    (not cfg.deadline or cfg.deadline - time.time() >= test.timeout):
-                # The kernel stalled before /init (seen under heavy host
-                # load with TCG): nothing of the project ran yet. Once more.
-                out(f"# {name}: the guest never reached /init ({result.reason}); "
-                    "booting it once more")
-                result = run_test(cfg, test, out)
-        except (OSError, ValueError) as e:
-            result = Result("fail", f"{path}: {e}", None, 0.0)
-        except KeyboardInterrupt:
-            out(f"not ok {n} vm:{name} # interrupted")
-            return 130
-        report(out, n, name, result, cfg.keep_logs)
-        counts[result.status] += 1
-        with open(results_path, "a") as f:
-            f.write(f"{result.status} {name} {result.total:.1f}\n")
+    jobs = max(1, args.jobs)
+    done = {}
+    try:
+        if jobs == 1:
+            for n, path in enumerate(args.tests, 1):
+                name = re.sub(r"\.sh$", "", os.path.basename(path))
+                out(f"# selftests: vm: {name}")
+                done[n] = run_one(cfg, path, 1, out)
+                finish(cfg, out, n, done[n], counts, results_path, None)
+        else:
+            # Several VMs at once: each test's lines are printed, in order,
+            # when it is done. A test that fails beside others is run once
+            # more alone, and both outcomes are reported.
+            # Longest first (by vm-timeout), so that a long test does not
+            # end the run alone.
+            order = sorted(enumerate(args.tests, 1),
+                           key=lambda item: -test_timeout(item[1]))
+            with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+                futures = {pool.submit(run_one, cfg, path, jobs): n
+                           for n, path in order}
+                for fut in concurrent.futures.as_completed(futures):
+                    done[futures[fut]] = fut.result()
+            for n, path in enumerate(args.tests, 1):
+                name = done[n][0]
+                out(f"# selftests: vm: {name}")
+                first = None
+                if done[n][1].status == "fail":
+                    first = done[n]
+                    left = cfg.deadline - time.time() if cfg.deadline else None
+                    if left is None or left >= Test(path).timeout:
+                        log(f"{name}: failed beside other VMs; running it alone")
+                        done[n] = run_one(cfg, path, 1)
+                    else:
+                        first = None
+                finish(cfg, out, n, done[n], counts, results_path, first)
+    except KeyboardInterrupt:
+        out("not ok - vm: interrupted")
+        for proc in list(RUNNING):
+            proc.kill()
+        sys.stdout.flush()
+        os._exit(130)  # the pool's threads would wait for their VMs
     out(f"# Totals: pass:{counts['pass']} fail:{counts['fail']} xfail:0 xpass:0 "
         f"skip:{counts['skip']} error:0")
-    out(f"# vm: {len(args.tests)} tests, wall {time.monotonic() - started:.0f} s")
+    if counts["rerun"]:
+        out(f"# vm: {counts['rerun']} test(s) failed beside other VMs and were run "
+            "again alone (see their lines)")
+    out(f"# vm: {len(args.tests)} tests, -j{jobs}, wall {time.monotonic() - started:.0f} s")
     return 1 if counts["fail"] else 0
+
+
+def finish(cfg, out, n, entry, counts, results_path, first):
+    """Print one test's lines and result; count it."""
+    name, result, lines, attempts = entry
+    if first is not None:
+        for line in first[2]:
+            out(line)
+        out(f"# {name}: FAILED beside other VMs ({first[1].reason}); "
+            f"total {fmt_seconds(first[1].total)}; the lone re-run decides:")
+        for line in first[1].tail:
+            out(f"# | {line}")
+        if first[1].vm is not None:
+            out(f"# {name}: logs of that run were replaced by the re-run's")
+        counts["rerun"] += 1
+    for line in lines:
+        out(line)
+    if result.status == "skip" and result.vm is None and result.total == 0.0:
+        out(f"ok {n} vm:{name} # SKIP {result.reason}")
+    else:
+        report(out, n, name, result, cfg.keep_logs)
+    counts[result.status] += 1
+    with open(results_path, "a") as f:
+        f.write(f"{result.status} {name} {result.total:.1f}"
+                f"{' rerun' if first is not None else ''}\n")
 
 
 if __name__ == "__main__":
