@@ -72,7 +72,8 @@ fetch_lts() {
 		download "$img" "linux-headers-$kver" "linux-headers-$base-common" "linux-kbuild-$base"
 		[[ $(id -u) == 0 ]] || die "installing $kver needs root"
 		log "installing $kver (image and headers) with dpkg"
-		DEBIAN_FRONTEND=noninteractive dpkg -i \
+		# INITRD=No: no initramfs for it (the VM tests bring their own).
+		INITRD=No DEBIAN_FRONTEND=noninteractive dpkg -i \
 			"$apt_dir/debs/${img}"_*.deb "$apt_dir/debs/linux-headers-${kver}"_*.deb \
 			"$apt_dir/debs/linux-headers-${base}-common"_*.deb \
 			"$apt_dir/debs/linux-kbuild-${base}"_*.deb >"$apt_dir/dpkg-$kver.log" 2>&1 ||

@@ -236,8 +236,43 @@ pci_group() {
 
 # How many times the driver core called DRIVER's probe for ADDR (dmesg lines
 # from the dyndbg="file drivers/base/dd.c +p" that vm.py puts on the cmdline).
+# 6.1 ends the line with the device's name; newer kernels print it first,
+# as dev_dbg's prefix ("pci ADDR: bus: 'pci': really_probe: probing driver
+# DRIVER with device").
 probe_log() {
-	dmesg | grep -cF -- "really_probe: probing driver $1 with device $2" || true
+	local addr=${2//./\\.} drv=${1//./\\.}
+	dmesg | grep -cE -- "really_probe: probing driver $drv with device $addr\$| $addr: .*really_probe: probing driver $drv with device\$" || true
+}
+
+# load_native DRIVER [TWIN...]: modprobe DRIVER (the module of that name) and
+# prove that it can probe: the positive control for "DRIVER never probed X",
+# which a DRIVER that never loaded would pass too. Status 0 when the modprobe
+# succeeded, /sys/bus/pci/drivers/DRIVER exists, and the driver core ran
+# DRIVER's probe for every TWIN (a device DRIVER is free to take: probe_log
+# above 0, within 20 s; an attempt counts even when the probe fails, as the
+# nvme PF's does on 6.1). Status 1 and a diagnostic on stderr otherwise.
+load_native() {
+	local drv=$1 twin n rc=0
+	shift
+	if ! modprobe "$drv"; then
+		echo "load_native: modprobe $drv failed" >&2
+		rc=1
+	fi
+	if [[ ! -d /sys/bus/pci/drivers/$drv ]]; then
+		echo "load_native: no /sys/bus/pci/drivers/$drv: $drv is not a registered PCI driver" >&2
+		return 1
+	fi
+	for twin in "$@"; do
+		# shellcheck disable=SC2016 # eval'd
+		if ! wait_for 20 eval '(($(probe_log "$drv" "$twin") > 0))'; then
+			echo "load_native: $drv never probed $twin (driver now: '$(pci_driver "$twin")'): cannot vouch for a zero probe count" >&2
+			rc=1
+		else
+			n=$(probe_log "$drv" "$twin")
+			echo "load_native: $drv probed $twin ($n times; driver now: '$(pci_driver "$twin")')" >&2
+		fi
+	done
+	return "$rc"
 }
 
 # --- the helper --------------------------------------------------------------

@@ -18,9 +18,12 @@ else
 fi
 budget=$(cmdline_param vr.hotplug_seconds 2400)
 
-ktap_plan 8
+ktap_plan 9
 ktap_diag "$(debug_features)"
 modprobe vfio-pci
+# The native driver of the hotplugged NIC is loaded first, and shown able to
+# probe: "never bound to another driver" below means something.
+ktap_check "positive control: e1000e loaded and probed nic0 $NIC0" load_native e1000e "$NIC0"
 ktap_check "modprobe vfio_reserve devices=$HP_ADDR" modprobe vfio_reserve devices="$HP_ADDR"
 record_module_range
 "$FUZZ" churn -i "$(cmdline_param vr.churn_pause_ms 100)" "$HP_ADDR" "$NIC1" >/tmp/churn.log 2>&1 &

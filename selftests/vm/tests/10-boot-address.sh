@@ -1,16 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# vm-matrix: every-kernel amd
 # Boot-time reservation by address: of two identical NICs, the one named on
 # the kernel command line goes to vfio-pci and e1000e never probes it.
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-ktap_plan 7
+ktap_plan 8
 # As the initramfs would: our module first, then the native drivers.
 ktap_check "modprobe vfio_reserve (devices= from the kernel command line)" \
 	modprobe vfio_reserve
-modprobe e1000e
+# The positive control for "never probed" below: e1000e loaded and probes its twin.
+ktap_check "positive control: e1000e loaded and probed nic0 $NIC0" \
+	load_native e1000e "$NIC0"
 ktap_check "nic1 $NIC1 is bound to vfio-pci" \
 	wait_for 10 eval '[[ $(pci_driver "$NIC1") == vfio-pci ]]'
 ktap_check "e1000e never probed nic1 and it has no netdev" \

@@ -1,13 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# vm-matrix: every-kernel amd
 # Hotplug: with a rule for the empty slot loaded and e1000e ready to probe,
 # a NIC added over QMP is bound to vfio-pci on arrival, never to e1000e;
 # unplugging it leaves no error.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-ktap_plan 6
-modprobe e1000e
+ktap_plan 7
+# The positive control for "never probed" below: e1000e loaded and probes its twin.
+ktap_check "positive control: e1000e loaded and probed nic0 $NIC0" \
+	load_native e1000e "$NIC0"
 modprobe vfio-pci
 ktap_check "modprobe vfio_reserve devices=$HP_ADDR" \
 	modprobe vfio_reserve devices="$HP_ADDR"

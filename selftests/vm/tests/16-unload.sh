@@ -1,12 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# vm-matrix: every-kernel amd
 # rmmod changes no binding: reserved devices stay on vfio-pci; loading the
 # module again is idempotent. dry_run=1 changes nothing.
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-ktap_plan 7
+ktap_plan 8
 modprobe vfio_reserve dry_run=1
 ktap_check "dry_run=1 logs what it would reserve and changes nothing" \
 	eval '[[ -z $(pci_driver "$NIC1") ]] &&
@@ -21,7 +22,9 @@ ktap_check "nic1 stays on vfio-pci with its override; the module said so" \
 	eval '[[ $(pci_driver "$NIC1") == vfio-pci && -c /dev/vfio/$group &&
 		$(<"$(pci_dev "$NIC1")/driver_override") == vfio-pci ]] &&
 		dmesg | grep -q "vfio_reserve: $NIC1: stays reserved for vfio-pci after unload"'
-modprobe e1000e
+# The positive control for "never probed" below: e1000e loaded and probes its twin.
+ktap_check "positive control: e1000e loaded and probed nic0 $NIC0" \
+	load_native e1000e "$NIC0"
 ktap_check "e1000e loaded after the unload does not take nic1" \
 	eval '[[ $(pci_driver "$NIC1") == vfio-pci && $(probe_log e1000e "$NIC1") == 0 ]]'
 dmesg -C

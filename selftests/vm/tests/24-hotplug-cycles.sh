@@ -7,8 +7,10 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 CYCLES=20
 
-ktap_plan 4
-modprobe e1000e
+ktap_plan 5
+# The positive control for "never probed" below: e1000e loaded and probes its twin.
+ktap_check "positive control: e1000e loaded and probed nic0 $NIC0" \
+	load_native e1000e "$NIC0"
 modprobe vfio-pci
 modprobe vfio_reserve devices="$HP_ADDR"
 bad=0

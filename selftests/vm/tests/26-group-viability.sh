@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# vm-matrix: amd
 # Group viability of the multifunction pair: reserving one function leaves
 # the group not viable and names the other; reserving both makes it viable.
 set -u

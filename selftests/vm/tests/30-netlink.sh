@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# vm-matrix: every-kernel
 # The generic netlink family from user space (selftests/genl/vr_genl_test,
 # kselftest harness): every command against sysfs, as root (one result line
 # per test of the program) and as nobody, malformed requests; a device dump

@@ -1,9 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# vm-matrix: every-kernel amd
 # vfio-reserve status: without the module it still runs and warns that
 # vfio_reserve is not loaded; with it, PASS for the firmware table, the IOMMU,
 # interrupt remapping and the module, each checked against what sysfs and
-# /proc say; --json carries the same results as the table.
+# /proc say; --json carries the same results as the table. Under VT-d
+# (DMAR table) or AMD-Vi (IVRS table, vm.py --iommu amd): the facts of the
+# IOMMU the guest has, and never "amd_iommu=on" (no such value).
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -30,8 +33,24 @@ status_agrees() {
 	[[ -n $a && $a == "$b" ]] || { diff <(echo "$a") <(echo "$b"); return 1; }
 }
 
-ktap_plan 14
+# Which IOMMU: the firmware's ACPI table says.
+tables=/sys/firmware/acpi/tables
+if [[ -e $tables/DMAR ]]; then
+	iommu=intel table=DMAR
+elif [[ -e $tables/IVRS ]]; then
+	iommu=amd table=IVRS
+else
+	ktap_exit_skip "no DMAR or IVRS table: the VM has no IOMMU"
+fi
+
+# no_amd_iommu_on TEXT...: none names amd_iommu=on.
+no_amd_iommu_on() {
+	! grep -qF amd_iommu=on <<<"$*"
+}
+
+ktap_plan 17
 ktap_diag "guest CPU: $(grep -m1 vendor_id /proc/cpuinfo)"
+ktap_diag "IOMMU: $iommu ($table table; vm.py --iommu ${VR_IOMMU:-?})"
 
 # --- without the module --------------------------------------------------------
 # The module carries MODULE_ALIAS_GENL_FAMILY: resolving the family would load
@@ -54,6 +73,18 @@ ktap_check "without the module: WARN vfio_reserve is not loaded, with the fix" \
 ktap_check "without the module: status --json parses, same results, module WARN, same exit" \
 	eval 'status_agrees "$st_out" "$json" && [[ $jrc == "$st_rc" ]] &&
 		python3 -c "import json,sys; c=[x for x in json.load(sys.stdin) if x[\"check\"]==\"module\"]; sys.exit(not (len(c)==1 and c[0][\"result\"]==\"WARN\"))" <<<"$json"'
+# What the kernel shows of interrupt remapping: IR- irq chips (the remapping
+# domain's prefix, VT-d and AMD-Vi alike), and its boot message.
+ir_chips=$(grep -cE '(^|[[:space:]])IR-[A-Z]' /proc/interrupts)
+case $iommu in
+intel) ir_logged=$(dmesg | grep -c 'DMAR-IR: Enabled IRQ remapping') ;;
+amd) ir_logged=$(dmesg | grep -c 'AMD-Vi: Interrupt remapping enabled') ;;
+esac
+ktap_diag "interrupts through IR- chips: $ir_chips; remapping enabled in the kernel log: $ir_logged"
+ktap_check "without the module: PASS interrupt remapping on, from the IR- chips or the kernel log" \
+	eval '((ir_chips + ir_logged > 0)) &&
+		grep -qE "^PASS  interrupt remapping on \((IR- interrupt chips|kernel log: .*)\)$" <<<"$st_out"'
+no_module_out=$st_out no_module_json=$json
 
 # --- with the module -----------------------------------------------------------
 ktap_check "modprobe vfio_reserve" modprobe vfio_reserve
@@ -62,16 +93,26 @@ ktap_diag "status with the module (exit $st_rc):"
 ktap_diag <<<"$st_out"
 ktap_result "with the module: status exits 0 and has no FAIL" \
 	"$([[ $st_rc == 0 ]] && ! grep -q '^FAIL' <<<"$st_out" && echo 0 || echo 1)"
-ktap_check "PASS for the DMAR table, which sysfs has" \
-	eval '[[ -e /sys/firmware/acpi/tables/DMAR ]] &&
-		grep -q "^PASS  ACPI DMAR table present" <<<"$st_out"'
+case $iommu in
+intel) fw_line="PASS  ACPI DMAR table present: Intel VT-d is enabled in the firmware" ;;
+amd) fw_line="PASS  ACPI IVRS table present: AMD-Vi is enabled in the firmware" ;;
+esac
+ktap_check "PASS for the $table table, which sysfs has (${iommu/amd/AMD-Vi recognised})" \
+	eval '[[ -z ${VR_IOMMU:-} || $VR_IOMMU == "$iommu" ]] &&
+		grep -qxF "$fw_line" <<<"$st_out"'
 ngroups=$(find /sys/kernel/iommu_groups -mindepth 1 -maxdepth 1 | wc -l)
-ktap_check "PASS IOMMU on with the $ngroups groups of /sys/kernel/iommu_groups, booted with intel_iommu=on" \
-	eval '((ngroups > 0)) && grep -qw intel_iommu=on /proc/cmdline &&
-		grep -qx "PASS  IOMMU on: $ngroups IOMMU groups, booted with intel_iommu=on" <<<"$st_out"'
-ktap_check "PASS interrupt remapping on, and /proc/interrupts has IR- chips" \
-	eval 'grep -qE "IR-(PCI-MSI|IO-APIC)" /proc/interrupts &&
-		grep -q "^PASS  interrupt remapping on" <<<"$st_out"'
+if [[ $iommu == intel ]]; then
+	ktap_check "PASS IOMMU on with the $ngroups groups of /sys/kernel/iommu_groups, booted with intel_iommu=on" \
+		eval '((ngroups > 0)) && grep -qw intel_iommu=on /proc/cmdline &&
+			grep -qx "PASS  IOMMU on: $ngroups IOMMU groups, booted with intel_iommu=on" <<<"$st_out"'
+else
+	ktap_check "PASS IOMMU on with the $ngroups groups of /sys/kernel/iommu_groups, AMD-Vi (booted with no amd_iommu= argument)" \
+		eval '((ngroups > 0)) && ! grep -qw "amd_iommu=[^ ]*" /proc/cmdline &&
+			grep -qx "PASS  IOMMU on: $ngroups IOMMU groups (AMD-Vi)" <<<"$st_out"'
+fi
+ktap_check "PASS interrupt remapping on (the module's answer), and the kernel shows it (IR- chips or its log)" \
+	eval '((ir_chips + ir_logged > 0)) &&
+		grep -qx "PASS  interrupt remapping on" <<<"$st_out"'
 version=$(cat /sys/module/vfio_reserve/version 2>/dev/null)
 reclaim=$(cat /sys/module/vfio_reserve/parameters/reclaim 2>/dev/null)
 ktap_check "PASS module line: version $version, no rules, reclaim=${reclaim:-?} (as sysfs says)" \
@@ -88,6 +129,8 @@ c = {x["check"]: x for x in json.loads(sys.argv[1])}
 for k in ("firmware", "iommu", "interrupt_remapping", "module"):
     assert c[k]["result"] == "PASS" and c[k]["fix"] is None, k
 ' "$json"
+ktap_check "no status output, table or --json, with or without the module, names amd_iommu=on" \
+	no_amd_iommu_on "$no_module_out" "$no_module_json" "$st_out" "$json"
 ktap_check "status with an argument is a usage error (exit 2)" \
 	eval '"$VR" status extra >/dev/null 2>&1; [[ $? == 2 ]]'
 

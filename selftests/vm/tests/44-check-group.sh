@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# vm-matrix: every-kernel amd
 # vfio-reserve check and groups on a shared IOMMU group: MF0 (e1000e) and MF1
 # (HDA, snd_hda_intel) share one. With only MF0 claimed, check fails and names
 # MF1 as the blocker, and groups shows the group not viable; with both

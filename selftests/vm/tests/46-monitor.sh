@@ -11,8 +11,10 @@ set -u
 
 need_helper
 
-ktap_plan 9
-modprobe e1000e
+ktap_plan 10
+# The positive control for "never probed" below: e1000e loaded and probes its twin.
+ktap_check "positive control: e1000e loaded and probed nic0 $NIC0" \
+	load_native e1000e "$NIC0"
 modprobe vfio-pci
 ktap_check "modprobe vfio_reserve" modprobe vfio_reserve
 "$VR" --json monitor >/tmp/mon.out 2>/tmp/mon.err &
