@@ -68,7 +68,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 	}
 	if (!d->has_group) {
 		vr_problem(c, true,
-			   "enable VT-d/AMD-Vi in the firmware and add intel_iommu=on (Intel) or amd_iommu=on (AMD) to the kernel command line",
+			   "enable VT-d or AMD-Vi (the IOMMU) in the firmware setup; on Intel also add intel_iommu=on to the kernel command line (AMD-Vi takes no argument: do not boot with amd_iommu=off or iommu=off)",
 			   "the IOMMU is off: %s has no IOMMU group", addr);
 		return;
 	}

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,80 +106,218 @@ static unsigned int vr_count_groups(const struct vr_opts *o)
 	return n;
 }
 
+/* Is @word one of the kernel command line's arguments? */
 static bool vr_cmdline_has(const struct vr_opts *o, const char *word)
 {
-	char path[PATH_MAX], line[4096];
+	char path[PATH_MAX], line[4096], *tok, *save;
 
 	snprintf(path, sizeof(path), "%s/cmdline", o->proc);
 	if (vr_read_line(path, line, sizeof(line)))
 		return false;
-	return strstr(line, word);
+	for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
+		if (!strcmp(tok, word))
+			return true;
+	return false;
+}
+
+#define VR_GRUB "the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub) and reboot"
+#define VR_PT_OPTIONAL "iommu=pt is optional: passthrough for host devices"
+
+/*
+ * AMD-Vi takes no argument to be on: the kernel starts it whenever the
+ * firmware has an IVRS table and the kernel has CONFIG_AMD_IOMMU, unless
+ * booted with amd_iommu=off or iommu=off. ("amd_iommu=on" is no value.)
+ */
+static const char *vr_amd_iommu_fix(const struct vr_opts *o, char *fix, size_t size)
+{
+	static const char *const offs[] = { "amd_iommu=off", "iommu=off" };
+	size_t i;
+
+	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
+		if (vr_cmdline_has(o, offs[i])) {
+			snprintf(fix, size, "remove %s from " VR_GRUB "; AMD-Vi takes no argument to be on (" VR_PT_OPTIONAL ")",
+				 offs[i]);
+			return fix;
+		}
+	if (!vr_exists(o, "firmware/acpi/tables/IVRS"))
+		return "enable the IOMMU (AMD-Vi; the IOMMU option, often next to SVM Mode) in the firmware setup; AMD-Vi takes no kernel argument: do not boot with amd_iommu=off or iommu=off (" VR_PT_OPTIONAL ")";
+	return "AMD-Vi takes no kernel argument: with the IVRS table there, it is on when the kernel has CONFIG_AMD_IOMMU (see kernel_config) and the IOMMU/AMD-Vi option (often beside SVM Mode) is enabled in the firmware setup. Do not boot with amd_iommu=off or iommu=off (" VR_PT_OPTIONAL "); dmesg | grep AMD-Vi says why it did not start";
+}
+
+/* VT-d is on with intel_iommu=on (or a kernel built to turn it on). */
+static const char *vr_intel_iommu_fix(const struct vr_opts *o)
+{
+	if (vr_cmdline_has(o, "intel_iommu=off"))
+		return "replace intel_iommu=off with intel_iommu=on in " VR_GRUB " (" VR_PT_OPTIONAL ")";
+	if (vr_cmdline_has(o, "iommu=off"))
+		return "remove iommu=off and add intel_iommu=on to " VR_GRUB " (" VR_PT_OPTIONAL ")";
+	return "add intel_iommu=on to " VR_GRUB " (" VR_PT_OPTIONAL ")";
 }
 
 static void vr_check_iommu(struct vr_report *r, bool amd)
 {
 	const struct vr_opts *o = r->o;
 	unsigned int groups = vr_count_groups(o);
-	const char *on = amd ? "amd_iommu=on" : "intel_iommu=on";
-	char fix[256];
+	bool ivrs = vr_exists(o, "firmware/acpi/tables/IVRS");
+	char fix[512];
 
 	if (vr_exists(o, "firmware/acpi/tables/DMAR"))
 		vr_line(r, VR_PASS, "firmware", NULL,
 			"ACPI DMAR table present: Intel VT-d is enabled in the firmware");
-	else if (vr_exists(o, "firmware/acpi/tables/IVRS"))
+	else if (ivrs)
 		vr_line(r, VR_PASS, "firmware", NULL,
 			"ACPI IVRS table present: AMD-Vi is enabled in the firmware");
 	else
 		vr_line(r, VR_FAIL, "firmware",
 			"enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the firmware setup",
 			"no DMAR or IVRS ACPI table: the firmware does not expose an IOMMU");
-	snprintf(fix, sizeof(fix),
-		 "add %s iommu=pt to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub) and reboot",
-		 on);
-	if (groups)
-		vr_line(r, VR_PASS, "iommu", NULL, "IOMMU on: %u IOMMU groups%s%s",
-			groups, vr_cmdline_has(o, on) ? ", booted with " : "",
-			vr_cmdline_has(o, on) ? on : "");
+	if (groups && amd)
+		vr_line(r, VR_PASS, "iommu", NULL, "IOMMU on: %u IOMMU groups%s",
+			groups, ivrs ? " (AMD-Vi)" : "");
+	else if (groups)
+		vr_line(r, VR_PASS, "iommu", NULL, "IOMMU on: %u IOMMU groups%s",
+			groups, vr_cmdline_has(o, "intel_iommu=on") ?
+			", booted with intel_iommu=on" : "");
+	else if (amd)
+		vr_line(r, VR_FAIL, "iommu", vr_amd_iommu_fix(o, fix, sizeof(fix)),
+			"IOMMU off: no IOMMU groups in /sys/kernel/iommu_groups%s",
+			ivrs ? " (AMD-Vi did not start)" : "");
 	else
-		vr_line(r, VR_FAIL, "iommu", fix,
+		vr_line(r, VR_FAIL, "iommu", vr_intel_iommu_fix(o),
 			"IOMMU off: no IOMMU groups in /sys/kernel/iommu_groups");
 }
 
-/* IR- interrupt chips in /proc/interrupts: remapping is on. */
+/*
+ * Interrupts through a remapping domain in /proc/interrupts: their irq chip
+ * names carry its "IR-" prefix, the same under VT-d and AMD-Vi (IR-IO-APIC,
+ * IR-HPET-MSI, IR-PCI-MSI; IR-PCI-MSI-0000:01:00.0 or IR-PCI-MSIX-... since
+ * per-device MSI domains).
+ */
 static bool vr_ir_chips(const struct vr_opts *o)
 {
-	char path[PATH_MAX], line[512];
+	char path[PATH_MAX], *line = NULL, *tok, *save;
+	size_t cap = 0;
 	bool ir = false;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/interrupts", o->proc);
 	f = fopen(path, "re");
-	while (f && !ir && fgets(line, sizeof(line), f))
-		ir = strstr(line, "IR-PCI-MSI") || strstr(line, "IR-IO-APIC");
-	if (f)
-		fclose(f);
+	if (!f)
+		return false;
+	/* One line per irq, one column per CPU: as long as it takes. */
+	while (!ir && getline(&line, &cap, f) > 0)
+		for (tok = strtok_r(line, " \t\n", &save); tok && !ir;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			ir = !strncmp(tok, "IR-", 3) && tok[3];
+	free(line);
+	fclose(f);
 	return ir;
 }
 
+/* The kernel log: /dev/kmsg, or TREE/dev/kmsg beside a test's TREE/sys. */
+static FILE *vr_open_kmsg(const struct vr_opts *o)
+{
+	char path[PATH_MAX], *slash;
+	FILE *f;
+	int fd;
+
+	if (!strcmp(o->sysfs, "/sys")) {
+		snprintf(path, sizeof(path), "/dev/kmsg");
+	} else {
+		snprintf(path, sizeof(path), "%s", o->sysfs);
+		slash = strrchr(path, '/');
+		if (!slash)
+			return NULL;
+		snprintf(slash, sizeof(path) - (size_t)(slash - path), "/dev/kmsg");
+	}
+	/* Each read of /dev/kmsg is one record; at the end, EAGAIN. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return NULL;
+	}
+	setvbuf(f, NULL, _IOFBF, 16384);
+	return f;
+}
+
+/*
+ * Which of @words the kernel log has (the first found), or -1: none, or the
+ * log unreadable (dmesg_restrict without CAP_SYSLOG) or already overwritten.
+ */
+static int vr_kmsg_find(const struct vr_opts *o, const char *const *words, size_t n)
+{
+	char line[2048];
+	int found = -1, lost = 0;
+	size_t i;
+	FILE *f;
+
+	f = vr_open_kmsg(o);
+	if (!f)
+		return -1;
+	while (found < 0) {
+		if (!fgets(line, sizeof(line), f)) {
+			/* EPIPE: records overwritten while reading; go on. */
+			if (ferror(f) && errno == EPIPE && ++lost < 16) {
+				clearerr(f);
+				continue;
+			}
+			break;
+		}
+		for (i = 0; i < n && found < 0; i++)
+			if (strstr(line, words[i]))
+				found = (int)i;
+	}
+	fclose(f);
+	return found;
+}
+
+/* What the kernel logged at boot about interrupt remapping. */
+static const char *const vr_ir_log[] = {
+	"AMD-Vi: Interrupt remapping enabled",
+	"DMAR-IR: Enabled IRQ remapping",
+	"AMD-Vi: Disabling interrupt remapping",	/* IVRS lacks the IO-APICs */
+};
+#define VR_IR_LOG_OFF 2
+
 /*
  * Interrupt remapping: the module's per-device answer when devices have
- * IOMMU groups; otherwise (no module, or the IOMMU off) the irq chips.
+ * IOMMU groups; otherwise (no module, or the IOMMU off) the irq chips, then
+ * the kernel log.
  */
-static void vr_check_ir(struct vr_report *r, const struct vr_status *st)
+static void vr_check_ir(struct vr_report *r, const struct vr_status *st, bool amd)
 {
-	const char *fix = "enable x2APIC / interrupt remapping in the firmware and do not boot with intremap=off";
+	const char *fix = amd ?
+		"enable the IOMMU (AMD-Vi) in the firmware setup and do not boot with intremap=off, amd_iommu=off or iommu=off: AMD-Vi remaps interrupts whenever it is on" :
+		"enable x2APIC / interrupt remapping in the firmware and do not boot with intremap=off";
 	bool from_module = st && st->iommu;
+	int logged;
 
-	if (from_module ? st->intr_remap : vr_ir_chips(r->o))
+	if (from_module) {
+		if (st->intr_remap)
+			vr_line(r, VR_PASS, "interrupt_remapping", NULL, "interrupt remapping on");
+		else
+			vr_line(r, VR_FAIL, "interrupt_remapping", fix,
+				"interrupt remapping off: vfio refuses devices without it");
+	} else if (vr_ir_chips(r->o)) {
 		vr_line(r, VR_PASS, "interrupt_remapping", NULL,
-			"interrupt remapping on%s",
-			from_module ? "" : " (IR- interrupt chips)");
-	else if (from_module)
-		vr_line(r, VR_FAIL, "interrupt_remapping", fix,
-			"interrupt remapping off: vfio refuses devices without it");
-	else
-		vr_line(r, VR_WARN, "interrupt_remapping", fix,
-			"interrupt remapping: no IR- interrupt chips in /proc/interrupts (off, or no device uses MSI yet)");
+			"interrupt remapping on (IR- interrupt chips)");
+	} else {
+		logged = vr_kmsg_find(r->o, vr_ir_log, sizeof(vr_ir_log) / sizeof(vr_ir_log[0]));
+		if (logged == VR_IR_LOG_OFF)
+			vr_line(r, VR_FAIL, "interrupt_remapping",
+				"the firmware's IVRS table does not list the IO-APICs (dmesg | grep AMD-Vi): update the firmware, or name them with ivrs_ioapic= on the kernel command line",
+				"interrupt remapping off (kernel log: \"%s\"): vfio refuses devices without it",
+				vr_ir_log[logged]);
+		else if (logged >= 0)
+			vr_line(r, VR_PASS, "interrupt_remapping", NULL,
+				"interrupt remapping on (kernel log: \"%s\")", vr_ir_log[logged]);
+		else
+			vr_line(r, VR_WARN, "interrupt_remapping", fix,
+				"interrupt remapping: no IR- interrupt chips in /proc/interrupts (off, or no device uses MSI yet)");
+	}
 	if (vr_allow_unsafe_interrupts(r->o))
 		vr_line(r, VR_WARN, "unsafe_interrupts",
 			"remove vfio_iommu_type1.allow_unsafe_interrupts=1 once interrupt remapping works",
@@ -332,7 +471,7 @@ int vr_cmd_status(const struct vr_opts *o, int argc, char **argv)
 	amd = vr_amd_cpu(o);
 	vr_check_iommu(&r, amd);
 	vr_check_module(&r, &st, &loaded);
-	vr_check_ir(&r, loaded ? &st : NULL);
+	vr_check_ir(&r, loaded ? &st : NULL, amd);
 	vr_check_kconfig(&r, amd);
 	vr_check_vfio(&r);
 	if (o->json) {

@@ -308,7 +308,7 @@ if needs_no_module "status in an empty tree"; then
 		grep -qF "fix: enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the firmware setup" <<<"$st_text"
 	has_line "... FAIL IOMMU off" "FAIL  IOMMU off: no IOMMU groups in /sys/kernel/iommu_groups"
 	check "... its fix names intel_iommu=on" \
-		grep -qF "fix: add intel_iommu=on iommu=pt to the kernel command line" <<<"$st_text"
+		grep -qF "fix: add intel_iommu=on to the kernel command line" <<<"$st_text"
 	check "... interrupt remapping unknown without the module: WARN" \
 		grep -q "^WARN  interrupt remapping: no IR- interrupt chips" <<<"$st_text"
 	check "... status --json: iommu FAIL, its fix non-null; PASS lines have a null fix" python3 -c '
@@ -320,15 +320,175 @@ for x in c.values():
 ' "$st_json"
 fi
 
-# An AMD host with the IOMMU off: the fix names amd_iommu=on.
+# no_amd_iommu_on DESC: neither the table nor --json of the last status_check
+# names amd_iommu=on, which is no value of amd_iommu= (AMD-Vi takes none).
+no_amd_iommu_on() {
+	check "$1" eval '! grep -qF amd_iommu=on <<<"$st_text$st_json"'
+}
+
+# fix_of CHECK: the fix of CHECK in the last status --json, or "None".
+fix_of() {
+	python3 -c '
+import json, sys
+print([c["fix"] for c in json.loads(sys.argv[1]) if c["check"] == sys.argv[2]][0])' "$st_json" "$1"
+}
+
+# pt_only_optional: the table mentions iommu=pt only as an option.
+pt_only_optional() {
+	! grep -o "iommu=pt[^;)]*" <<<"$st_text" | grep -qv "^iommu=pt is optional"
+}
+
+# An AMD host with the IOMMU off, the IVRS table there: AMD-Vi is named and
+# takes no argument; the fix is the firmware, the kernel, no *=off argument.
 AMD=$TREES/status-amd-off
 mkdir -p "$AMD/sys/firmware/acpi/tables" "$AMD/proc"
 : >"$AMD/sys/firmware/acpi/tables/IVRS"
 printf 'processor\t: 0\nvendor_id\t: AuthenticAMD\n' >"$AMD/proc/cpuinfo"
+echo "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet" >"$AMD/proc/cmdline"
 if needs_no_module "status on an AMD host with the IOMMU off"; then
 	status_check "status on an AMD host with the IOMMU off" "$AMD"
 	has_line "... PASS for the IVRS table" "PASS  ACPI IVRS table present: AMD-Vi is enabled in the firmware"
-	check "... the fix names amd_iommu=on" grep -qF "fix: add amd_iommu=on" <<<"$st_text"
+	has_line "... FAIL IOMMU off: AMD-Vi did not start" \
+		"FAIL  IOMMU off: no IOMMU groups in /sys/kernel/iommu_groups (AMD-Vi did not start)"
+	no_amd_iommu_on "... amd_iommu=on is nowhere (no such value)"
+	fix=$(fix_of iommu)
+	check "... the iommu fix: no kernel argument, CONFIG_AMD_IOMMU, the firmware's IOMMU option" \
+		eval 'grep -qF "AMD-Vi takes no kernel argument" <<<"$fix" &&
+			grep -qF CONFIG_AMD_IOMMU <<<"$fix" && grep -qF "firmware setup" <<<"$fix"'
+	check "... it says not to boot with amd_iommu=off or iommu=off" \
+		grep -qiF "do not boot with amd_iommu=off or iommu=off" <<<"$fix"
+	check "... iommu=pt only as an option" pt_only_optional
+	check "... nothing Intel's: no intel_iommu=" eval '! grep -qF intel_iommu <<<"$st_text"'
+	check "... interrupt remapping unknown: WARN, its fix is AMD-Vi's" \
+		eval 'grep -q "^WARN  interrupt remapping: no IR- interrupt chips" <<<"$st_text" &&
+			[[ $(fix_of interrupt_remapping) == *"enable the IOMMU (AMD-Vi)"*"intremap=off"* ]]'
+fi
+
+# The same booted with amd_iommu=off (then iommu=off): the fix removes it.
+for off in amd_iommu=off iommu=off; do
+	AMDOFF=$TREES/status-amd-$off
+	cp -a "$AMD" "$AMDOFF"
+	echo "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro $off quiet" >"$AMDOFF/proc/cmdline"
+	needs_no_module "status on an AMD host booted with $off" || continue
+	status_check "status on an AMD host booted with $off" "$AMDOFF"
+	check "... the iommu fix: remove $off, AMD-Vi takes no argument" \
+		eval '[[ $(fix_of iommu) == "remove $off from the kernel command line"*"AMD-Vi takes no argument to be on"* ]]'
+	no_amd_iommu_on "... and no amd_iommu=on"
+done
+
+# An AMD CPU, no IVRS table: the firmware's IOMMU option, no argument.
+AMDNOFW=$TREES/status-amd-nofw
+mkdir -p "$AMDNOFW/proc" "$AMDNOFW/sys"
+cp "$AMD/proc/cpuinfo" "$AMD/proc/cmdline" "$AMDNOFW/proc/"
+if needs_no_module "status on an AMD host without an IVRS table"; then
+	status_check "status on an AMD host without an IVRS table" "$AMDNOFW"
+	has_line "... FAIL IOMMU off" "FAIL  IOMMU off: no IOMMU groups in /sys/kernel/iommu_groups"
+	check "... the iommu fix: enable the IOMMU (AMD-Vi) in the firmware setup" \
+		eval '[[ $(fix_of iommu) == "enable the IOMMU (AMD-Vi;"*"in the firmware setup"* ]]'
+	check "... iommu=pt only as an option" pt_only_optional
+	no_amd_iommu_on "... no amd_iommu=on"
+fi
+
+# An AMD-Vi host that works, as a 7.x kernel shows it: IVRS, groups, irq
+# chips with the remapping domain's IR- prefix (the AMD-IR domain's own chip
+# never shows; the IOMMU's event interrupt is IOMMU-MSI, not remapped).
+AMDON=$TREES/status-amd-on
+mkdir -p "$AMDON/sys/firmware/acpi/tables" "$AMDON/proc" \
+	"$AMDON/sys/kernel/iommu_groups/0" "$AMDON/sys/kernel/iommu_groups/1" \
+	"$AMDON/sys/kernel/iommu_groups/2" "$AMDON/sys/module/vfio" \
+	"$AMDON/sys/module/vfio_iommu_type1/parameters" "$AMDON/sys/module/vfio_pci"
+: >"$AMDON/sys/firmware/acpi/tables/IVRS"
+echo N >"$AMDON/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"
+cp "$AMD/proc/cpuinfo" "$AMD/proc/cmdline" "$AMDON/proc/"
+{
+	echo '            CPU0       CPU1'
+	echo '   9:          0          0  IR-IO-APIC    9-fasteoi   acpi'
+	echo '  25:          0          0  IOMMU-MSI    0-edge      AMD-Vi'
+	echo '  26:         12          0  IR-PCI-MSIX-0000:01:00.0    0-edge      nvme0q0'
+} >"$AMDON/proc/interrupts"
+if needs_no_module "status on an AMD-Vi host that works"; then
+	status_check "status on an AMD-Vi host that works" "$AMDON"
+	has_line "... PASS for the IVRS table" "PASS  ACPI IVRS table present: AMD-Vi is enabled in the firmware"
+	has_line "... PASS IOMMU on, 3 groups, AMD-Vi" "PASS  IOMMU on: 3 IOMMU groups (AMD-Vi)"
+	has_line "... PASS interrupt remapping (IR- chips)" "PASS  interrupt remapping on (IR- interrupt chips)"
+	no_amd_iommu_on "... no amd_iommu=on"
+	check "... no FAIL but (perhaps) the host's own kernel config" \
+		eval '! grep "^FAIL" <<<"$st_text" | grep -vq "kernel built without"'
+	check "... the kernel options are AMD's: never CONFIG_INTEL_IOMMU" \
+		eval '! grep -qF CONFIG_INTEL_IOMMU <<<"$st_text"'
+fi
+
+# The only IR- chip a 6.x per-device MSI-X name (IR-PCI-MSIX-<device>).
+AMDMSIX=$TREES/status-amd-msix
+cp -a "$AMDON" "$AMDMSIX"
+printf '            CPU0\n  26:         12  IR-PCI-MSIX-0000:01:00.0    0-edge      nvme0q0\n' \
+	>"$AMDMSIX/proc/interrupts"
+if needs_no_module "status: only an IR-PCI-MSIX-<device> chip"; then
+	status_check "status: only an IR-PCI-MSIX-<device> chip" "$AMDMSIX"
+	has_line "... PASS interrupt remapping (IR- chips)" "PASS  interrupt remapping on (IR- interrupt chips)"
+fi
+
+# No IR- chip yet (no device uses MSI): the kernel log says what the IOMMU
+# driver enabled at boot. A tree's log is TREE/dev/kmsg, in /dev/kmsg's
+# record format. kmsg_tree NAME FROM MESSAGE: a copy of tree FROM without
+# IR- chips whose kernel log has MESSAGE among others; prints its path.
+kmsg_tree() {
+	local t=$TREES/$1
+	cp -a "$2" "$t"
+	printf '            CPU0\n  25:          0  IOMMU-MSI    0-edge      AMD-Vi\n' >"$t/proc/interrupts"
+	mkdir -p "$t/dev"
+	{
+		printf '6,401,812345,-;pci 0000:00:00.2: AMD-Vi: Found IOMMU cap 0x40\n'
+		printf '6,402,812399,-;%s\n' "$3"
+		printf '6,403,812400,-;AMD-Vi: Virtual APIC enabled\n SUBSYSTEM=iommu\n'
+	} >"$t/dev/kmsg"
+	echo "$t"
+}
+AMDLOG=$(kmsg_tree status-amd-kmsg "$AMDON" "AMD-Vi: Interrupt remapping enabled")
+if needs_no_module "status: AMD-Vi, no IR- chip, the kernel log says IR enabled"; then
+	status_check "status: AMD-Vi, no IR- chip, the kernel log says IR enabled" "$AMDLOG"
+	has_line "... PASS interrupt remapping on, from the AMD-Vi log line" \
+		'PASS  interrupt remapping on (kernel log: "AMD-Vi: Interrupt remapping enabled")'
+	no_amd_iommu_on "... no amd_iommu=on"
+fi
+AMDLOGOFF=$(kmsg_tree status-amd-kmsg-off "$AMDON" "AMD-Vi: Disabling interrupt remapping")
+if needs_no_module "status: AMD-Vi, the kernel log says it disabled IR"; then
+	status_check "status: AMD-Vi, the kernel log says it disabled IR" "$AMDLOGOFF"
+	has_line "... FAIL interrupt remapping off, naming the log line" \
+		'FAIL  interrupt remapping off (kernel log: "AMD-Vi: Disabling interrupt remapping"): vfio refuses devices without it'
+	check "... its fix: the IVRS table's IO-APICs (firmware update or ivrs_ioapic=)" \
+		eval '[[ $(fix_of interrupt_remapping) == *IVRS*IO-APIC*"update the firmware"*ivrs_ioapic=* ]]'
+	no_amd_iommu_on "... no amd_iommu=on"
+fi
+VTDLOG=$(kmsg_tree status-vtd-kmsg "$GOOD" "DMAR-IR: Enabled IRQ remapping in x2apic mode")
+if needs_no_module "status: VT-d, no IR- chip, the kernel log says IR enabled"; then
+	status_check "status: VT-d, no IR- chip, the kernel log says IR enabled" "$VTDLOG"
+	has_line "... PASS interrupt remapping on, from the DMAR-IR log line" \
+		'PASS  interrupt remapping on (kernel log: "DMAR-IR: Enabled IRQ remapping")'
+fi
+
+# A VT-d host (DMAR table, Intel CPU) with the IOMMU off: intel_iommu=on.
+VTDOFF=$TREES/status-vtd-off
+mkdir -p "$VTDOFF/sys/firmware/acpi/tables" "$VTDOFF/proc"
+: >"$VTDOFF/sys/firmware/acpi/tables/DMAR"
+printf 'processor\t: 0\nvendor_id\t: GenuineIntel\n' >"$VTDOFF/proc/cpuinfo"
+echo "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet" >"$VTDOFF/proc/cmdline"
+if needs_no_module "status on a VT-d host with the IOMMU off"; then
+	status_check "status on a VT-d host with the IOMMU off" "$VTDOFF"
+	has_line "... PASS for the DMAR table" \
+		"PASS  ACPI DMAR table present: Intel VT-d is enabled in the firmware"
+	has_line "... FAIL IOMMU off" "FAIL  IOMMU off: no IOMMU groups in /sys/kernel/iommu_groups"
+	check "... the iommu fix: add intel_iommu=on" \
+		eval '[[ $(fix_of iommu) == "add intel_iommu=on to the kernel command line"* ]]'
+	check "... iommu=pt only as an option" pt_only_optional
+	check "... nothing AMD's: no amd_iommu, no AMD-Vi" eval '! grep -qE "amd_iommu|AMD-Vi" <<<"$st_text"'
+fi
+# ... booted with intel_iommu=off: the fix replaces it.
+echo "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro intel_iommu=off" >"$VTDOFF/proc/cmdline"
+if needs_no_module "status on a VT-d host booted with intel_iommu=off"; then
+	status_check "status on a VT-d host booted with intel_iommu=off" "$VTDOFF"
+	check "... the iommu fix: replace intel_iommu=off with intel_iommu=on" \
+		eval '[[ $(fix_of iommu) == "replace intel_iommu=off with intel_iommu=on in the kernel command line"* ]]'
 fi
 
 # A DMAR table (VT-d) seen from a CPU that says AuthenticAMD (QEMU's TCG

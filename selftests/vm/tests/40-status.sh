@@ -36,9 +36,9 @@ status_agrees() {
 # Which IOMMU: the firmware's ACPI table says.
 tables=/sys/firmware/acpi/tables
 if [[ -e $tables/DMAR ]]; then
-	iommu=intel table=DMAR
+	iommu=intel table=DMAR name="Intel VT-d"
 elif [[ -e $tables/IVRS ]]; then
-	iommu=amd table=IVRS
+	iommu=amd table=IVRS name=AMD-Vi
 else
 	ktap_exit_skip "no DMAR or IVRS table: the VM has no IOMMU"
 fi
@@ -60,6 +60,13 @@ modprobe_path=$(</proc/sys/kernel/modprobe)
 echo /bin/false >/proc/sys/kernel/modprobe
 st_out=$("$VR" status 2>&1) && st_rc=0 || st_rc=$?
 json=$("$VR" --json status 2>/dev/null) && jrc=0 || jrc=$?
+# The same with no IR- chip in sight (a /proc whose interrupts has none,
+# /sys and the kernel log the guest's): the kernel log has the last word.
+noir=$(mktemp -d)
+cp /proc/cmdline /proc/cpuinfo "$noir/"
+grep -vE '(^|[[:space:]])IR-[A-Z]' /proc/interrupts >"$noir/interrupts"
+noir_out=$(VFIO_RESERVE_PROCFS=$noir "$VR" status 2>&1)
+rm -rf "$noir"
 loaded_meanwhile=$([[ -e /sys/module/vfio_reserve ]] && echo yes || echo no)
 echo "$modprobe_path" >/proc/sys/kernel/modprobe
 ktap_diag "status without the module (exit $st_rc):"
@@ -77,14 +84,20 @@ ktap_check "without the module: status --json parses, same results, module WARN,
 # domain's prefix, VT-d and AMD-Vi alike), and its boot message.
 ir_chips=$(grep -cE '(^|[[:space:]])IR-[A-Z]' /proc/interrupts)
 case $iommu in
-intel) ir_logged=$(dmesg | grep -c 'DMAR-IR: Enabled IRQ remapping') ;;
-amd) ir_logged=$(dmesg | grep -c 'AMD-Vi: Interrupt remapping enabled') ;;
+intel) ir_message="DMAR-IR: Enabled IRQ remapping" ;;
+amd) ir_message="AMD-Vi: Interrupt remapping enabled" ;;
 esac
+ir_logged=$(dmesg | grep -cF "$ir_message")
 ktap_diag "interrupts through IR- chips: $ir_chips; remapping enabled in the kernel log: $ir_logged"
 ktap_check "without the module: PASS interrupt remapping on, from the IR- chips or the kernel log" \
 	eval '((ir_chips + ir_logged > 0)) &&
 		grep -qE "^PASS  interrupt remapping on \((IR- interrupt chips|kernel log: .*)\)$" <<<"$st_out"'
-no_module_out=$st_out no_module_json=$json
+ktap_diag "status with no IR- chip in /proc/interrupts:"
+grep -A1 "interrupt remapping" <<<"$noir_out" | ktap_diag
+ktap_check "no IR- chip: PASS interrupt remapping on from the kernel log (\"$ir_message\")" \
+	eval '((ir_logged > 0)) &&
+		grep -qxF "PASS  interrupt remapping on (kernel log: \"$ir_message\")" <<<"$noir_out"'
+no_module_out=$st_out$noir_out no_module_json=$json
 
 # --- with the module -----------------------------------------------------------
 ktap_check "modprobe vfio_reserve" modprobe vfio_reserve
@@ -97,7 +110,7 @@ case $iommu in
 intel) fw_line="PASS  ACPI DMAR table present: Intel VT-d is enabled in the firmware" ;;
 amd) fw_line="PASS  ACPI IVRS table present: AMD-Vi is enabled in the firmware" ;;
 esac
-ktap_check "PASS for the $table table, which sysfs has (${iommu/amd/AMD-Vi recognised})" \
+ktap_check "PASS for the $table table, which sysfs has: $name recognised" \
 	eval '[[ -z ${VR_IOMMU:-} || $VR_IOMMU == "$iommu" ]] &&
 		grep -qxF "$fw_line" <<<"$st_out"'
 ngroups=$(find /sys/kernel/iommu_groups -mindepth 1 -maxdepth 1 | wc -l)
@@ -107,7 +120,7 @@ if [[ $iommu == intel ]]; then
 			grep -qx "PASS  IOMMU on: $ngroups IOMMU groups, booted with intel_iommu=on" <<<"$st_out"'
 else
 	ktap_check "PASS IOMMU on with the $ngroups groups of /sys/kernel/iommu_groups, AMD-Vi (booted with no amd_iommu= argument)" \
-		eval '((ngroups > 0)) && ! grep -qw "amd_iommu=[^ ]*" /proc/cmdline &&
+		eval '((ngroups > 0)) && ! grep -q "amd_iommu=" /proc/cmdline &&
 			grep -qx "PASS  IOMMU on: $ngroups IOMMU groups (AMD-Vi)" <<<"$st_out"'
 fi
 ktap_check "PASS interrupt remapping on (the module's answer), and the kernel shows it (IR- chips or its log)" \

@@ -13,7 +13,7 @@ if [[ -n $(ls -A /sys/kernel/iommu_groups 2>/dev/null) ]]; then
 	ktap_exit_skip "the kernel made IOMMU groups despite intel_iommu=off"
 fi
 
-ktap_plan 8
+ktap_plan 9
 ktap_diag "guest CPU: $(grep -m1 vendor_id /proc/cpuinfo)"
 st_out=$("$VR" status 2>&1) && st_rc=0 || st_rc=$?
 ktap_diag "status (exit $st_rc):"
@@ -49,4 +49,6 @@ ck_out=$("$VR" check "$NIC1" 2>&1) && ck_rc=0 || ck_rc=$?
 ktap_check "check $NIC1 exits 1: no IOMMU group (sysfs has no iommu_group link either)" \
 	eval '[[ $ck_rc == 1 && ! -e $(pci_dev "$NIC1")/iommu_group ]] &&
 		grep -q "the IOMMU is off" <<<"$ck_out"' || ktap_diag <<<"$ck_out"
+ktap_check "its fix names intel_iommu=on for Intel and no amd_iommu=on (AMD-Vi takes no argument)" \
+	eval 'grep -q "intel_iommu=on" <<<"$ck_out" && ! grep -q "amd_iommu=on" <<<"$ck_out"'
 ktap_finish
