@@ -57,7 +57,10 @@ for kdir in "$@"; do
 	mkdir -p "$log"
 	fresh_copy
 	make -C "$kdir" M="$src" W=1 KBUILD_MODPOST_WARN=1 modules >"$log/w1.full" 2>&1
-	grep -E 'warning:|error:' "$log/w1.full" >"$log/w1.log"
+	# Warnings about the build tools (a tree configured before pahole was
+	# installed, say) are not the module's: kbuild's prepare prints them.
+	grep -E 'warning:|error:' "$log/w1.full" |
+		grep -v 'differs from the one used to build the kernel' >"$log/w1.log"
 	[ -f "$src/vfio_reserve.ko" ] || cat "$log/w1.full" >>"$log/w1.log"
 	result "lint: $kver: the module builds warning-free with W=1" "$log/w1.log"
 
@@ -66,7 +69,16 @@ for kdir in "$@"; do
 	grep -E 'warning:|error:' "$log/sparse.full" | grep '/kmod/' >"$log/sparse.log"
 	command -v sparse >/dev/null || echo "sparse is not installed" >"$log/sparse.log"
 	grep -q 'CHECK' "$log/sparse.full" || echo "sparse did not run" >>"$log/sparse.log"
-	result "lint: $kver: sparse (C=2) reports nothing in kmod/" "$log/sparse.log"
+	if grep -q 'C=2 specified, but .* is not available or not up to date' "$log/sparse.full" &&
+		command -v sparse >/dev/null; then
+		# The kernel's scripts/checker-valid.sh refuses this sparse:
+		# 7.x headers use __typeof_unqual__, which no sparse release
+		# (Debian has 0.6.4, the last one) understands.
+		n=$((n + 1))
+		echo "ok $n lint: $kver: sparse (C=2) # SKIP $(sparse --version) is too old for this kernel's headers (scripts/checker-valid.sh); it runs on the other kernels"
+	else
+		result "lint: $kver: sparse (C=2) reports nothing in kmod/" "$log/sparse.log"
+	fi
 done
 
 if [ -n "$cptree" ]; then
