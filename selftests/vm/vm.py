@@ -236,11 +236,18 @@ class ModRoot:
         extra = os.path.join(self.kdir, "extra")
         os.makedirs(extra, exist_ok=True)
         dest = os.path.join(extra, MODULE_NAME + ".ko")
-        shutil.copy2(self.ko, dest)
+        # DKMS compresses the module as the kernel's own are (.ko.xz on
+        # Debian's 6.12): the tree gets it plain.
+        with open(dest, "wb") as f:
+            f.write(read_module(self.ko))
+        shutil.copystat(self.ko, dest)
         # Without its debug info (kallsyms keeps the symbols): a fraction
         # of the size to read over 9p at every load.
-        if shutil.which("strip"):
-            run(["strip", "--strip-debug", dest])
+        if shutil.which("strip") and subprocess.run(
+                ["strip", "--strip-debug", dest], stderr=subprocess.PIPE).returncode:
+            log(f"strip --strip-debug {dest} failed: the module is loaded as it is")
+            with open(dest, "wb") as f:
+                f.write(read_module(self.ko))
 
 
 class Cpio:

@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `unpersist` undoes `persist` and regenerates the initramfs with Debian's
+# update-initramfs: every file is back byte for byte and the new initramfs
+# carries neither the module nor the options. The stale initramfs before it
+# does carry the options (an early cpio archive holding persist's modprobe.d
+# file, placed in front as early microcode is), so an unpersist that did not
+# regenerate fails. 60-persist regenerates through persist and boots it.
+# vm-timeout: 1500
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+ktap_plan 6
+. "$VR_TOP/selftests/vm/persist-setup.sh"
+before=$(snapshot)
+modprobe e1000e
+run $VR persist --no-initramfs "$NIC1"
+ktap_check "persist --no-initramfs $NIC1 writes the options, the softdep and the module list" \
+	eval '(( cmd_rc == 0 )) && grep -qx "options vfio_reserve devices=$NIC1" $CONF &&
+		grep -qx "softdep e1000e pre: vfio_reserve" $CONF &&
+		grep -qx vfio_reserve /etc/initramfs-tools/modules'
+# The initramfs as persist would have left it: the options in it.
+mkdir -p /tmp/early/etc/modprobe.d
+cp "$CONF" /tmp/early/etc/modprobe.d/
+(cd /tmp/early && find . | cpio -o -H newc --quiet) >/tmp/early.cpio
+cat /tmp/early.cpio "$INITRD" >/tmp/stale.img && cp /tmp/stale.img "$INITRD"
+ktap_check "precondition: the stale initramfs carries the options" \
+	eval 'lsinitramfs $INITRD | grep -q "etc/modprobe.d/vfio-reserve.conf"'
+stale=$(sha256sum <"$INITRD")
+t0=$(now_us)
+run $VR unpersist
+ktap_diag "unpersist (with update-initramfs): $(( ($(now_us) - t0) / 1000000 )) s"
+ktap_check "unpersist succeeds" eval "(( cmd_rc == 0 ))"
+ktap_check "every file is back byte for byte" eval '[[ "$(snapshot)" == "$before" ]]'
+ktap_check "the initramfs was regenerated: another image, without the options or the module" \
+	eval '[[ "$(sha256sum <"$INITRD")" != "$stale" ]] &&
+		! lsinitramfs $INITRD | grep -q "etc/modprobe.d/vfio-reserve.conf" &&
+		! lsinitramfs $INITRD | grep -q "/vfio_reserve.ko"'
+ktap_check "and it is a whole initramfs (the NIC driver of the module list in it)" \
+	eval 'lsinitramfs $INITRD | grep -q "/e1000e.ko"'
+ktap_finish
