@@ -83,8 +83,10 @@ ko=$out/mod/vfio_reserve.ko
 phase "$ko ($(modinfo -F vermagic "$ko")) in $((SECONDS - t)) s"
 
 phase "vr_fuzz"
+# Always build/debug/vr_fuzz, whatever VR_DEBUG_OUT: the tests find it there.
+mkdir -p "$top/build/debug"
 ${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -Werror -I"$top/kmod" -I"$top/kmod/uapi" \
-	-o "$out/vr_fuzz" "$top/selftests/debug/vr_fuzz.c" "$top/kmod/selector.c"
+	-o "$top/build/debug/vr_fuzz" "$top/selftests/debug/vr_fuzz.c" "$top/kmod/selector.c"
 [[ -x $top/build/user/vfio-reserve ]] ||
 	phase "warning: build/user/vfio-reserve is missing (make helper): tests that need it fail"
 
