@@ -117,7 +117,7 @@ stage newest newest
 if [ -s "$out/newest-dir" ]; then
 	stage lint-newest selftests/lint.sh --checkpatch "$(cat "$out/newest-dir")/linux" "$(cat "$out/newest-dir")/linux"
 	stage matrix-newest env VR_DEBUG_APPEND="${VR_CHECK_DEBUG_APPEND:-vr.fuzz_messages=50000 vr.fuzz_seconds=150 vr.hotplug_cycles=30 vr.hotplug_seconds=150 vr.load_cycles=10 vr.failslab_loads=20 vr.release_tries=30}" \
-		VR_DEBUG_STRESS_TIMEOUT="${VR_CHECK_DEBUG_STRESS_TIMEOUT:-480}" \
+		VR_DEBUG_STRESS_TIMEOUT="${VR_CHECK_DEBUG_STRESS_TIMEOUT:-900}" \
 		selftests/kernels/matrix.sh --deadline "$deadline" newest/intel newest/amd
 fi
 selftests/kernels/matrix.sh --table

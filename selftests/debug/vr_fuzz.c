@@ -730,7 +730,13 @@ static void mutate(struct mb *b, size_t at, bool *len_bad)
 }
 
 /* What the kernel must answer to an unprivileged request. */
-enum expect { EXP_ANY, EXP_EPERM, EXP_EINVAL };
+/*
+ * EXP_EPERM_DUMP: a write command asked for as a dump (NLM_F_DUMP). Before
+ * 6.2 genetlink checked GENL_ADMIN_PERM first (-EPERM); later kernels look
+ * the operation up by do/dump first, and a do-only command has no dump:
+ * -EOPNOTSUPP. Either refuses it and changes nothing.
+ */
+enum expect { EXP_ANY, EXP_EPERM, EXP_EINVAL, EXP_EPERM_DUMP };
 
 struct sent {
 	uint8_t cmd;
@@ -834,13 +840,15 @@ static bool gen_msg(struct mb *b, struct nl *nl, uint32_t seq, struct sent *st)
 			if (h->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN) {
 				st->expect = EXP_EINVAL;
 			} else if (admin) {
-				if ((fl & NLM_F_DUMP) == NLM_F_DUMP)
+				bool dump = (fl & NLM_F_DUMP) == NLM_F_DUMP;
+
+				if (dump)
 					fl &= (uint16_t)~NLM_F_DUMP;
 				if (resv0 || resv1 ||
 				    (fl & ~(NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO)))
-					st->expect = EXP_EINVAL;
+					st->expect = dump ? EXP_ANY : EXP_EINVAL;
 				else
-					st->expect = EXP_EPERM;
+					st->expect = dump ? EXP_EPERM_DUMP : EXP_EPERM;
 			}
 		}
 	}
@@ -899,6 +907,10 @@ static void handle(struct nl *nl, struct stats *s, struct sent *tab, uint32_t ba
 			st->acked = 1;
 			if (st->expect == EXP_EPERM && err != EPERM)
 				violation(s, "unprivileged cmd %u answered %d, not -EPERM",
+					  st->cmd, -err);
+			else if (st->expect == EXP_EPERM_DUMP && err != EPERM &&
+				 err != EOPNOTSUPP)
+				violation(s, "unprivileged cmd %u (as a dump) answered %d, not -EPERM or -EOPNOTSUPP",
 					  st->cmd, -err);
 			else if (st->expect == EXP_EINVAL && err != EINVAL)
 				violation(s, "unprivileged cmd %u (bad header) answered %d, not -EINVAL",
@@ -975,7 +987,8 @@ static int cmd_fuzz(int argc, char **argv)
 			gen_msg(&b, &nl, seq++, tab);
 			bytes += b.len;
 			s.admin += tab->admin;
-			s.violations += tab->expect == EXP_EPERM;
+			s.violations += tab->expect == EXP_EPERM ||
+					tab->expect == EXP_EPERM_DUMP;
 		}
 		printf("# dry run: %lu messages, %lu bytes, admin %lu, expect-EPERM %lu, %.0f/s\n",
 		       s.sent, bytes, s.admin, s.violations, s.sent / (now_s() - t0));
