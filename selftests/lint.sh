@@ -38,6 +38,14 @@ kernel_of() {
 	esac
 }
 
+# fresh_copy DIR: the module's sources alone in DIR, so that lint never
+# cleans the real tree and every file is compiled (and checked) each time.
+fresh_copy() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	cp -r "$top/Kbuild" "$top/dkms.conf" "$top/kmod" "$1/"
+}
+
 echo "TAP version 13"
 ncp=0
 [ -n "$cptree" ] && ncp=1
@@ -45,17 +53,10 @@ echo "1..$((2 * $# + ncp))"
 cd "$top" || exit 1
 for kdir in "$@"; do
 	kver=$(kernel_of "$kdir")
-	# Build fresh copies of the sources, so that lint never cleans the
-	# real tree and every file is compiled (and checked) each time.
 	src=$out/$kver/src
-	fresh_copy() {
-		rm -rf "$src"
-		mkdir -p "$src"
-		cp -r "$top/Kbuild" "$top/dkms.conf" "$top/kmod" "$src/"
-	}
 	log=$out/$kver
 	mkdir -p "$log"
-	fresh_copy
+	fresh_copy "$src"
 	make -C "$kdir" M="$src" W=1 KBUILD_MODPOST_WARN=1 modules >"$log/w1.full" 2>&1
 	# Warnings about the build tools (a tree configured before pahole was
 	# installed, say) are not the module's: kbuild's prepare prints them.
@@ -64,7 +65,7 @@ for kdir in "$@"; do
 	[ -f "$src/vfio_reserve.ko" ] || cat "$log/w1.full" >>"$log/w1.log"
 	result "lint: $kver: the module builds warning-free with W=1" "$log/w1.log"
 
-	fresh_copy
+	fresh_copy "$src"
 	make -C "$kdir" M="$src" C=2 KBUILD_MODPOST_WARN=1 modules >"$log/sparse.full" 2>&1
 	grep -E 'warning:|error:' "$log/sparse.full" | grep '/kmod/' >"$log/sparse.log"
 	command -v sparse >/dev/null || echo "sparse is not installed" >"$log/sparse.log"

@@ -926,8 +926,9 @@ def tail(path, n):
 
 class Result:
     def __init__(self, status, reason, boot, total, uptime=None, vm=None, tail=(),
-                 kmemleak=None):
+                 kmemleak=None, started=True):
         self.status, self.reason = status, reason
+        self.started = started  # False: skipped before any VM booted
         self.boot, self.total, self.uptime = boot, total, uptime
         self.vm, self.tail = vm, list(tail)
         self.kmemleak = kmemleak
@@ -1174,7 +1175,7 @@ def run_one(cfg, path, jobs, live=None):
         if left is not None and left < test.timeout:
             return name, Result("skip", f"not started: its timeout ({test.timeout} s) does "
                                 f"not fit in the {max(left, 0):.0f} s left of the time "
-                                "budget", None, 0.0), lines, attempts
+                                "budget", None, 0.0, started=False), lines, attempts
         result = run_test(cfg, test, out)
         if result.status == "fail" and result.boot is None and \
                 (not cfg.deadline or cfg.deadline - time.time() >= test.timeout):
@@ -1272,7 +1273,7 @@ def finish(cfg, out, n, entry, counts, results_path, first):
         counts["rerun"] += 1
     for line in lines:
         out(line)
-    if result.status == "skip" and result.vm is None and result.total == 0.0:
+    if not result.started:
         out(f"ok {n} vm:{name} # SKIP {result.reason}")
     else:
         report(out, n, name, result, cfg.keep_logs)
