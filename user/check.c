@@ -75,8 +75,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 	if (!d->intr_remap) {
 		bool unsafe = vr_allow_unsafe_interrupts(o);
 
-		vr_problem(c, !unsafe,
-			   "enable interrupt remapping (x2APIC/IR in the firmware; do not boot with intremap=off)",
+		vr_problem(c, !unsafe, vr_ir_fix(o),
 			   unsafe ? "no interrupt remapping; allowed only because vfio_iommu_type1.allow_unsafe_interrupts=1, which lets a guest forge interrupts" :
 			   "no interrupt remapping: vfio will refuse the device");
 	}

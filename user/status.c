@@ -278,20 +278,36 @@ static int vr_kmsg_find(const struct vr_opts *o, const char *const *words, size_
 static const char *const vr_ir_log[] = {
 	"AMD-Vi: Interrupt remapping enabled",
 	"DMAR-IR: Enabled IRQ remapping",
-	"AMD-Vi: Disabling interrupt remapping",	/* IVRS lacks the IO-APICs */
+	/*
+	 * The IVRS table lacks an IO-APIC, or (7.x) names for the southbridge
+	 * IO-APIC a function that is no SMBus or ISA bridge: "No southbridge
+	 * IOAPIC found" just before.
+	 */
+	"AMD-Vi: Disabling interrupt remapping",
 };
 #define VR_IR_LOG_OFF 2
+
+/*
+ * What to do when interrupt remapping is off on this host: the kernel log's
+ * reason when it gave one, else what turns it on for the IOMMU's vendor.
+ */
+const char *vr_ir_fix(const struct vr_opts *o)
+{
+	if (vr_kmsg_find(o, vr_ir_log, sizeof(vr_ir_log) / sizeof(vr_ir_log[0])) == VR_IR_LOG_OFF)
+		return "the firmware's IVRS table does not describe the IO-APICs as the kernel expects (dmesg | grep AMD-Vi says which): update the firmware, or name them with ivrs_ioapic= on the kernel command line";
+	if (vr_amd_cpu(o))
+		return "enable the IOMMU (AMD-Vi) in the firmware setup and do not boot with intremap=off, amd_iommu=off or iommu=off: AMD-Vi remaps interrupts whenever it is on";
+	return "enable x2APIC / interrupt remapping in the firmware and do not boot with intremap=off";
+}
 
 /*
  * Interrupt remapping: the module's per-device answer when devices have
  * IOMMU groups; otherwise (no module, or the IOMMU off) the irq chips, then
  * the kernel log.
  */
-static void vr_check_ir(struct vr_report *r, const struct vr_status *st, bool amd)
+static void vr_check_ir(struct vr_report *r, const struct vr_status *st)
 {
-	const char *fix = amd ?
-		"enable the IOMMU (AMD-Vi) in the firmware setup and do not boot with intremap=off, amd_iommu=off or iommu=off: AMD-Vi remaps interrupts whenever it is on" :
-		"enable x2APIC / interrupt remapping in the firmware and do not boot with intremap=off";
+	const char *fix = vr_ir_fix(r->o);
 	bool from_module = st && st->iommu;
 	int logged;
 
@@ -307,8 +323,7 @@ static void vr_check_ir(struct vr_report *r, const struct vr_status *st, bool am
 	} else {
 		logged = vr_kmsg_find(r->o, vr_ir_log, sizeof(vr_ir_log) / sizeof(vr_ir_log[0]));
 		if (logged == VR_IR_LOG_OFF)
-			vr_line(r, VR_FAIL, "interrupt_remapping",
-				"the firmware's IVRS table does not list the IO-APICs (dmesg | grep AMD-Vi): update the firmware, or name them with ivrs_ioapic= on the kernel command line",
+			vr_line(r, VR_FAIL, "interrupt_remapping", fix,
 				"interrupt remapping off (kernel log: \"%s\"): vfio refuses devices without it",
 				vr_ir_log[logged]);
 		else if (logged >= 0)
@@ -471,7 +486,7 @@ int vr_cmd_status(const struct vr_opts *o, int argc, char **argv)
 	amd = vr_amd_cpu(o);
 	vr_check_iommu(&r, amd);
 	vr_check_module(&r, &st, &loaded);
-	vr_check_ir(&r, loaded ? &st : NULL, amd);
+	vr_check_ir(&r, loaded ? &st : NULL);
 	vr_check_kconfig(&r, amd);
 	vr_check_vfio(&r);
 	if (o->json) {

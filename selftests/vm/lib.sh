@@ -314,3 +314,24 @@ nested_accels() {
 	fi
 	echo "-accel tcg"
 }
+
+# kernel_ir_off: prints the kernel's own messages on disabling interrupt
+# remapping and succeeds when it did; fails when it did not. AMD-Vi disables
+# it when the IVRS table lacks an IO-APIC or, from 7.x, when the function the
+# IVRS table names for the southbridge IO-APIC is no SMBus or ISA bridge:
+# QEMU's amd-iommu names 00:14.0 and q35 has nothing there (QEMU 7.2 and 10
+# alike), so 7.x guests under QEMU's AMD-Vi have no interrupt remapping.
+# Tests whose verdict depends on it assert the refusal that follows instead.
+kernel_ir_off() {
+	dmesg | grep -E "AMD-Vi: .*(No southbridge IOAPIC|not in IVRS table|Disabling interrupt remapping)" |
+		sed 's/^\[[^]]*\] //' | grep . && dmesg | grep -q "AMD-Vi: Disabling interrupt remapping"
+}
+
+# check_fails_for_ir_only OUT N: `vfio-reserve check` output OUT for N
+# devices has one FAIL per device, each "no interrupt remapping", with the
+# IVRS fix the kernel's reason calls for.
+check_fails_for_ir_only() {
+	[[ $(grep -c "^  FAIL" <<<"$1") == "$2" &&
+		$(grep -c "^  FAIL  no interrupt remapping: vfio will refuse the device$" <<<"$1") == "$2" &&
+		$(grep -c "fix: the firmware's IVRS table does not describe the IO-APICs" <<<"$1") == "$2" ]]
+}

@@ -89,14 +89,29 @@ amd) ir_message="AMD-Vi: Interrupt remapping enabled" ;;
 esac
 ir_logged=$(dmesg | grep -cF "$ir_message")
 ktap_diag "interrupts through IR- chips: $ir_chips; remapping enabled in the kernel log: $ir_logged"
-ktap_check "without the module: PASS interrupt remapping on, from the IR- chips or the kernel log" \
-	eval '((ir_chips + ir_logged > 0)) &&
-		grep -qE "^PASS  interrupt remapping on \((IR- interrupt chips|kernel log: .*)\)$" <<<"$st_out"'
-ktap_diag "status with no IR- chip in /proc/interrupts:"
-grep -A1 "interrupt remapping" <<<"$noir_out" | ktap_diag
-ktap_check "no IR- chip: PASS interrupt remapping on from the kernel log (\"$ir_message\")" \
-	eval '((ir_logged > 0)) &&
-		grep -qxF "PASS  interrupt remapping on (kernel log: \"$ir_message\")" <<<"$noir_out"'
+# When the kernel disabled interrupt remapping (lib.sh's kernel_ir_off: 7.x
+# under QEMU's AMD-Vi), status must say so: FAIL, with the IVRS fix.
+ir_fail_log='FAIL  interrupt remapping off (kernel log: "AMD-Vi: Disabling interrupt remapping"): vfio refuses devices without it'
+ivrs_fix="fix: the firmware's IVRS table does not describe the IO-APICs"
+if ir_off=$(kernel_ir_off); then
+	ktap_diag "the kernel disabled interrupt remapping:"
+	ktap_diag <<<"$ir_off"
+	ktap_check "without the module: FAIL interrupt remapping off, from the kernel log, with the IVRS fix" \
+		eval '((ir_chips + ir_logged == 0)) && grep -qxF "$ir_fail_log" <<<"$st_out" &&
+			grep -A1 -xF "$ir_fail_log" <<<"$st_out" | grep -qF "$ivrs_fix"'
+	ktap_check "no IR- chip: the same FAIL" \
+		eval 'grep -qxF "$ir_fail_log" <<<"$noir_out"'
+else
+	ir_off=
+	ktap_check "without the module: PASS interrupt remapping on, from the IR- chips or the kernel log" \
+		eval '((ir_chips + ir_logged > 0)) &&
+			grep -qE "^PASS  interrupt remapping on \((IR- interrupt chips|kernel log: .*)\)$" <<<"$st_out"'
+	ktap_diag "status with no IR- chip in /proc/interrupts:"
+	grep -A1 "interrupt remapping" <<<"$noir_out" | ktap_diag
+	ktap_check "no IR- chip: PASS interrupt remapping on from the kernel log (\"$ir_message\")" \
+		eval '((ir_logged > 0)) &&
+			grep -qxF "PASS  interrupt remapping on (kernel log: \"$ir_message\")" <<<"$noir_out"'
+fi
 no_module_out=$st_out$noir_out no_module_json=$json
 
 # --- with the module -----------------------------------------------------------
@@ -104,8 +119,14 @@ ktap_check "modprobe vfio_reserve" modprobe vfio_reserve
 st_out=$("$VR" status 2>&1) && st_rc=0 || st_rc=$?
 ktap_diag "status with the module (exit $st_rc):"
 ktap_diag <<<"$st_out"
-ktap_result "with the module: status exits 0 and has no FAIL" \
-	"$([[ $st_rc == 0 ]] && ! grep -q '^FAIL' <<<"$st_out" && echo 0 || echo 1)"
+if [[ -n $ir_off ]]; then
+	ktap_result "with the module: status exits 1, its one FAIL interrupt remapping" \
+		"$([[ $st_rc == 1 && $(grep -c '^FAIL' <<<"$st_out") == 1 ]] &&
+			grep -q '^FAIL  interrupt remapping off' <<<"$st_out" && echo 0 || echo 1)"
+else
+	ktap_result "with the module: status exits 0 and has no FAIL" \
+		"$([[ $st_rc == 0 ]] && ! grep -q '^FAIL' <<<"$st_out" && echo 0 || echo 1)"
+fi
 case $iommu in
 intel) fw_line="PASS  ACPI DMAR table present: Intel VT-d is enabled in the firmware" ;;
 amd) fw_line="PASS  ACPI IVRS table present: AMD-Vi is enabled in the firmware" ;;
@@ -123,9 +144,16 @@ else
 		eval '((ngroups > 0)) && ! grep -q "amd_iommu=" /proc/cmdline &&
 			grep -qx "PASS  IOMMU on: $ngroups IOMMU groups (AMD-Vi)" <<<"$st_out"'
 fi
-ktap_check "PASS interrupt remapping on (the module's answer), and the kernel shows it (IR- chips or its log)" \
-	eval '((ir_chips + ir_logged > 0)) &&
-		grep -qx "PASS  interrupt remapping on" <<<"$st_out"'
+if [[ -n $ir_off ]]; then
+	ktap_check "FAIL interrupt remapping off (the module's answer) with the IVRS fix, as the kernel disabled it" \
+		eval 'grep -qx "FAIL  interrupt remapping off: vfio refuses devices without it" <<<"$st_out" &&
+			grep -A1 -x "FAIL  interrupt remapping off: vfio refuses devices without it" <<<"$st_out" |
+			grep -qF "$ivrs_fix"'
+else
+	ktap_check "PASS interrupt remapping on (the module's answer), and the kernel shows it (IR- chips or its log)" \
+		eval '((ir_chips + ir_logged > 0)) &&
+			grep -qx "PASS  interrupt remapping on" <<<"$st_out"'
+fi
 version=$(cat /sys/module/vfio_reserve/version 2>/dev/null)
 reclaim=$(cat /sys/module/vfio_reserve/parameters/reclaim 2>/dev/null)
 ktap_check "PASS module line: version $version, no rules, reclaim=${reclaim:-?} (as sysfs says)" \
@@ -135,13 +163,17 @@ json=$("$VR" --json status) && jrc=0 || jrc=$?
 ktap_check "status --json parses and has the same results and exit code" \
 	eval 'python3 -c "import json,sys; json.load(sys.stdin)" <<<"$json" &&
 		status_agrees "$st_out" "$json" && [[ $jrc == "$st_rc" ]]'
-ktap_check "status --json: firmware, iommu, interrupt_remapping and module PASS, no fix" \
+ktap_check "status --json: firmware, iommu, module PASS, no fix; interrupt_remapping $([[ -n $ir_off ]] && echo "FAIL with a fix" || echo "the same")" \
 	python3 -c '
 import json, sys
 c = {x["check"]: x for x in json.loads(sys.argv[1])}
+ir_off = sys.argv[2] == "off"
 for k in ("firmware", "iommu", "interrupt_remapping", "module"):
-    assert c[k]["result"] == "PASS" and c[k]["fix"] is None, k
-' "$json"
+    if k == "interrupt_remapping" and ir_off:
+        assert c[k]["result"] == "FAIL" and "IVRS" in c[k]["fix"], k
+    else:
+        assert c[k]["result"] == "PASS" and c[k]["fix"] is None, k
+' "$json" "${ir_off:+off}"
 ktap_check "no status output, table or --json, with or without the module, names amd_iommu=on" \
 	no_amd_iommu_on "$no_module_out" "$no_module_json" "$st_out" "$json"
 ktap_check "status with an argument is a usage error (exit 2)" \
