@@ -20,14 +20,16 @@ $VR persist "$NIC1" >/tmp/persist.out 2>&1
 rc=$?
 ktap_diag <"/tmp/persist.out"
 ktap_diag "persist (with update-initramfs): $(( ($(now_us) - t0) / 1000000 )) s"
-ktap_check "persist $NIC1 succeeds" eval "(( $rc == 0 ))"
+ktap_check "persist $NIC1 succeeds, running update-initramfs -u -k all" \
+	eval "(( $rc == 0 )) && ran_update_initramfs '-u -k all'"
 ktap_check "it wrote the options and a softdep before e1000e" \
 	eval 'grep -qx "options vfio_reserve devices=$NIC1" $CONF &&
 		grep -qx "softdep e1000e pre: vfio_reserve" $CONF &&
 		grep -qx vfio_reserve /etc/initramfs-tools/modules'
+listing=$(lsinitramfs "$INITRD")
 ktap_check "the regenerated initramfs has the module and the options" \
-	eval 'lsinitramfs $INITRD | grep -q "/vfio_reserve.ko" &&
-		lsinitramfs $INITRD | grep -q "etc/modprobe.d/vfio-reserve.conf"'
+	eval 'grep -q "/vfio_reserve.ko" <<<"$listing" &&
+		grep -q "etc/modprobe.d/vfio-reserve.conf" <<<"$listing"'
 
 # Boot that kernel and initramfs with the e1000e pair as in the outer VM
 # (00:02.0, and 01:00.0 behind a root port), stop before the root is

@@ -30,12 +30,14 @@ stale=$(sha256sum <"$INITRD")
 t0=$(now_us)
 run $VR unpersist
 ktap_diag "unpersist (with update-initramfs): $(( ($(now_us) - t0) / 1000000 )) s"
-ktap_check "unpersist succeeds" eval "(( cmd_rc == 0 ))"
+ktap_check "unpersist succeeds, running update-initramfs -u -k all" \
+	eval '(( cmd_rc == 0 )) && ran_update_initramfs "-u -k all"'
 ktap_check "every file is back byte for byte" eval '[[ "$(snapshot)" == "$before" ]]'
+listing=$(lsinitramfs "$INITRD")
 ktap_check "the initramfs was regenerated: another image, without the options or the module" \
 	eval '[[ "$(sha256sum <"$INITRD")" != "$stale" ]] &&
-		! lsinitramfs $INITRD | grep -q "etc/modprobe.d/vfio-reserve.conf" &&
-		! lsinitramfs $INITRD | grep -q "/vfio_reserve.ko"'
+		! grep -q "etc/modprobe.d/vfio-reserve.conf" <<<"$listing" &&
+		! grep -q "/vfio_reserve.ko" <<<"$listing"'
 ktap_check "and it is a whole initramfs (the NIC driver of the module list in it)" \
-	eval 'lsinitramfs $INITRD | grep -q "/e1000e.ko"'
+	eval 'grep -q "/e1000e.ko" <<<"$listing"'
 ktap_finish
