@@ -25,6 +25,7 @@ import shutil
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -439,7 +440,7 @@ def qemu_argv(cfg, test, qmp_sock, ctl_sock, console):
         "-accel", "tcg,thread=multi", "-M", "q35,kernel-irqchip=split",
         "-cpu", "max", "-smp", "2", "-m", "2048",
         "-device", IOMMU_DEVICES[cfg.iommu],
-        "-kernel", cfg.kernel, "-initrd", cfg.initramfs,
+        "-kernel", cfg.boot_kernel, "-initrd", cfg.initramfs,
         "-append", kernel_cmdline(cfg, test),
         # 00:02.0: a NIC on the root bus
         "-netdev", "user,id=n0,restrict=on",
@@ -980,6 +981,72 @@ def host_mkinitramfs(cfg, rundir, args):
     return image
 
 
+# The compressed kernel inside a bzImage: magic, decompressor.
+PAYLOAD_FORMATS = (
+    (b"\xfd7zXZ\x00", ["xz", "-dc"]),
+    (b"\x28\xb5\x2f\xfd", ["zstd", "-dcq"]),
+    (b"\x1f\x8b", ["gzip", "-dc"]),
+)
+XEN_ELFNOTE_PHYS32_ENTRY = 18
+
+
+def has_pvh_entry(elf):
+    """Whether an ELF64 kernel has the PVH entry note QEMU boots it by."""
+    if elf[:5] != b"\x7fELF\x02":
+        return False
+    phoff, = struct.unpack_from("<Q", elf, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
+    for i in range(phnum):
+        ptype, _, offset, _, _, filesz = struct.unpack_from("<IIQQQQ", elf, phoff + i * phentsize)
+        if ptype != 4:  # PT_NOTE
+            continue
+        pos, end = offset, offset + filesz
+        while pos + 12 <= end:
+            namesz, descsz, ntype = struct.unpack_from("<III", elf, pos)
+            name = elf[pos + 12:pos + 12 + namesz].rstrip(b"\0")
+            if name == b"Xen" and ntype == XEN_ELFNOTE_PHYS32_ENTRY:
+                return True
+            pos += 12 + (namesz + 3) // 4 * 4 + (descsz + 3) // 4 * 4
+    return False
+
+
+def pvh_kernel(vmdir, bzimage):
+    """The bzImage's own vmlinux, for QEMU's PVH entry: the guest starts
+    with no decompression under TCG (its share of each boot) and no
+    real-mode setup. Cached in vmdir/pvh/ beside a stamp of the bzImage.
+    None when the payload's format is unknown or the kernel lacks the PVH
+    note (CONFIG_PVH): the bzImage is booted then."""
+    st = os.stat(bzimage)
+    key = [os.path.realpath(bzimage), st.st_size, st.st_mtime]
+    out = os.path.join(vmdir, "pvh", os.path.basename(bzimage) + ".vmlinux")
+    stamp = out + ".stamp"
+    state = read_json(stamp)
+    if state is not None and state.get("key") == key:
+        return out if state.get("pvh") and os.path.exists(out) else None
+    with open(bzimage, "rb") as f:
+        image = f.read()
+    elf = None
+    if len(image) > 0x250 and image[0x202:0x206] == b"HdrS":
+        setup_sects = image[0x1f1] or 4
+        offset, length = struct.unpack_from("<II", image, 0x248)
+        # The build appends the uncompressed size (4 bytes) to the payload.
+        payload = image[(setup_sects + 1) * 512 + offset:][:length][:-4]
+        for magic, cmd in PAYLOAD_FORMATS:
+            if payload.startswith(magic) and shutil.which(cmd[0]):
+                p = subprocess.run(cmd, input=payload, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL)
+                elf = p.stdout if p.returncode == 0 else None
+                break
+    pvh = bool(elf) and has_pvh_entry(elf)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    if pvh:
+        with open(out + ".tmp", "wb") as f:
+            f.write(elf)
+        os.replace(out + ".tmp", out)
+    write_json(stamp, {"key": key, "pvh": pvh})
+    return out if pvh else None
+
+
 def make_rundir(vmdir, name):
     """A directory for the sockets, short enough for sun_path (108 bytes)."""
     base = os.path.join(vmdir, "run")
@@ -1101,6 +1168,9 @@ def parse_args(argv):
                    help="the kernel's module directory, what /lib/modules/KVER is "
                    "for an installed kernel (default: /lib/modules/KVER; with it "
                    "KVER defaults to the module's vermagic, else DIR's name)")
+    p.add_argument("--no-pvh", action="store_true",
+                   help="boot the bzImage itself, not its vmlinux through QEMU's "
+                   "PVH entry (the default when the kernel has CONFIG_PVH)")
     p.add_argument("--timeout-factor", type=float, default=1.0, metavar="F",
                    help="multiply every test's vm-timeout by F (slow kernels)")
     p.add_argument("--timeout", type=int, metavar="S",
@@ -1163,6 +1233,8 @@ def configure(args):
             f"not {cfg.kver}: it will not load")
     cfg.kernel = os.path.abspath(args.kernel) if args.kernel else \
         f"/boot/vmlinuz-{cfg.kver}"
+    cfg.boot_kernel = cfg.kernel
+    cfg.pvh = not args.no_pvh
     if not os.access(cfg.kernel, os.R_OK):
         die(f"cannot read {cfg.kernel} (install the kernel image, run as a user "
             f"that can read it, or pass --kver or --kernel)")
@@ -1196,6 +1268,8 @@ def prepare(cfg):
     os.makedirs(cfg.logdir, exist_ok=True)
     ModRoot(cfg.vmdir, cfg.kver, cfg.ko, cfg.moddir).prepare()
     Initramfs(cfg.vmdir, cfg.kver, cfg.moddir).prepare()
+    if cfg.pvh:
+        cfg.boot_kernel = pvh_kernel(cfg.vmdir, cfg.kernel) or cfg.kernel
 
 
 def interrupt(signum, frame):
