@@ -26,7 +26,7 @@
 # are for Debian's kernel; those of selftests/debug/tests are for this one),
 # VR_DEBUG_STRESS_TIMEOUT (seconds: every stress test's timeout instead of
 # its vm-timeout, for small counts), VR_DEBUG_OUT (build directory, default
-# build/debug), VR_VM_ARGS (more vm.py options: --iommu amd, -j 2).
+# build/debug), VR_VM_ARGS (more vm.py options: --iommu amd, -j 1).
 # Exit status: 0 when nothing failed.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -105,7 +105,7 @@ fi
 # A large kernel log: the storms count their lines in dmesg.
 common=(--kernel "$kdir/bzImage" --moddir "$kdir/modroot/lib/modules/$kver" --ko "$ko"
 	--build "$out" --append "log_buf_len=16M ${VR_DEBUG_APPEND:-}")
-# VR_VM_ARGS: more vm.py options, e.g. "--iommu amd -j 2" (the kernel matrix)
+# VR_VM_ARGS: more vm.py options, e.g. "--iommu amd -j 1" (the kernel matrix)
 # shellcheck disable=SC2206 # words on purpose
 common+=(${VR_VM_ARGS:-})
 [[ -n $deadline ]] && common+=(--deadline "$deadline")

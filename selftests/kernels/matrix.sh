@@ -25,12 +25,16 @@
 # test, the other cells their every-kernel (or amd) tests, and each cell
 # reports what it left out as one SKIP line.
 # --deadline EPOCH: tests whose timeout would end later are reported as
-# skipped (vm.py --deadline). --jobs N: VMs at once (vm.py -j).
+# skipped (vm.py --deadline). --jobs N: VMs at once (vm.py -j; default
+# VR_VM_JOBS, else 1). One VM at a time is the faster here: each guest's two
+# TCG vCPUs already keep both cores busy, and two VMs side by side took more
+# than twice as long each (deb12/intel: 505 s at -j1, 617 s at -j2; 16-unload
+# on 7.x: 75 s alone, 146 s beside another VM).
 # --table: only print the table of the last run (build/matrix/*/tap).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=$top/build/matrix
-full=0 deadline= jobs=${VR_VM_JOBS:-2} table_only=0 deb12_only=0
+full=0 deadline= jobs=${VR_VM_JOBS:-1} table_only=0 deb12_only=0
 while (($#)); do
 	case $1 in
 	--deb12-kver) deb12_only=1 ;;
