@@ -26,6 +26,7 @@
 
 #include "netlink.h"
 #include "reserve.h"
+#include "status.h"
 
 #define VR_STUB_DRIVER	"pci-stub"
 
@@ -349,15 +350,60 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 }
 
 /*
+ * Is @pdev's driver_override still the one a reservation sets? @now gets
+ * what it is. The caller holds the device lock.
+ */
+static bool vr_override_ours(struct pci_dev *pdev, char *now, size_t size)
+{
+	return vr_override_copy(&pdev->dev, now, size) == strlen(VR_DRIVER) &&
+	       !strcmp(now, VR_DRIVER);
+}
+
+/*
+ * Someone else changed the driver_override of a reserved device (to @now):
+ * the device is no longer ours. Its record goes, listeners hear "released",
+ * and nothing the module does later unbinds the driver it has now.
+ */
+static void vr_disown(struct pci_dev *pdev, const char *now)
+{
+	struct vr_dev *vd;
+
+	mutex_lock(&vr_lock);
+	vd = vr_dev_find(pdev);
+	if (vd && vd->state == VFIO_RESERVE_STATE_RESERVED)
+		list_del(&vd->node);
+	else
+		vd = NULL;
+	mutex_unlock(&vr_lock);
+	if (!vd)
+		return;
+	pr_info("%s: driver_override changed to \"%s\" by someone else: no longer reserved\n",
+		pci_name(pdev), now);
+	vr_nl_event(VFIO_RESERVE_EVENT_RELEASED, pdev, now[0] ? now : NULL,
+		    vd->rule);
+	vr_dev_free(vd);
+}
+
+/*
  * Bind a reserved device to vfio-pci, taking it from the driver it has if
- * that is what the reservation decided. Never under vr_lock.
+ * that is what the reservation decided. A device whose override someone
+ * else changed is disowned instead, and left as it is. Never under vr_lock.
  */
 static void vr_bind(struct pci_dev *pdev)
 {
-	char drv[VR_DRV_NAME_SIZE];
+	char drv[VR_DRV_NAME_SIZE], now[VR_OVERRIDE_SIZE];
+	bool ours;
 	int ret;
 
-	vr_driver_name(pdev, drv, sizeof(drv));
+	device_lock(&pdev->dev);
+	strscpy(drv, pdev->dev.driver ? pdev->dev.driver->name : "",
+		sizeof(drv));
+	ours = vr_override_ours(pdev, now, sizeof(now));
+	device_unlock(&pdev->dev);
+	if (!ours) {
+		vr_disown(pdev, now);
+		return;
+	}
 	if (!strcmp(drv, VR_DRIVER))
 		return;
 	if (drv[0]) {
@@ -471,13 +517,16 @@ static void vr_settle_fn(struct work_struct *work)
 	vr_settle(true);
 }
 
+static int vr_scan_one(struct device *dev, void *data)
+{
+	vr_consider(to_pci_dev(dev), false);
+	return 0;
+}
+
 /* Match every present device against the rules. */
 static void vr_scan(void)
 {
-	struct pci_dev *pdev = NULL;
-
-	for_each_pci_dev(pdev)
-		vr_consider(pdev, false);
+	vr_for_each_pci_dev(NULL, vr_scan_one);
 }
 
 static void vr_forget(struct pci_dev *pdev)
@@ -519,6 +568,17 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 		break;
 	case BUS_NOTIFY_BOUND_DRIVER:
 		vr_nl_event(VFIO_RESERVE_EVENT_BOUND, pdev, dev->driver->name, NULL);
+		/*
+		 * Another driver could bind only because the override changed
+		 * (the device lock is held here, as vr_override_ours() wants).
+		 */
+		if (strcmp(dev->driver->name, VR_DRIVER) &&
+		    vr_in_state(pdev, VFIO_RESERVE_STATE_RESERVED)) {
+			char now[VR_OVERRIDE_SIZE];
+
+			if (!vr_override_ours(pdev, now, sizeof(now)))
+				vr_disown(pdev, now);
+		}
 		break;
 	case BUS_NOTIFY_UNBIND_DRIVER:
 		/* The last moment the driver's name is known; unbind cannot fail. */
@@ -663,7 +723,27 @@ int vr_release(struct pci_dev *pdev, const char **why)
 
 unsigned int vr_rules_count(void)
 {
-	return vr_nrules;
+	unsigned int n;
+
+	mutex_lock(&vr_lock);
+	n = vr_nrules;
+	mutex_unlock(&vr_lock);
+	return n;
+}
+
+/* Drop the selectors of @sels that repeat an earlier one; the count left. */
+static int vr_sels_unique(struct vr_selector *sels, int n)
+{
+	int i, j, kept = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < kept; j++)
+			if (vr_sel_equal(&sels[j], &sels[i]))
+				break;
+		if (j == kept)
+			sels[kept++] = sels[i];
+	}
+	return kept;
 }
 
 static void vr_rules_free(struct list_head *list)
@@ -693,8 +773,9 @@ static bool vr_rule_present(const struct vr_selector *sel)
  * @origin: parameter or run time
  * @err: describes a parse error
  *
- * Rules already present are skipped. Devices present that match a new
- * rule are reserved as at load time.
+ * Rules already present, and selectors that repeat one earlier in @list,
+ * are skipped and not counted. Devices present that match a new rule are
+ * reserved as at load time.
  *
  * Return: the number of rules added, or -EINVAL, -E2BIG, -ENOSPC, -ENOMEM.
  */
@@ -710,6 +791,9 @@ int vr_rules_add(const char *list, enum vfio_reserve_origin origin,
 	if (!sels)
 		return -ENOMEM;
 	n = vr_sel_parse_list(list, sels, VR_SEL_LIST_MAX, err);
+	/* A selector given twice is one rule, counted once. */
+	if (n > 0)
+		n = vr_sels_unique(sels, n);
 	for (i = 0; i < n; i++) {
 		r = kzalloc_obj(*r, GFP_KERNEL);
 		if (!r) {
@@ -772,9 +856,9 @@ void vr_rules_apply(void)
  * @err: describes a parse error
  *
  * Reserved devices stay reserved; pending ones that came from a removed
- * rule are forgotten.
+ * rule are forgotten. A selector given twice removes its rule once.
  *
- * Return: the number removed, or -EINVAL, -ENOENT, -ENOMEM.
+ * Return: the number of rules removed, or -EINVAL, -ENOENT, -ENOMEM.
  */
 int vr_rules_del(const char *list, struct vr_sel_error *err)
 {
@@ -791,6 +875,7 @@ int vr_rules_del(const char *list, struct vr_sel_error *err)
 	n = vr_sel_parse_list(list, sels, VR_SEL_LIST_MAX, err);
 	if (n < 0)
 		goto out;
+	n = vr_sels_unique(sels, n);
 	mutex_lock(&vr_lock);
 	for (i = 0; i < n; i++) {
 		if (!vr_rule_present(&sels[i])) {

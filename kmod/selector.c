@@ -48,6 +48,13 @@ static bool vr_parse_hex(const char *s, size_t len, size_t digits, u32 *val)
 	return true;
 }
 
+/* Hex of @min to @max digits, as a PCI domain is (the kernel writes %04x). */
+static bool vr_parse_hex_var(const char *s, size_t len, size_t min,
+			     size_t max, u32 *val)
+{
+	return len >= min && len <= max && vr_parse_hex(s, len, len, val);
+}
+
 static bool vr_is_star(const char *s, size_t len)
 {
 	return len == 1 && s[0] == '*';
@@ -126,8 +133,8 @@ static int vr_parse_addr(const char *s, size_t len, bool wild,
 		return -EINVAL;
 	}
 	sel->domain = 0;
-	if (n == 3 && !vr_parse_hex(f[0], fl[0], 4, &sel->domain)) {
-		*reason = "the domain must be 4 hex digits";
+	if (n == 3 && !vr_parse_hex_var(f[0], fl[0], 4, 8, &sel->domain)) {
+		*reason = "the domain must be 4 to 8 hex digits";
 		return -EINVAL;
 	}
 	if (!vr_parse_hex(f[n - 2], fl[n - 2], 2, &sel->bus)) {
@@ -161,7 +168,7 @@ static int vr_parse_id(const char *s, size_t len, struct vr_selector *sel,
 
 	n = vr_split(s, len, ':', f, fl, 4);
 	if (n == 3) {
-		*reason = "neither an address ([dddd:]bb:ss.f) nor ids (vvvv:dddd[:svvv:sddd])";
+		*reason = "neither [dddd:]bb:ss.f nor vvvv:dddd[:svvv:sddd]";
 		return -EINVAL;
 	}
 	if (n != 2 && n != 4) {
@@ -201,7 +208,7 @@ static int vr_parse_class(const char *s, size_t len, struct vr_selector *sel,
 		sel->class_mask = 0xffffff;
 		return 0;
 	}
-	*reason = "a class is 4 hex digits (class, subclass) or 6 (with prog-if)";
+	*reason = "a class is 4 hex digits or 6 (with prog-if)";
 	return -EINVAL;
 }
 
@@ -214,19 +221,25 @@ static bool vr_has_prefix(const char *s, size_t len, const char *prefix)
 
 /*
  * True when the text before the first ':' is no hex field, nor a field of
- * hex width with a typo in it (those get the field's own message).
+ * hex width with a typo in it, nor a mistyped domain (those get the
+ * field's own message).
  */
 static bool vr_unknown_prefix(const char *s, size_t len)
 {
 	const char *colon = vr_memchr(s, len, ':');
 	size_t i, n = colon ? (size_t)(colon - s) : len;
+	bool word = false;
 
 	if (!colon || n == 2 || n == 4)
 		return false;
-	for (i = 0; i < n; i++)
+	/* A word ("pci:"), not a mistyped domain ("1000g:"): no digits. */
+	for (i = 0; i < n; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			return false;
 		if (vr_hex_digit(s[i]) < 0 && s[i] != '*')
-			return true;
-	return false;
+			word = true;
+	}
+	return word;
 }
 
 /**
@@ -253,9 +266,9 @@ int vr_sel_parse(const char *tok, size_t len, struct vr_selector *sel,
 		return -EINVAL;
 	}
 	for (i = 0; i < len; i++) {
-		if (tok[i] == ' ' || tok[i] == '\t' || tok[i] == '\n' ||
-		    tok[i] == '\0') {
-			*reason = "white space or NUL inside a selector";
+		if (tok[i] == ' ' || (unsigned char)tok[i] < 0x20 ||
+		    tok[i] == 0x7f) {
+			*reason = "a space or control character in a selector";
 			return -EINVAL;
 		}
 	}
@@ -292,7 +305,7 @@ int vr_sel_parse(const char *tok, size_t len, struct vr_selector *sel,
 		sel->kind = VR_SEL_ID;
 		return vr_parse_id(tok, len, sel, reason);
 	}
-	*reason = "expected an address, vendor:device, class: or vf:";
+	*reason = "expected an address, vvvv:dddd, class: or vf:";
 	return -EINVAL;
 }
 

@@ -59,7 +59,7 @@ struct pci_dev *vr_pci_by_addr(const char *addr)
 	struct pci_dev *pdev;
 	char end;
 
-	if (sscanf(addr, "%4x:%2x:%2x.%1x%c", &domain, &bus, &slot, &func,
+	if (sscanf(addr, "%8x:%2x:%2x.%1x%c", &domain, &bus, &slot, &func,
 		   &end) != 4 || slot > 0x1f || func > 7)
 		return NULL;
 	pdev = pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(slot, func));
@@ -135,24 +135,29 @@ void vr_facts_get(struct pci_dev *pdev, struct vr_facts *f)
 #endif
 }
 
+static int vr_totals_one(struct device *dev, void *data)
+{
+	struct pci_dev *pdev = to_pci_dev(dev);
+	struct iommu_group *group = iommu_group_get(&pdev->dev);
+	struct vr_totals *t = data;
+
+	if (!group)
+		return 0;
+	iommu_group_put(group);
+	t->iommu = true;
+	if (!vr_intr_remap(pdev))
+		t->intr_remap = false;
+	return 0;
+}
+
 void vr_totals_get(struct vr_totals *t)
 {
-	struct pci_dev *pdev = NULL;
-	bool all_remap = true;
 	struct vr_dev *vd;
 
 	memset(t, 0, sizeof(*t));
-	for_each_pci_dev(pdev) {
-		struct iommu_group *group = iommu_group_get(&pdev->dev);
-
-		if (!group)
-			continue;
-		iommu_group_put(group);
-		t->iommu = true;
-		if (!vr_intr_remap(pdev))
-			all_remap = false;
-	}
-	t->intr_remap = t->iommu && all_remap;
+	t->intr_remap = true;
+	vr_for_each_pci_dev(t, vr_totals_one);
+	t->intr_remap &= t->iommu;
 	mutex_lock(&vr_lock);
 	list_for_each_entry(vd, &vr_devs, node) {
 		if (vd->state == VFIO_RESERVE_STATE_RESERVED)

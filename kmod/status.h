@@ -47,4 +47,14 @@ void vr_totals_get(struct vr_totals *t);
 u64 vr_addr_key(struct pci_dev *pdev);
 struct pci_dev *vr_pci_by_addr(const char *addr);
 
+/*
+ * @fn(dev, @data) on every PCI function until it returns non-zero, which
+ * is returned. Not for_each_pci_dev(): its pci_get_device() starts again
+ * from the first device when the one it stands on was removed meanwhile
+ * (klist_iter_init_node() on a dead node), so a walk during hot-unplug
+ * sees devices twice. The bus walk's klist iterator keeps its place.
+ */
+#define vr_for_each_pci_dev(data, fn) \
+	bus_for_each_dev(&pci_bus_type, NULL, data, fn)
+
 #endif /* VR_STATUS_H */

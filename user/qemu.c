@@ -38,10 +38,12 @@ static bool vr_listed(char (*addrs)[VR_ADDR_SIZE], int n, const char *addr)
 	return false;
 }
 
-/* Same domain, bus and slot. */
+/* Same domain, bus and slot: all but the function ("dddd:bb:ss.f"). */
 static bool vr_same_slot(const char *a, const char *b)
 {
-	return !strncmp(a, b, 10);
+	size_t len = strlen(a);
+
+	return len > 2 && len == strlen(b) && !strncmp(a, b, len - 1);
 }
 
 /*
@@ -188,7 +190,7 @@ static int vr_device_args(char (*addrs)[VR_ADDR_SIZE], int n,
 	for (i = 0; i < n; i++) {
 		const struct vr_device *d = vr_find_device(f->devs, f->n,
 							   addrs[i]);
-		char func = addrs[i][VR_ADDR_SIZE - 2];
+		char func = addrs[i][strlen(addrs[i]) - 1];
 
 		len = 0;
 		extra[0] = '\0';
@@ -206,8 +208,10 @@ static int vr_device_args(char (*addrs)[VR_ADDR_SIZE], int n,
 					addrs[i]);
 		}
 		vr_qemu_id(addrs[i], id, sizeof(id));
-		if (asprintf(&out[i], "vfio-pci,host=%s,id=%s%s", addrs[i], id,
-			     extra) < 0) {
+		/* QEMU's host= takes domains up to ffff; sysfsdev= any. */
+		if (asprintf(&out[i], strlen(addrs[i]) > 12 ?
+			     "vfio-pci,sysfsdev=/sys/bus/pci/devices/%s,id=%s%s" :
+			     "vfio-pci,host=%s,id=%s%s", addrs[i], id, extra) < 0) {
 			free(slot);
 			return -ENOMEM;
 		}

@@ -53,7 +53,7 @@ bool vr_normalize_addr(const char *in, char *out)
 	    sel.kind != VR_SEL_ADDR || sel.exclude ||
 	    sel.slot == VR_SEL_ANY || sel.func == VR_SEL_ANY)
 		return false;
-	snprintf(out, VR_ADDR_SIZE, "%04x:%02x:%02x.%x", sel.domain & 0xffff,
+	snprintf(out, VR_ADDR_SIZE, "%04x:%02x:%02x.%x", sel.domain,
 		 sel.bus & 0xff, sel.slot & 0x1f, sel.func & 7);
 	return true;
 }

@@ -176,7 +176,7 @@ done
 # --- addresses: normalized, checked before anything is changed -----------------------
 for c in claim release check; do
 	for bad in 00:1f.8 xyz 0000:03:00.'*' 8086:10d3 '!03:00.0' 03:20.0 0000:100:00.0 \
-		vf:02:00.0 '03:00.0,03:00.1' ''; do
+		100000000:03:00.0 vf:02:00.0 '03:00.0,03:00.1' ''; do
 		vr "$c" "$bad"
 		expect "$c '$bad': exit 2, not a PCI address" 2 "'$bad' is not a PCI address"
 	done
@@ -185,6 +185,12 @@ for c in claim release check; do
 	vr --json "$c" 00:1f.8
 	expect "--json $c 00:1f.8: still exit 2" 2 "is not a PCI address"
 done
+
+# Domains past ffff (Intel VMD) are addresses like any other.
+vr libvirt 10000:01:00.0 0000:03:00.1
+expect "libvirt 10000:01:00.0 (a VMD domain): its own domain in the <address>" 0 "" \
+	"<address domain='0x10000' bus='0x01' slot='0x00' function='0x0'/>"
+check "... and 0000:03:00.1 keeps domain 0" grep -qF "<address domain='0x0000' bus='0x03' slot='0x00' function='0x1'/>" <<<"$out"
 
 # --- selectors: the error names the token and its position ---------------------------
 vr add 'class:02'

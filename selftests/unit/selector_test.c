@@ -11,6 +11,7 @@
 
 #include "kselftest_harness.h"
 #include "selector.h"
+#include "uapi/linux/vfio_reserve.h"
 
 struct valid_case {
 	const char *in;
@@ -25,6 +26,13 @@ static const struct valid_case valid[] = {
 	{ "0000:03:*.*", "0000:03:*.*" },
 	{ "03:*.0", "0000:03:*.0" },
 	{ "ABCD:0A:1F.3", "abcd:0a:1f.3" },
+	/* Domains past ffff (Intel VMD: 10000 up), written as the kernel does. */
+	{ "10000:00:00.0", "10000:00:00.0" },
+	{ "0010000:01:00.0", "10000:01:00.0" },
+	{ "ffffffff:ff:1f.7", "ffffffff:ff:1f.7" },
+	{ "!10000:00:02.0", "!10000:00:02.0" },
+	{ "10000:00:*.*", "10000:00:*.*" },
+	{ "vf:10001:02:00.0", "vf:10001:02:00.0" },
 	{ "8086:10d3", "8086:10d3" },
 	{ "10de:*", "10de:*" },
 	{ "8086:10d3:8086:0001", "8086:10d3:8086:0001" },
@@ -51,10 +59,12 @@ static const struct invalid_case invalid[] = {
 	{ "0000:03:00.8", "function must be 0-7" },
 	{ "0000:03:20.0", "slot must be 00-1f" },
 	{ "0000:3:00.0", "bus must be 2 hex" },
-	{ "000:03:00.0", "domain must be 4 hex" },
+	{ "000:03:00.0", "domain must be 4 to 8 hex" },
+	{ "100000000:03:00.0", "domain must be 4 to 8 hex" },
+	{ "1000g:03:00.0", "domain must be 4 to 8 hex" },
 	{ "0000:*:00.0", "bus cannot be '*'" },
 	{ "0000:0g:00.0", "bus must be 2 hex" },
-	{ "0000:03:00", "neither an address" },
+	{ "0000:03:00", "neither [dddd" },
 	{ "0000:03:00.0.1", "address is" },
 	{ "03.0", "address is" },
 	{ "0:0000:03:00.0", "address is" },
@@ -63,7 +73,7 @@ static const struct invalid_case invalid[] = {
 	{ "808g:10d3", "vendor must be 4 hex" },
 	{ "*:10d3", "vendor cannot be '*'" },
 	{ "8086:10d", "device must be 4 hex" },
-	{ "8086:10d3:8086", "neither an address" },
+	{ "8086:10d3:8086", "neither [dddd" },
 	{ "8086:10d3:8086:0001:0", "ids are" },
 	{ "8086:10d3:808:0001", "subsystem ids" },
 	{ "class:02", "a class is" },
@@ -73,7 +83,10 @@ static const struct invalid_case invalid[] = {
 	{ "pci:0000:03:00.0", "unknown prefix" },
 	{ "dev:8086:10d3", "unknown prefix" },
 	{ "8086", "expected an address" },
-	{ "0000:03:00.0 ", "white space" },
+	{ "0000:03:00.0 ", "space or control" },
+	{ "0000:03:00.0\x1b[31m", "space or control" },
+	{ "\r8086:10d3", "space or control" },
+	{ "8086:10d3\x7f", "space or control" },
 	{ "0000:03:00.0000000000000000000000000", "longer than 32" },
 };
 
@@ -111,6 +124,28 @@ TEST(invalid_tokens_are_refused_with_a_reason)
 		ASSERT_NE(NULL, reason);
 		EXPECT_NE(NULL, strstr(reason, invalid[i].reason))
 			TH_LOG("reason was: %s", reason);
+	}
+}
+
+/*
+ * The module sends "selector N at position P: REASON" as an extack message,
+ * which the kernel holds in 80 bytes with its NUL (NETLINK_MAX_FMTMSG_LEN):
+ * every reason fits with the widest N and P.
+ */
+TEST(reasons_fit_an_extack_message)
+{
+	char buf[256];
+	struct vr_selector sel;
+	size_t i;
+
+	for (i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+		const char *reason = "";
+
+		vr_sel_parse(invalid[i].in, strlen(invalid[i].in), &sel, &reason);
+		snprintf(buf, sizeof(buf), "selector %u at position %u: %s",
+			 VR_SEL_LIST_MAX + 1, VFIO_RESERVE_SELECTOR_LIST_MAX - 1,
+			 reason);
+		EXPECT_GT(80, (int)strlen(buf)) TH_LOG("%zu bytes: %s", strlen(buf), buf);
 	}
 }
 
@@ -203,6 +238,27 @@ static int match(const char *list, const struct vr_pci_ids *id)
 	if (n < 0)
 		return -100;
 	return vr_sel_list_match(sels, (unsigned int)n, id);
+}
+
+/* A VMD domain is told apart from domain 0, in both directions. */
+TEST(domains_past_ffff_match_exactly)
+{
+	struct vr_pci_ids low = nic(0, 2, 0), vmd = nic(0, 2, 0),
+			  vf = nic(3, 0, 1);
+
+	vmd.domain = 0x10000;
+	vf.domain = 0x10000;
+	vf.is_vf = true;
+	vf.pf_domain = 0x10000;
+	vf.pf_bus = 2;
+	EXPECT_EQ(0, match("10000:00:02.0", &vmd));
+	EXPECT_EQ(-1, match("10000:00:02.0", &low));
+	EXPECT_EQ(-1, match("0000:00:02.0", &vmd));
+	EXPECT_EQ(0, match("0000:00:02.0", &low));
+	EXPECT_EQ(-1, match("8086:10d3,!10000:00:02.0", &vmd));
+	EXPECT_EQ(0, match("8086:10d3,!10000:00:02.0", &low));
+	EXPECT_EQ(0, match("vf:10000:02:00.0", &vf));
+	EXPECT_EQ(-1, match("vf:0000:02:00.0", &vf));
 }
 
 TEST(addresses_and_wildcards_match)

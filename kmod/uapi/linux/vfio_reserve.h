@@ -16,7 +16,8 @@
  * with -EPERM otherwise; the others work for any user.
  *
  * A device address (ADDR attributes) is the string "dddd:bb:ss.f", as in
- * sysfs. Strings are NUL terminated.
+ * sysfs: the domain has 4 hex digits or more (up to 8; Intel VMD's start
+ * at 10000). Strings are NUL terminated.
  *
  * VFIO_RESERVE_CMD_STATUS_GET (do)
  *   request:  nothing
@@ -92,8 +93,8 @@
 #define VFIO_RESERVE_FAMILY_VERSION	1
 #define VFIO_RESERVE_MCGRP_EVENTS	"events"
 
-/* Longest ADDR string with its NUL: "dddd:bb:ss.f". */
-#define VFIO_RESERVE_ADDR_SIZE		13
+/* Longest ADDR string with its NUL: "dddddddd:bb:ss.f". */
+#define VFIO_RESERVE_ADDR_SIZE		17
 /* Longest selector list accepted in RULE_ADD and RULE_DEL. */
 #define VFIO_RESERVE_SELECTOR_LIST_MAX	2048
 

@@ -5,7 +5,8 @@
 # kselftest harness): every command against sysfs, as root (one result line
 # per test of the program) and as nobody, malformed requests; a device dump
 # looping while a NIC is hotplugged and unplugged 50 times; events for a
-# hotplugged matching device, a release and a claim.
+# hotplugged matching device, a release and a claim; a reservation undone
+# by hand (override cleared, native driver bound) is let go.
 #
 # 24 pci-testdev functions on the root bus make a device dump larger than
 # the smallest part the kernel sends (about 4 KiB), so that every dump of
@@ -29,7 +30,7 @@ QMP_DEL='{"execute":"device_del","arguments":{"id":"hp0"}}'
 [[ -x $PROG ]] || ktap_exit_skip "$PROG not built (make genl)"
 [[ $VR_KO == 1 ]] || ktap_exit_skip "vfio_reserve.ko not built"
 mapfile -t TESTS < <("$PROG" --list)
-ktap_plan $((15 + ${#TESTS[@]}))
+ktap_plan $((18 + ${#TESTS[@]}))
 
 kmsg "30-netlink start"
 # Our module first, so that nic1 is reserved before e1000e can take it;
@@ -95,7 +96,7 @@ ktap_result "as nobody: reads work, RULE_ADD/RULE_DEL/DEVICE_CLAIM/DEVICE_RELEAS
 # shellcheck disable=SC2317 # called through ktap_check
 kernel_clean() {
 	! dmesg | sed -n '/vr-test: 30-netlink start/,$p' |
-		grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|UBSAN|KASAN'
+		grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|UBSAN|KASAN|truncated extack'
 }
 ktap_check "dmesg: no WARNING, BUG or Oops after the requests" kernel_clean
 
@@ -179,6 +180,31 @@ ktap_check "nic1 is back on e1000e, in state none, without override" \
 listen claim reserved,unbound:e1000e,bound:vfio-pci "$NIC1"
 "$PROG" --claim "$NIC1" | ktap_diag
 heard claim "DEVICE_CLAIM of nic1: reserved, unbound from e1000e, bound to vfio-pci"
+
+# --- a reservation someone else undoes -------------------------------------------
+# By hand, as an operator would: nic1's override cleared, nic1 unbound from
+# vfio-pci and bound to e1000e. The module lets go of it with a "released"
+# event, and no later rule change takes nic1 off e1000e: not a rule that
+# matches nothing (a settle), not one that names nic1 (reclaim=stub leaves
+# it pending). The netdev's ifindex shows that e1000e never let go.
+nic1_ifindex() { cat "$(pci_dev "$NIC1")"/net/*/ifindex 2>/dev/null; }
+listen disown unbound:vfio-pci,bound:e1000e,released "$NIC1"
+echo >"$(pci_dev "$NIC1")/driver_override"
+echo "$NIC1" >"$(pci_dev "$NIC1")/driver/unbind"
+echo "$NIC1" >/sys/bus/pci/drivers/e1000e/bind
+heard disown "nic1 given back to e1000e by hand: unbound from vfio-pci, bound to e1000e, released"
+idx=$(nic1_ifindex)
+ktap_check "nic1 on e1000e (ifindex ${idx:-none}), in state none, without override" \
+	eval '[[ -n $idx && $(pci_driver "$NIC1") == e1000e ]] &&
+		"$PROG" --device "$NIC1" | grep -q "state=none driver=e1000e override=- "'
+"$PROG" --rule-add dead:beef | ktap_diag
+"$PROG" --rule-add "$NIC1" | ktap_diag
+sleep 1
+"$PROG" --device "$NIC1" | ktap_diag
+ktap_check "rules added later: nic1 stays on e1000e (same ifindex), pending under reclaim=stub" \
+	eval '[[ $(pci_driver "$NIC1") == e1000e && $(nic1_ifindex) == "$idx" ]] &&
+		"$PROG" --device "$NIC1" | grep -q "state=pending driver=e1000e "'
+"$PROG" --rule-del "dead:beef,$NIC1" | ktap_diag
 
 ktap_check "dmesg: no WARNING, BUG or Oops at the end" kernel_clean
 rm -rf "$TMP"
