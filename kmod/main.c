@@ -84,20 +84,24 @@ static int __init vr_init(void)
 {
 	int ret;
 
+	/*
+	 * The family last: no request reaches a half-made module, and the
+	 * events of the first reservations go nowhere (vr_nl_ready).
+	 */
 	vr_apply_params();
-	ret = vr_nl_init();
-	if (ret)
-		goto err_rules;
 	ret = vr_reserve_init();
 	if (ret)
-		goto err_nl;
+		goto err_rules;
+	ret = vr_nl_init();
+	if (ret)
+		goto err_reserve;
 	pr_info("version %s loaded: %u rules, reclaim=%s%s\n", VR_VERSION,
 		vr_rules_count(), vr_reclaim_name(vr_config.reclaim),
 		vr_config.dry_run ? ", dry run" : "");
 	return 0;
 
-err_nl:
-	vr_nl_exit();
+err_reserve:
+	vr_reserve_stop();
 	vr_reserve_exit();
 err_rules:
 	vr_rules_clear();

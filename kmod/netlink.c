@@ -499,13 +499,16 @@ static int vr_nl_rule_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	struct vr_dump_ctx *ctx = (struct vr_dump_ctx *)cb->ctx;
 	char text[VR_SEL_TEXT_SIZE];
 	struct vr_rule *r;
-	u64 i = 0;
 	void *hdr;
 
-	/* Rules are few: resume by index under the lock. */
+	/*
+	 * Rules are few: resume after the id of the last one sent (ids grow
+	 * along the list), so a RULE_DEL or RULE_ADD between two parts
+	 * neither repeats nor skips a rule that stays.
+	 */
 	mutex_lock(&vr_lock);
 	list_for_each_entry(r, &vr_rules, node) {
-		if (i++ < ctx->next)
+		if (r->id < ctx->next)
 			continue;
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 				  cb->nlh->nlmsg_seq, &vr_family, NLM_F_MULTI,
@@ -519,7 +522,7 @@ static int vr_nl_rule_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 			break;
 		}
 		genlmsg_end(skb, hdr);
-		ctx->next = i;
+		ctx->next = r->id + 1;
 	}
 	mutex_unlock(&vr_lock);
 	return skb->len;

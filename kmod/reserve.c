@@ -30,12 +30,17 @@
 
 #define VR_STUB_DRIVER	"pci-stub"
 
-/* Protects vr_rules, vr_nrules and vr_devs; innermost (see above). */
+/*
+ * Protects vr_rules, vr_nrules, vr_next_rule_id and vr_devs; innermost
+ * (see above).
+ */
 DEFINE_MUTEX(vr_lock);
 LIST_HEAD(vr_rules);
 LIST_HEAD(vr_devs);
 struct vr_config vr_config = { .reclaim = VR_RECLAIM_STUB };
 static unsigned int vr_nrules;
+/* The id of the next rule added; never reused. */
+static u64 vr_next_rule_id = 1;
 /* Set under vr_lock when the module stops: no work is queued after it. */
 static bool vr_stopping;
 
@@ -604,13 +609,15 @@ static struct notifier_block vr_bus_nb = {
  * Takes the device from any driver but a user's. Idempotent.
  *
  * Return: 0, or -EINVAL (not an endpoint), -EBUSY (in use), -ENODEV
- * (removed meanwhile), -EPERM (dry run), -ENOMEM.
+ * (removed meanwhile), -EPERM (dry run), -ENOMEM, or what setting the
+ * driver_override returned.
  */
 int vr_claim(struct pci_dev *pdev, const char **why)
 {
 	char rule[VR_SEL_TEXT_SIZE], prev[VR_DRV_NAME_SIZE];
 	struct vr_dev *vd, *old;
 	bool was_pending = false;
+	int ret;
 
 	if (vr_config.dry_run) {
 		*why = "the module was loaded with dry_run=1";
@@ -649,11 +656,12 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 	}
 	mutex_unlock(&vr_lock);
 	vr_dev_free(vd);
-	if (vr_set_override(pdev, VR_DRIVER)) {
+	ret = vr_set_override(pdev, VR_DRIVER);
+	if (ret) {
 		if (!old || was_pending)
 			vr_unreserve(pdev, !old);
 		*why = "cannot set driver_override";
-		return -ENOMEM;
+		return ret;
 	}
 	if (!old || was_pending)
 		vr_log_reserved(pdev, rule, prev);
@@ -824,6 +832,7 @@ int vr_rules_add(const char *list, enum vfio_reserve_origin origin,
 			kfree(r);
 			continue;
 		}
+		r->id = vr_next_rule_id++;
 		list_add_tail(&r->node, &vr_rules);
 		vr_nrules++;
 	}

@@ -29,6 +29,7 @@ struct vr_rule {
 	struct list_head node;
 	struct vr_selector sel;
 	enum vfio_reserve_origin origin;
+	u64 id;			/* grows along vr_rules: a dump's cursor */
 };
 
 /* One matched device. Protected by vr_lock. */

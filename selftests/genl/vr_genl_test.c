@@ -1530,7 +1530,8 @@ TEST_F(genl, rule_add_bad_or_empty_list_adds_nothing)
 	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR,
 		  "8086:10d3,0000:00:1f.8", &rep);
 	EXPECT_ERR(-EINVAL, &rep);
-	EXPECT_STREQ("selector 2 at position 10: the function must be 0-7", rep.ext);
+	EXPECT_STREQ("selector 2 at position 10: the function must be 0-7 or '*'",
+		     rep.ext);
 	vr_reply_free(&rep);
 
 	/*
@@ -1738,6 +1739,98 @@ TEST_F(genl, rule_counts_repeats_once)
 	EXPECT_EQ(s0.rules, s1.rules);
 	vr_reply_free(&st1);
 	vr_reply_free(&st0);
+}
+
+static int vr_dump_parts(struct nl_sock *sk, int family, uint8_t cmd,
+			 size_t bufsize, struct vr_reply *rep, int *parts,
+			 void (*between)(void *arg), void *arg);
+
+struct rule_del_between {
+	struct vr_nl *nl;
+	const char *list;
+	int error;
+};
+
+static void rule_del_between(void *arg)
+{
+	struct rule_del_between *d = arg;
+	struct vr_reply rep;
+
+	vr_do_str(d->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR,
+		  d->list, &rep);
+	d->error = rep.error;
+	vr_reply_free(&rep);
+}
+
+/* One of the first @n fillers (deleted during the dump)? */
+static bool early_filler(const char *sel, unsigned int n)
+{
+	unsigned int v;
+	char end;
+
+	return sscanf(sel, "dead:%4x%c", &v, &end) == 1 && v < n;
+}
+
+/*
+ * A rule dump read in parts of 4 KiB, with rules of its first part removed
+ * after that part is read: every rule that stays comes exactly once and in
+ * order (the dump resumes from a rule id, not from a list index that the
+ * removal shifts).
+ */
+TEST_F(genl, rule_dump_in_parts_survives_rule_del)
+{
+	char list[VFIO_RESERVE_SELECTOR_LIST_MAX], dels[VFIO_RESERVE_SELECTOR_LIST_MAX];
+	struct rule_del_between d = { .nl = &self->nl, .list = dels, .error = 1 };
+	struct vr_reply rep, before;
+	struct vr_rule r[300], b[300];
+	int n, nb, i, j, seen, parts = 0, last;
+	struct nl_sock *sk;
+	char why[256] = "";
+
+	NEED_ADMIN();
+	for (i = 0; i < 192; i += 64) {
+		filler_list(list, sizeof(list), i, 64);
+		vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD,
+			  VFIO_RESERVE_A_RULE_SELECTOR, list, &rep);
+		ASSERT_OK(&rep);
+		vr_reply_free(&rep);
+	}
+	nb = dump_rules(_metadata, &self->nl, &before, b, 300);
+	filler_list(dels, sizeof(dels), 0, 16);
+
+	sk = nl_socket_alloc();
+	ASSERT_NE(NULL, sk);
+	ASSERT_EQ(0, genl_connect(sk));
+	vr_dump_parts(sk, self->nl.family, VFIO_RESERVE_CMD_RULE_GET, 4096,
+		      &rep, &parts, rule_del_between, &d);
+	nl_socket_free(sk);
+	EXPECT_OK(&rep);
+	EXPECT_EQ(0, d.error) TH_LOG("RULE_DEL between the parts: %d", d.error);
+	EXPECT_LE(3, parts) TH_LOG("%d rules came in %d parts", nb, parts);
+	n = vr_rules_parse(&rep, r, 300, why, sizeof(why));
+	EXPECT_LE(0, n) TH_LOG("rule dump: %s", why);
+	for (j = 0, last = -1; j < nb; j++) {
+		if (early_filler(b[j].selector, 16))
+			continue;
+		for (i = 0, seen = 0; i < n; i++) {
+			if (strcmp(r[i].selector, b[j].selector))
+				continue;
+			seen++;
+			EXPECT_LT(last, i) TH_LOG("%s out of order", b[j].selector);
+			last = i;
+		}
+		EXPECT_EQ(1, seen) TH_LOG("%s: seen %d times", b[j].selector, seen);
+	}
+	vr_reply_free(&rep);
+	vr_reply_free(&before);
+
+	for (i = 16; i < 192; i += 64) {
+		filler_list(list, sizeof(list), i, 192 - i < 64 ? 192 - i : 64);
+		vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL,
+			  VFIO_RESERVE_A_RULE_SELECTOR, list, &rep);
+		EXPECT_OK(&rep);
+		vr_reply_free(&rep);
+	}
 }
 
 TEST_F(genl, rule_del_absent_is_enoent)
@@ -2209,7 +2302,8 @@ fail:
  * the first resumes from the family's cursor. *@parts counts them.
  */
 static int vr_dump_parts(struct nl_sock *sk, int family, uint8_t cmd,
-			 size_t bufsize, struct vr_reply *rep, int *parts)
+			 size_t bufsize, struct vr_reply *rep, int *parts,
+			 void (*between)(void *arg), void *arg)
 {
 	struct nl_msg *req = nlmsg_alloc();
 	unsigned char *buf = malloc(bufsize);
@@ -2252,6 +2346,9 @@ static int vr_dump_parts(struct nl_sock *sk, int family, uint8_t cmd,
 			break;
 		}
 		(*parts)++;
+		/* After the first part, while the dump is under way. */
+		if (*parts == 1 && between)
+			between(arg);
 		len = (int)n;
 		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len);
 		     nlh = NLMSG_NEXT(nlh, len)) {
@@ -2343,7 +2440,7 @@ static int run_dump_loop(double seconds)
 	end = now_s() + seconds;
 	do {
 		vr_dump_parts(sk, family, VFIO_RESERVE_CMD_DEVICE_GET, DUMP_BUF,
-			      &rep, &parts);
+			      &rep, &parts, NULL, NULL);
 		if (rep.error) {
 			printf("# dump %ld: error %d (%s) %s %s\n", dumps + 1,
 			       rep.error, strerror(-rep.error), rep.ext, rep.why);
