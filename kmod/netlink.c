@@ -235,35 +235,118 @@ static int vr_fill_dev(struct sk_buff *skb, struct pci_dev *pdev, u32 portid,
 	return ret;
 }
 
+/* The PCI functions of an IOMMU group, referenced; all of them. */
+struct vr_members {
+	struct pci_dev **pdev;
+	unsigned int n, size;
+};
+
 static int vr_collect_member(struct device *dev, void *data)
 {
-	struct vr_entry *e = data;
+	struct vr_members *m = data;
+	struct pci_dev **grown;
 
 	/* No device lock here: the group mutex is held (lock order). */
-	if (dev_is_pci(dev) && e->key < VR_GROUP_MEMBERS_MAX)
-		e[++e->key].pdev = pci_dev_get(to_pci_dev(dev));
+	if (!dev_is_pci(dev))
+		return 0;
+	if (m->n == m->size) {
+		grown = krealloc_array(m->pdev, m->size * 2, sizeof(*grown),
+				       GFP_KERNEL);
+		if (!grown)
+			return -ENOMEM;
+		m->pdev = grown;
+		m->size *= 2;
+	}
+	m->pdev[m->n++] = pci_dev_get(to_pci_dev(dev));
 	return 0;
 }
 
+static void vr_members_put(struct vr_members *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->n; i++)
+		pci_dev_put(m->pdev[i]);
+	kfree(m->pdev);
+}
+
+static int vr_members_get(struct iommu_group *group, struct vr_members *m)
+{
+	int ret;
+
+	m->n = 0;
+	m->size = 16;
+	m->pdev = kmalloc_array(m->size, sizeof(*m->pdev), GFP_KERNEL);
+	if (!m->pdev)
+		return -ENOMEM;
+	ret = iommu_group_for_each_dev(group, m, vr_collect_member);
+	if (ret)
+		vr_members_put(m);
+	return ret;
+}
+
+/* The largest GROUP_GET message of @n members. */
+static size_t vr_group_msg_size(unsigned int n)
+{
+	size_t member = nla_total_size(nla_total_size(VFIO_RESERVE_ADDR_SIZE) +
+				       nla_total_size(VR_DRV_NAME_SIZE) +
+				       nla_total_size(sizeof(u8)));
+
+	return genlmsg_total_size(nla_total_size(sizeof(u32)) +
+				  2 * nla_total_size(sizeof(u8)) + n * member);
+}
+
+static int vr_count_member(struct device *dev, void *data)
+{
+	if (dev_is_pci(dev))
+		(*(unsigned int *)data)++;
+	return 0;
+}
+
+/* The size of @pdev's group's message as it is now (0 without a group). */
+static size_t vr_group_size(struct pci_dev *pdev)
+{
+	struct iommu_group *group = iommu_group_get(&pdev->dev);
+	unsigned int n = 0;
+
+	if (!group)
+		return 0;
+	iommu_group_for_each_dev(group, &n, vr_count_member);
+	iommu_group_put(group);
+	return vr_group_msg_size(n);
+}
+
+/*
+ * The group of @any with every member, and "viable" decided over every
+ * member: -EMSGSIZE when it does not fit @skb (the do path sizes its reply
+ * with vr_group_size(), a dump its parts with vr_nl_group_start()).
+ */
 static int vr_fill_group(struct sk_buff *skb, struct pci_dev *any, u32 portid,
 			 u32 seq, int flags)
 {
 	struct iommu_group *group = iommu_group_get(&any->dev);
-	struct vr_entry *m;
-	bool viable = true;
-	unsigned int i, n;
+	char (*drv)[VR_DRV_NAME_SIZE] = NULL;
+	struct vr_members m;
+	bool viable = true, *blocks = NULL;
 	struct nlattr *nest;
+	unsigned int i;
 	void *hdr;
-	int ret = -ENOMEM;
+	int ret;
 
 	if (!group)
 		return -ENOENT;
-	/* m[0].key counts members, m[1..] hold them. */
-	m = kcalloc(VR_GROUP_MEMBERS_MAX + 1, sizeof(*m), GFP_KERNEL);
-	if (!m)
+	ret = vr_members_get(group, &m);
+	if (ret)
 		goto out_group;
-	iommu_group_for_each_dev(group, m, vr_collect_member);
-	n = m[0].key;
+	ret = -ENOMEM;
+	drv = kmalloc_array(m.n, sizeof(*drv), GFP_KERNEL);
+	blocks = kmalloc_array(m.n, sizeof(*blocks), GFP_KERNEL);
+	if (!drv || !blocks)
+		goto out_members;
+	for (i = 0; i < m.n; i++) {
+		blocks[i] = vr_dma_blocks(m.pdev[i], drv[i], sizeof(drv[i]));
+		viable &= !blocks[i];
+	}
 
 	ret = -EMSGSIZE;
 	hdr = genlmsg_put(skb, portid, seq, &vr_family, flags,
@@ -274,17 +357,13 @@ static int vr_fill_group(struct sk_buff *skb, struct pci_dev *any, u32 portid,
 	    nla_put_u8(skb, VFIO_RESERVE_A_GROUP_IN_USE,
 		       vr_group_in_use(any)))
 		goto cancel;
-	for (i = 1; i <= n; i++) {
-		char drv[VR_DRV_NAME_SIZE];
-		bool blocks = vr_dma_blocks(m[i].pdev, drv, sizeof(drv));
-
-		viable &= !blocks;
+	for (i = 0; i < m.n; i++) {
 		nest = nla_nest_start(skb, VFIO_RESERVE_A_GROUP_MEMBER);
 		if (!nest ||
 		    nla_put_string(skb, VFIO_RESERVE_A_MEMBER_ADDR,
-				   pci_name(m[i].pdev)) ||
-		    vr_put_str(skb, VFIO_RESERVE_A_MEMBER_DRIVER, drv) ||
-		    nla_put_u8(skb, VFIO_RESERVE_A_MEMBER_BLOCKS, blocks))
+				   pci_name(m.pdev[i])) ||
+		    vr_put_str(skb, VFIO_RESERVE_A_MEMBER_DRIVER, drv[i]) ||
+		    nla_put_u8(skb, VFIO_RESERVE_A_MEMBER_BLOCKS, blocks[i]))
 			goto cancel;
 		nla_nest_end(skb, nest);
 	}
@@ -296,12 +375,36 @@ static int vr_fill_group(struct sk_buff *skb, struct pci_dev *any, u32 portid,
 cancel:
 	genlmsg_cancel(skb, hdr);
 out_members:
-	for (i = 1; i <= n; i++)
-		pci_dev_put(m[i].pdev);
-	kfree(m);
+	kfree(blocks);
+	kfree(drv);
+	vr_members_put(&m);
 out_group:
 	iommu_group_put(group);
 	return ret;
+}
+
+/*
+ * A group dump's parts are at least as large as its largest group's
+ * message (conventional functions behind a PCIe-to-PCI bridge share one
+ * group, 256 of them and more), so that every group fits an empty part.
+ */
+static int vr_nl_group_start(struct netlink_callback *cb)
+{
+	struct vr_entry *e;
+	unsigned int n, i;
+	size_t max = 0;
+
+	e = vr_collect_from(0, true, &n);
+	if (!e)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		max = max(max, vr_group_size(e[i].pdev));
+	vr_entries_put(e, n);
+	/* Members that join meanwhile: a margin of 16. */
+	if (max)
+		max += vr_group_msg_size(16) - vr_group_msg_size(0);
+	cb->min_dump_alloc = (u32)min_t(size_t, max, U32_MAX);
+	return 0;
 }
 
 static int vr_nl_dump(struct sk_buff *skb, struct netlink_callback *cb,
@@ -452,7 +555,9 @@ static int vr_nl_group_doit(struct sk_buff *skb, struct genl_info *info)
 				    "no IOMMU group with this id holds a PCI function");
 		return -ENOENT;
 	}
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	/* Members that join meanwhile: a margin of 16. */
+	msg = genlmsg_new(vr_group_size(found) + vr_group_msg_size(16) -
+			  vr_group_msg_size(0), GFP_KERNEL);
 	ret = msg ? vr_fill_group(msg, found, info->snd_portid,
 				  info->snd_seq, 0) : -ENOMEM;
 	pci_dev_put(found);
@@ -604,6 +709,7 @@ static const struct genl_ops vr_ops[] = {
 	{
 		.cmd = VFIO_RESERVE_CMD_GROUP_GET,
 		.doit = vr_nl_group_doit,
+		.start = vr_nl_group_start,
 		.dumpit = vr_nl_group_dumpit,
 		.policy = vr_group_policy,
 		.maxattr = ARRAY_SIZE(vr_group_policy) - 1,

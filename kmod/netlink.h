@@ -9,9 +9,6 @@
 
 #include "uapi/linux/vfio_reserve.h"
 
-/* Members reported per IOMMU group. */
-#define VR_GROUP_MEMBERS_MAX	256
-
 int vr_nl_init(void);
 void vr_nl_exit(void);
 void vr_nl_event(enum vfio_reserve_event kind, struct pci_dev *pdev,
