@@ -19,7 +19,9 @@
 #   every-kernel  in make check, on every kernel (the others run, in make
 #                 check, on deb12/intel only);
 #   amd           also under AMD-Vi (the others need VT-d: nested
-#                 assignment, intel_iommu=off).
+#                 assignment, intel_iommu=off);
+#   full-only     not in make check at all, for its time (27-big-group boots
+#                 257 functions for minutes): its SKIP line says so.
 # --full (make check-kernels): every test on every kernel under VT-d, and the
 # amd ones under AMD-Vi. Without --full (make check): deb12/intel runs every
 # test, the other cells their every-kernel (or amd) tests, and each cell
@@ -97,11 +99,17 @@ left_out() {
 all_tests=("$top"/selftests/vm/tests/*.sh)
 mapfile -t every < <(tagged every-kernel)
 mapfile -t amd < <(tagged amd)
+mapfile -t full_only < <(tagged full-only)
+# The tests deb12/intel runs in make check: all but the full-only ones.
+deb12_tests=()
+for t in "${all_tests[@]}"; do
+	[[ " ${full_only[*]} " == *" $t "* ]] || deb12_tests+=("$t")
+done
 
 run_cell() {
 	local cell=$1 kernel=${1%/*} iommu=${1#*/} kver ko tests=() name rc=0
 	case $kernel/$iommu in
-	deb12/intel) tests=("${all_tests[@]}") ;;
+	deb12/intel) if ((full)); then tests=("${all_tests[@]}"); else tests=("${deb12_tests[@]}"); fi ;;
 	*/intel) if ((full)); then tests=("${all_tests[@]}"); else tests=("${every[@]}"); fi ;;
 	*/amd) tests=("${amd[@]}") ;;
 	*) echo "not ok - matrix: unknown cell $cell"; return 1 ;;
