@@ -73,7 +73,8 @@ $(BUILD)/unit/selector_test: selftests/unit/selector_test.c kmod/selector.c kmod
 	$(CC) $(USER_CFLAGS) -isystem $(BUILD)/ksft -Ikmod -o $@ selftests/unit/selector_test.c kmod/selector.c
 
 UNIT_TESTS := $(BUILD)/unit/selector_test
-UNIT_SCRIPTS := $(CURDIR)/selftests/unit/helper_test.sh $(CURDIR)/selftests/unit/vm_verdict_test.py
+UNIT_SCRIPTS := $(CURDIR)/selftests/unit/helper_test.sh $(CURDIR)/selftests/unit/vm_verdict_test.py \
+	$(CURDIR)/selftests/unit/selector_mutate.sh
 
 unit: $(UNIT_TESTS) helper
 	@selftests/run-tap unit $(UNIT_TESTS) $(UNIT_SCRIPTS)

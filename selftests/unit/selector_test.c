@@ -288,6 +288,9 @@ TEST(ids_and_classes_match)
 	EXPECT_EQ(-1, match("8086:10d4", &a));
 	EXPECT_EQ(0, match("8086:10d3:8086:0000", &a));
 	EXPECT_EQ(-1, match("8086:10d3:8086:0001", &a));
+	EXPECT_EQ(-1, match("8086:10d3:1af4:0000", &a));
+	EXPECT_EQ(-1, match("8086:*:1af4:*", &a));
+	EXPECT_EQ(-1, match("8086:*:*:0001", &a));
 	EXPECT_EQ(0, match("8086:10d3:*:0000", &a));
 	EXPECT_EQ(0, match("class:0200", &a));
 	EXPECT_EQ(-1, match("class:0200", &nvme));
@@ -306,8 +309,19 @@ TEST(vf_selector_matches_only_vfs_of_that_pf)
 	other.is_vf = true;
 	other.pf_bus = 5;
 	EXPECT_EQ(-1, match("vf:0000:02:00.0", &pf));
+	/* A function that is no VF has no PF, not one at 0000:00:00.0. */
+	EXPECT_EQ(-1, match("vf:0000:00:00.0", &pf));
 	EXPECT_EQ(0, match("vf:0000:02:00.0", &vf));
 	EXPECT_EQ(-1, match("vf:0000:02:00.0", &other));
+	/* Another PF's slot, function or domain on the same bus. */
+	EXPECT_EQ(-1, match("vf:0000:02:01.0", &vf));
+	EXPECT_EQ(-1, match("vf:0000:02:00.1", &vf));
+	EXPECT_EQ(-1, match("vf:0001:02:00.0", &vf));
+	vf.pf_slot = 3;
+	vf.pf_func = 2;
+	EXPECT_EQ(0, match("vf:02:03.2", &vf));
+	EXPECT_EQ(-1, match("vf:02:03.0", &vf));
+	EXPECT_EQ(-1, match("vf:02:00.2", &vf));
 }
 
 TEST(exclusions_win_whatever_their_order)

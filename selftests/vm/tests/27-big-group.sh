@@ -51,6 +51,8 @@
 # vm-qemu: -device rocker,bus=bb,addr=0x1d.0,name=bb29f0,multifunction=on -device rocker,bus=bb,addr=0x1d.1,name=bb29f1 -device rocker,bus=bb,addr=0x1d.2,name=bb29f2 -device rocker,bus=bb,addr=0x1d.3,name=bb29f3 -device rocker,bus=bb,addr=0x1d.4,name=bb29f4 -device rocker,bus=bb,addr=0x1d.5,name=bb29f5 -device rocker,bus=bb,addr=0x1d.6,name=bb29f6 -device rocker,bus=bb,addr=0x1d.7,name=bb29f7
 # vm-qemu: -device rocker,bus=bb,addr=0x1e.0,name=bb30f0,multifunction=on -device rocker,bus=bb,addr=0x1e.1,name=bb30f1 -device rocker,bus=bb,addr=0x1e.2,name=bb30f2 -device rocker,bus=bb,addr=0x1e.3,name=bb30f3 -device rocker,bus=bb,addr=0x1e.4,name=bb30f4 -device rocker,bus=bb,addr=0x1e.5,name=bb30f5 -device rocker,bus=bb,addr=0x1e.6,name=bb30f6 -device rocker,bus=bb,addr=0x1e.7,name=bb30f7
 # vm-qemu: -device rocker,bus=bb,addr=0x1f.0,name=bb31f0,multifunction=on -device rocker,bus=bb,addr=0x1f.1,name=bb31f1 -device rocker,bus=bb,addr=0x1f.2,name=bb31f2 -device rocker,bus=bb,addr=0x1f.3,name=bb31f3 -device rocker,bus=bb,addr=0x1f.4,name=bb31f4 -device rocker,bus=bb,addr=0x1f.5,name=bb31f5 -device rocker,bus=bb,addr=0x1f.6,name=bb31f6 -device e1000,bus=bb,addr=0x1f.7,romfile=
+# shellcheck disable=SC2016,SC2034 # the checks are eval'ed strings
+# shellcheck source=../lib.sh
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -35,6 +35,8 @@
 # vm-qemu: -device rocker,bus=bb,addr=0x15.0,name=bb21f0,multifunction=on -device rocker,bus=bb,addr=0x15.1,name=bb21f1 -device rocker,bus=bb,addr=0x15.2,name=bb21f2 -device rocker,bus=bb,addr=0x15.3,name=bb21f3 -device rocker,bus=bb,addr=0x15.4,name=bb21f4 -device rocker,bus=bb,addr=0x15.5,name=bb21f5 -device rocker,bus=bb,addr=0x15.6,name=bb21f6 -device rocker,bus=bb,addr=0x15.7,name=bb21f7
 # vm-qemu: -device rocker,bus=bb,addr=0x16.0,name=bb22f0,multifunction=on -device rocker,bus=bb,addr=0x16.1,name=bb22f1 -device rocker,bus=bb,addr=0x16.2,name=bb22f2 -device rocker,bus=bb,addr=0x16.3,name=bb22f3 -device rocker,bus=bb,addr=0x16.4,name=bb22f4 -device rocker,bus=bb,addr=0x16.5,name=bb22f5 -device rocker,bus=bb,addr=0x16.6,name=bb22f6 -device rocker,bus=bb,addr=0x16.7,name=bb22f7
 # vm-qemu: -device rocker,bus=bb,addr=0x17.0,name=bb23f0,multifunction=on -device rocker,bus=bb,addr=0x17.1,name=bb23f1 -device rocker,bus=bb,addr=0x17.2,name=bb23f2 -device rocker,bus=bb,addr=0x17.3,name=bb23f3 -device rocker,bus=bb,addr=0x17.4,name=bb23f4 -device rocker,bus=bb,addr=0x17.5,name=bb23f5 -device rocker,bus=bb,addr=0x17.6,name=bb23f6 -device e1000,bus=bb,addr=0x17.7,romfile=
+# shellcheck disable=SC2016,SC2034 # the checks are eval'ed strings
+# shellcheck source=../lib.sh
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
