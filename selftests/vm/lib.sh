@@ -71,18 +71,20 @@ ktap_result() {
 
 # ktap_check DESC CMD...: ok when CMD succeeds; its output is shown on failure.
 # Returns CMD's status (mind set -e).
+# Its locals have names no test uses: CMD (an eval'ed string, often) runs in
+# this scope and would see a local "out" instead of the test's own.
 ktap_check() {
-	local desc=$1 out rc
+	local kc_desc=$1 kc_out kc_rc
 	shift
-	out=$("$@" 2>&1) && rc=0 || rc=$?
-	if ((rc == 0)); then
-		ktap_ok "$desc"
+	kc_out=$("$@" 2>&1) && kc_rc=0 || kc_rc=$?
+	if ((kc_rc == 0)); then
+		ktap_ok "$kc_desc"
 		return 0
 	fi
-	ktap_fail "$desc"
-	ktap_diag "failed (status $rc): $*"
-	[[ -z $out ]] || printf '%s\n' "$out" | tail -n 20 | ktap_diag
-	return "$rc"
+	ktap_fail "$kc_desc"
+	ktap_diag "failed (status $kc_rc): $*"
+	[[ -z $kc_out ]] || printf '%s\n' "$kc_out" | tail -n 20 | ktap_diag
+	return "$kc_rc"
 }
 
 # Skip what is left of the plan, then finish. Before any plan: "1..0 # SKIP".
