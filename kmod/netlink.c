@@ -303,7 +303,10 @@ static int vr_count_member(struct device *dev, void *data)
 	return 0;
 }
 
-/* The size of @pdev's group's message as it is now (0 without a group). */
+/*
+ * Room for @pdev's group's message: its members now and 16 that may join
+ * meanwhile (0 without a group).
+ */
 static size_t vr_group_size(struct pci_dev *pdev)
 {
 	struct iommu_group *group = iommu_group_get(&pdev->dev);
@@ -313,7 +316,7 @@ static size_t vr_group_size(struct pci_dev *pdev)
 		return 0;
 	iommu_group_for_each_dev(group, &n, vr_count_member);
 	iommu_group_put(group);
-	return vr_group_msg_size(n);
+	return vr_group_msg_size(n + 16);
 }
 
 /*
@@ -325,9 +328,12 @@ static int vr_fill_group(struct sk_buff *skb, struct pci_dev *any, u32 portid,
 			 u32 seq, int flags)
 {
 	struct iommu_group *group = iommu_group_get(&any->dev);
-	char (*drv)[VR_DRV_NAME_SIZE] = NULL;
+	struct vr_member_fact {
+		char drv[VR_DRV_NAME_SIZE];
+		bool blocks;
+	} *fact;
 	struct vr_members m;
-	bool viable = true, *blocks = NULL;
+	bool viable = true;
 	struct nlattr *nest;
 	unsigned int i;
 	void *hdr;
@@ -339,20 +345,20 @@ static int vr_fill_group(struct sk_buff *skb, struct pci_dev *any, u32 portid,
 	if (ret)
 		goto out_group;
 	ret = -ENOMEM;
-	drv = kmalloc_array(m.n, sizeof(*drv), GFP_KERNEL);
-	blocks = kmalloc_array(m.n, sizeof(*blocks), GFP_KERNEL);
-	if (!drv || !blocks)
+	fact = kmalloc_array(m.n, sizeof(*fact), GFP_KERNEL);
+	if (!fact)
 		goto out_members;
 	for (i = 0; i < m.n; i++) {
-		blocks[i] = vr_dma_blocks(m.pdev[i], drv[i], sizeof(drv[i]));
-		viable &= !blocks[i];
+		fact[i].blocks = vr_dma_blocks(m.pdev[i], fact[i].drv,
+					       sizeof(fact[i].drv));
+		viable &= !fact[i].blocks;
 	}
 
 	ret = -EMSGSIZE;
 	hdr = genlmsg_put(skb, portid, seq, &vr_family, flags,
 			  VFIO_RESERVE_CMD_GROUP_GET);
 	if (!hdr)
-		goto out_members;
+		goto out_fact;
 	if (nla_put_u32(skb, VFIO_RESERVE_A_GROUP_ID, iommu_group_id(group)) ||
 	    nla_put_u8(skb, VFIO_RESERVE_A_GROUP_IN_USE,
 		       vr_group_in_use(any)))
@@ -362,8 +368,8 @@ static int vr_fill_group(struct sk_buff *skb, struct pci_dev *any, u32 portid,
 		if (!nest ||
 		    nla_put_string(skb, VFIO_RESERVE_A_MEMBER_ADDR,
 				   pci_name(m.pdev[i])) ||
-		    vr_put_str(skb, VFIO_RESERVE_A_MEMBER_DRIVER, drv[i]) ||
-		    nla_put_u8(skb, VFIO_RESERVE_A_MEMBER_BLOCKS, blocks[i]))
+		    vr_put_str(skb, VFIO_RESERVE_A_MEMBER_DRIVER, fact[i].drv) ||
+		    nla_put_u8(skb, VFIO_RESERVE_A_MEMBER_BLOCKS, fact[i].blocks))
 			goto cancel;
 		nla_nest_end(skb, nest);
 	}
@@ -371,12 +377,12 @@ static int vr_fill_group(struct sk_buff *skb, struct pci_dev *any, u32 portid,
 		goto cancel;
 	genlmsg_end(skb, hdr);
 	ret = 0;
-	goto out_members;
+	goto out_fact;
 cancel:
 	genlmsg_cancel(skb, hdr);
+out_fact:
+	kfree(fact);
 out_members:
-	kfree(blocks);
-	kfree(drv);
 	vr_members_put(&m);
 out_group:
 	iommu_group_put(group);
@@ -400,9 +406,6 @@ static int vr_nl_group_start(struct netlink_callback *cb)
 	for (i = 0; i < n; i++)
 		max = max(max, vr_group_size(e[i].pdev));
 	vr_entries_put(e, n);
-	/* Members that join meanwhile: a margin of 16. */
-	if (max)
-		max += vr_group_msg_size(16) - vr_group_msg_size(0);
 	cb->min_dump_alloc = (u32)min_t(size_t, max, U32_MAX);
 	return 0;
 }
@@ -555,9 +558,7 @@ static int vr_nl_group_doit(struct sk_buff *skb, struct genl_info *info)
 				    "no IOMMU group with this id holds a PCI function");
 		return -ENOENT;
 	}
-	/* Members that join meanwhile: a margin of 16. */
-	msg = genlmsg_new(vr_group_size(found) + vr_group_msg_size(16) -
-			  vr_group_msg_size(0), GFP_KERNEL);
+	msg = genlmsg_new(vr_group_size(found), GFP_KERNEL);
 	ret = msg ? vr_fill_group(msg, found, info->snd_portid,
 				  info->snd_seq, 0) : -ENOMEM;
 	pci_dev_put(found);

@@ -574,11 +574,11 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 	case BUS_NOTIFY_BOUND_DRIVER:
 		vr_nl_event(VFIO_RESERVE_EVENT_BOUND, pdev, dev->driver->name, NULL);
 		/*
-		 * Another driver could bind only because the override changed
+		 * Another driver could bind a reserved device only because the
+		 * override changed; vr_disown() acts on reserved records only
 		 * (the device lock is held here, as vr_override_ours() wants).
 		 */
-		if (strcmp(dev->driver->name, VR_DRIVER) &&
-		    vr_in_state(pdev, VFIO_RESERVE_STATE_RESERVED)) {
+		if (strcmp(dev->driver->name, VR_DRIVER)) {
 			char now[VR_OVERRIDE_SIZE];
 
 			if (!vr_override_ours(pdev, now, sizeof(now)))

@@ -1015,23 +1015,21 @@ FIXTURE_TEARDOWN(genl)
 		SKIP(return, "needs CAP_NET_ADMIN (run as root)"); \
 } while (0)
 
+/* What the kernel answered, for TH_LOG. */
+#define REP_FMT(rep) "got %d (%s), extack \"%s\" %s", (rep)->error, \
+	strerror(-(rep)->error), (rep)->ext, (rep)->why
+
 /* The request failed with @err; show what the kernel said. */
 #define EXPECT_ERR(err, rep) do { \
-	EXPECT_EQ(err, (rep)->error) \
-		TH_LOG("got %d (%s), extack \"%s\" %s", (rep)->error, \
-		       strerror(-(rep)->error), (rep)->ext, (rep)->why); \
+	EXPECT_EQ(err, (rep)->error) TH_LOG(REP_FMT(rep)); \
 } while (0)
 
 #define EXPECT_OK(rep) do { \
-	EXPECT_EQ(0, (rep)->error) \
-		TH_LOG("error %d (%s), extack \"%s\" %s", (rep)->error, \
-		       strerror(-(rep)->error), (rep)->ext, (rep)->why); \
+	EXPECT_EQ(0, (rep)->error) TH_LOG(REP_FMT(rep)); \
 } while (0)
 
 #define ASSERT_OK(rep) do { \
-	ASSERT_EQ(0, (rep)->error) \
-		TH_LOG("error %d (%s), extack \"%s\" %s", (rep)->error, \
-		       strerror(-(rep)->error), (rep)->ext, (rep)->why); \
+	ASSERT_EQ(0, (rep)->error) TH_LOG(REP_FMT(rep)); \
 } while (0)
 
 static void get_status(struct __test_metadata *_metadata, struct vr_nl *nl,

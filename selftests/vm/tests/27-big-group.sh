@@ -51,65 +51,9 @@
 # vm-qemu: -device rocker,bus=bb,addr=0x1d.0,name=bb29f0,multifunction=on -device rocker,bus=bb,addr=0x1d.1,name=bb29f1 -device rocker,bus=bb,addr=0x1d.2,name=bb29f2 -device rocker,bus=bb,addr=0x1d.3,name=bb29f3 -device rocker,bus=bb,addr=0x1d.4,name=bb29f4 -device rocker,bus=bb,addr=0x1d.5,name=bb29f5 -device rocker,bus=bb,addr=0x1d.6,name=bb29f6 -device rocker,bus=bb,addr=0x1d.7,name=bb29f7
 # vm-qemu: -device rocker,bus=bb,addr=0x1e.0,name=bb30f0,multifunction=on -device rocker,bus=bb,addr=0x1e.1,name=bb30f1 -device rocker,bus=bb,addr=0x1e.2,name=bb30f2 -device rocker,bus=bb,addr=0x1e.3,name=bb30f3 -device rocker,bus=bb,addr=0x1e.4,name=bb30f4 -device rocker,bus=bb,addr=0x1e.5,name=bb30f5 -device rocker,bus=bb,addr=0x1e.6,name=bb30f6 -device rocker,bus=bb,addr=0x1e.7,name=bb30f7
 # vm-qemu: -device rocker,bus=bb,addr=0x1f.0,name=bb31f0,multifunction=on -device rocker,bus=bb,addr=0x1f.1,name=bb31f1 -device rocker,bus=bb,addr=0x1f.2,name=bb31f2 -device rocker,bus=bb,addr=0x1f.3,name=bb31f3 -device rocker,bus=bb,addr=0x1f.4,name=bb31f4 -device rocker,bus=bb,addr=0x1f.5,name=bb31f5 -device rocker,bus=bb,addr=0x1f.6,name=bb31f6 -device e1000,bus=bb,addr=0x1f.7,romfile=
-# shellcheck disable=SC2016,SC2034 # the checks are eval'ed strings
 # shellcheck source=../lib.sh
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-
-PROG=$VR_TOP/build/genl/vr_genl_test
-[[ -x $PROG ]] || ktap_exit_skip "$PROG not built (make genl)"
-[[ $VR_KO == 1 ]] || ktap_exit_skip "vfio_reserve.ko not built"
-
-# by_id VENDOR DEVICE: the addresses of those functions.
-by_id() {
-	local d
-	for d in /sys/bus/pci/devices/*; do
-		[[ $(<"$d/vendor") == "0x$1" && $(<"$d/device") == "0x$2" ]] && basename "$d"
-	done
-}
-
-ktap_plan 6
-# The rockers reserved for vfio-pci (the operator's whole group), the
-# e1000 on its own driver.
-modprobe e1000
-modprobe vfio_reserve devices=1b36:0006
-mapfile -t rockers < <(by_id 1b36 0006)
-nic=$(by_id 8086 100e)
-# on_vfio: how many rockers vfio-pci has.
-on_vfio() {
-	local a n=0
-	for a in "${rockers[@]}"; do [[ $(pci_driver "$a") == vfio-pci ]] && n=$((n + 1)); done
-	echo "$n"
-}
-ktap_check "255 rockers on vfio-pci, an e1000 (${nic:-none}) on e1000" \
-	wait_for 60 eval '[[ ${#rockers[@]} == 255 && $(on_vfio) == 255 && -n $nic &&
-		$(pci_driver "$nic") == e1000 ]]'
-group=$(basename "$(readlink "$(pci_dev "${rockers[0]}")/iommu_group")")
-nsys=$(find "/sys/kernel/iommu_groups/$group/devices/" -mindepth 1 -maxdepth 1 | wc -l)
-ktap_check "sysfs: group $group holds 257 functions (the bridge, the rockers, the e1000)" \
-	eval '[[ $nsys == 257 && -e /sys/kernel/iommu_groups/$group/devices/$nic ]]'
-
-reply=$("$PROG" --group "$group" 2>&1)
-ktap_diag <<<"$reply"
-ktap_check "GROUP_GET $group: 257 members, not viable, the e1000 alone blocks it" \
-	eval '[[ $reply == "group $group members 257 viable 0 in_use 0 blocking $nic:e1000" ]]'
-
-json=$($VR groups --json 2>&1)
-summary=$(python3 -c "
-import json, sys
-g = [g for g in json.loads(sys.argv[1]) if g['group'] == int(sys.argv[2])][0]
-print(len(g['members']), g['viable'], ' '.join(m['address'] for m in g['members'] if m['blocks']))
-" "$json" "$group" 2>&1)
-ktap_diag "groups --json, group $group: $summary"
-ktap_check "groups --json (a dump): the same 257 members, not viable, the e1000 blocks it" \
-	eval '[[ $summary == "257 False $nic" ]]'
-
-# Unbound, the e1000 blocks nothing: the group becomes viable.
-echo "$nic" >"$(pci_dev "$nic")/driver/unbind"
-reply=$("$PROG" --group "$group" 2>&1)
-ktap_diag <<<"$reply"
-ktap_check "with the e1000 unbound: viable, nothing blocks" \
-	eval '[[ $reply == "group $group members 257 viable 1 in_use 0 blocking" ]]'
-ktap_check "dmesg: no WARNING, BUG or Oops" \
-	eval '! dmesg | grep -E "WARNING:|BUG:|Oops|Call Trace"'
-ktap_finish
+ROCKERS=255
+# shellcheck source=../group-checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../group-checks.sh"

@@ -35,65 +35,9 @@
 # vm-qemu: -device rocker,bus=bb,addr=0x15.0,name=bb21f0,multifunction=on -device rocker,bus=bb,addr=0x15.1,name=bb21f1 -device rocker,bus=bb,addr=0x15.2,name=bb21f2 -device rocker,bus=bb,addr=0x15.3,name=bb21f3 -device rocker,bus=bb,addr=0x15.4,name=bb21f4 -device rocker,bus=bb,addr=0x15.5,name=bb21f5 -device rocker,bus=bb,addr=0x15.6,name=bb21f6 -device rocker,bus=bb,addr=0x15.7,name=bb21f7
 # vm-qemu: -device rocker,bus=bb,addr=0x16.0,name=bb22f0,multifunction=on -device rocker,bus=bb,addr=0x16.1,name=bb22f1 -device rocker,bus=bb,addr=0x16.2,name=bb22f2 -device rocker,bus=bb,addr=0x16.3,name=bb22f3 -device rocker,bus=bb,addr=0x16.4,name=bb22f4 -device rocker,bus=bb,addr=0x16.5,name=bb22f5 -device rocker,bus=bb,addr=0x16.6,name=bb22f6 -device rocker,bus=bb,addr=0x16.7,name=bb22f7
 # vm-qemu: -device rocker,bus=bb,addr=0x17.0,name=bb23f0,multifunction=on -device rocker,bus=bb,addr=0x17.1,name=bb23f1 -device rocker,bus=bb,addr=0x17.2,name=bb23f2 -device rocker,bus=bb,addr=0x17.3,name=bb23f3 -device rocker,bus=bb,addr=0x17.4,name=bb23f4 -device rocker,bus=bb,addr=0x17.5,name=bb23f5 -device rocker,bus=bb,addr=0x17.6,name=bb23f6 -device e1000,bus=bb,addr=0x17.7,romfile=
-# shellcheck disable=SC2016,SC2034 # the checks are eval'ed strings
 # shellcheck source=../lib.sh
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-
-PROG=$VR_TOP/build/genl/vr_genl_test
-[[ -x $PROG ]] || ktap_exit_skip "$PROG not built (make genl)"
-[[ $VR_KO == 1 ]] || ktap_exit_skip "vfio_reserve.ko not built"
-
-# by_id VENDOR DEVICE: the addresses of those functions.
-by_id() {
-	local d
-	for d in /sys/bus/pci/devices/*; do
-		[[ $(<"$d/vendor") == "0x$1" && $(<"$d/device") == "0x$2" ]] && basename "$d"
-	done
-}
-
-ktap_plan 6
-# The rockers reserved for vfio-pci (the operator's whole group), the
-# e1000 on its own driver.
-modprobe e1000
-modprobe vfio_reserve devices=1b36:0006
-mapfile -t rockers < <(by_id 1b36 0006)
-nic=$(by_id 8086 100e)
-# on_vfio: how many rockers vfio-pci has.
-on_vfio() {
-	local a n=0
-	for a in "${rockers[@]}"; do [[ $(pci_driver "$a") == vfio-pci ]] && n=$((n + 1)); done
-	echo "$n"
-}
-ktap_check "191 rockers on vfio-pci, an e1000 (${nic:-none}) on e1000" \
-	wait_for 60 eval '[[ ${#rockers[@]} == 191 && $(on_vfio) == 191 && -n $nic &&
-		$(pci_driver "$nic") == e1000 ]]'
-group=$(basename "$(readlink "$(pci_dev "${rockers[0]}")/iommu_group")")
-nsys=$(find "/sys/kernel/iommu_groups/$group/devices/" -mindepth 1 -maxdepth 1 | wc -l)
-ktap_check "sysfs: group $group holds 193 functions (the bridge, the rockers, the e1000)" \
-	eval '[[ $nsys == 193 && -e /sys/kernel/iommu_groups/$group/devices/$nic ]]'
-
-reply=$("$PROG" --group "$group" 2>&1)
-ktap_diag <<<"$reply"
-ktap_check "GROUP_GET $group: 193 members, not viable, the e1000 alone blocks it" \
-	eval '[[ $reply == "group $group members 193 viable 0 in_use 0 blocking $nic:e1000" ]]'
-
-json=$($VR groups --json 2>&1)
-summary=$(python3 -c "
-import json, sys
-g = [g for g in json.loads(sys.argv[1]) if g['group'] == int(sys.argv[2])][0]
-print(len(g['members']), g['viable'], ' '.join(m['address'] for m in g['members'] if m['blocks']))
-" "$json" "$group" 2>&1)
-ktap_diag "groups --json, group $group: $summary"
-ktap_check "groups --json (a dump): the same 193 members, not viable, the e1000 blocks it" \
-	eval '[[ $summary == "193 False $nic" ]]'
-
-# Unbound, the e1000 blocks nothing: the group becomes viable.
-echo "$nic" >"$(pci_dev "$nic")/driver/unbind"
-reply=$("$PROG" --group "$group" 2>&1)
-ktap_diag <<<"$reply"
-ktap_check "with the e1000 unbound: viable, nothing blocks" \
-	eval '[[ $reply == "group $group members 193 viable 1 in_use 0 blocking" ]]'
-ktap_check "dmesg: no WARNING, BUG or Oops" \
-	eval '! dmesg | grep -E "WARNING:|BUG:|Oops|Call Trace"'
-ktap_finish
+ROCKERS=191
+# shellcheck source=../group-checks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../group-checks.sh"
