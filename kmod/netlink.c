@@ -4,13 +4,23 @@
  *
  * The vfio_reserve generic netlink family; the protocol is documented in
  * uapi/linux/vfio_reserve.h. Handlers run in parallel (no genl_mutex): the
- * state they read is protected by vr_lock, and binds happen outside it.
+ * state they read is protected by vr_lock.
+ *
+ * A handler runs with genl's cb_lock read-held, so it never waits for a
+ * driver: a probe that registers a genl family (or loads a module that
+ * does) takes cb_lock for writing, and unbinding vfio-pci waits for every
+ * open device fd while every family registration in the system waits too.
+ * So handlers bind and unbind nothing (CLAIM, RELEASE and RULE_ADD hand
+ * that to the ordered queue: struct vr_req) and read devices without
+ * their device lock (vr_driver_peek(), vr_override_peek()).
  */
 #include <linux/iommu.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/workqueue.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
 #include "main.h"
 #include "netlink.h"
@@ -349,8 +359,8 @@ static int vr_fill_group(struct sk_buff *skb, struct pci_dev *any, u32 portid,
 	if (!fact)
 		goto out_members;
 	for (i = 0; i < m.n; i++) {
-		fact[i].blocks = vr_dma_blocks(m.pdev[i], fact[i].drv,
-					       sizeof(fact[i].drv));
+		fact[i].blocks = vr_driver_peek(m.pdev[i], fact[i].drv,
+						sizeof(fact[i].drv));
 		viable &= !fact[i].blocks;
 	}
 
@@ -489,40 +499,162 @@ static int vr_nl_send_dev(struct genl_info *info, struct sk_buff *msg,
 	return genlmsg_reply(msg, info);
 }
 
+/* A RULE_ADD or RULE_DEL reply: how many rules it added or removed. */
+static int vr_fill_count(struct sk_buff *skb, u32 portid, u32 seq, u8 cmd,
+			 u32 count)
+{
+	void *hdr = genlmsg_put(skb, portid, seq, &vr_family, 0, cmd);
+
+	if (!hdr || nla_put_u32(skb, VFIO_RESERVE_A_RULE_COUNT, count))
+		return -EMSGSIZE;
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/*
+ * A request carried out on the ordered queue (see the top of this file).
+ * The handler checks it, allocates its reply, keeps it and returns -EINTR,
+ * on which netlink_rcv_skb() sends nothing (netlink_dump_start() answers
+ * the same way). The work item answers as the handler would have: the
+ * reply, then the ack or the error with its extack message, to the same
+ * port and sequence number. The requester only waits longer.
+ */
+struct vr_req {
+	struct work_struct work;
+	struct sk_buff *skb;		/* a clone of the request */
+	struct nlmsghdr *nlh;		/* its header, @skb's first */
+	const struct nlattr *attr;	/* what an error points at, in @skb */
+	struct pci_dev *pdev;		/* CLAIM, RELEASE: referenced */
+	struct sk_buff *msg;		/* the reply, allocated beforehand */
+	struct vr_facts *f;		/* CLAIM, RELEASE: scratch space */
+	u8 cmd;
+	u32 count;			/* RULE_ADD: the rules it added */
+};
+
+static void vr_req_work(struct work_struct *work);
+
+static void vr_req_free(struct vr_req *req)
+{
+	if (req->skb) {
+		sock_put(NETLINK_CB(req->skb).sk);
+		kfree_skb(req->skb);
+	}
+	nlmsg_free(req->msg);
+	kfree(req->f);
+	pci_dev_put(req->pdev);
+	kfree(req);
+}
+
+/*
+ * The request in @skb kept for later, with its reply allocated: nothing
+ * has changed if this fails. netlink_ack() needs the request as the
+ * handler sees it: a clone keeps this message at its start (the original
+ * moves on to the next) and is owned, as the original is, by genl's
+ * socket, which the answers are sent on. The sender's socket, whose flags
+ * netlink_ack() reads, is held.
+ */
+static struct vr_req *vr_req_new(struct sk_buff *skb, struct genl_info *info,
+				 const struct nlattr *attr, bool facts)
+{
+	struct vr_req *req = kzalloc_obj(*req, GFP_KERNEL);
+
+	if (!req)
+		return NULL;
+	INIT_WORK(&req->work, vr_req_work);
+	req->attr = attr;
+	req->cmd = info->genlhdr->cmd;
+	req->msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (facts)
+		req->f = kmalloc_obj(*req->f, GFP_KERNEL);
+	req->skb = skb_clone(skb, GFP_KERNEL);
+	if (req->skb) {
+		skb_set_owner_r(req->skb, skb->sk);
+		sock_hold(NETLINK_CB(req->skb).sk);
+		req->nlh = nlmsg_hdr(req->skb);
+	}
+	if (!req->msg || (facts && !req->f) || !req->skb) {
+		vr_req_free(req);
+		return NULL;
+	}
+	return req;
+}
+
+/*
+ * Queue @req, which then answers its request: -EINTR. -ENODEV, and @req
+ * freed, while the module is being unloaded.
+ */
+static int vr_req_queue(struct genl_info *info, struct vr_req *req)
+{
+	if (vr_run_ordered(&req->work))
+		return -EINTR;
+	vr_req_free(req);
+	NL_SET_ERR_MSG(info->extack, "vfio_reserve is being unloaded");
+	return -ENODEV;
+}
+
+static void vr_req_work(struct work_struct *work)
+{
+	struct vr_req *req = container_of(work, struct vr_req, work);
+	u32 portid = NETLINK_CB(req->skb).portid, seq = req->nlh->nlmsg_seq;
+	struct netlink_ext_ack extack = { };
+	const char *why = NULL;
+	int ret = 0;
+
+	if (req->cmd == VFIO_RESERVE_CMD_DEVICE_CLAIM)
+		ret = vr_claim(req->pdev, &why);
+	else if (req->cmd == VFIO_RESERVE_CMD_DEVICE_RELEASE)
+		ret = vr_release(req->pdev, &why);
+	else
+		vr_rules_apply();
+	if (!ret && req->pdev)
+		ret = vr_fill_dev_with(req->msg, req->pdev, req->f, portid, seq,
+				       0, req->cmd);
+	else if (!ret)
+		ret = vr_fill_count(req->msg, portid, seq, req->cmd, req->count);
+	if (!ret) {
+		/* On the socket netlink_ack() uses: genl's own, in init_net. */
+		nlmsg_unicast(req->skb->sk, req->msg, portid);
+		req->msg = NULL;
+	} else {
+		vr_extack(&extack, req->attr, why);
+	}
+	if (ret || (req->nlh->nlmsg_flags & NLM_F_ACK))
+		netlink_ack(req->skb, req->nlh, ret, &extack);
+	vr_req_free(req);
+}
+
 /*
  * GET, CLAIM and RELEASE of one device. The reply is allocated before
  * anything changes: a request that fails for want of memory has changed
- * nothing, and one that changed something has its answer.
+ * nothing, and one that changed something has its answer. CLAIM and
+ * RELEASE are answered from the ordered queue.
  */
 static int vr_nl_dev_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct pci_dev *pdev = vr_nl_device(info);
-	u8 cmd = info->genlhdr->cmd;
-	const char *why = NULL;
 	struct sk_buff *msg;
 	struct vr_facts *f;
+	struct vr_req *req;
 	int ret = -ENOMEM;
 
 	if (IS_ERR(pdev))
 		return PTR_ERR(pdev);
+	if (info->genlhdr->cmd != VFIO_RESERVE_CMD_DEVICE_GET) {
+		req = vr_req_new(skb, info,
+				 info->attrs[VFIO_RESERVE_A_DEV_ADDR], true);
+		if (!req) {
+			pci_dev_put(pdev);
+			return -ENOMEM;
+		}
+		req->pdev = pdev;
+		return vr_req_queue(info, req);
+	}
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	f = kmalloc_obj(*f, GFP_KERNEL);
-	if (!msg || !f)
-		goto out;
-	ret = 0;
-	if (cmd == VFIO_RESERVE_CMD_DEVICE_CLAIM)
-		ret = vr_claim(pdev, &why);
-	else if (cmd == VFIO_RESERVE_CMD_DEVICE_RELEASE)
-		ret = vr_release(pdev, &why);
-	if (ret) {
-		vr_extack(info->extack, info->attrs[VFIO_RESERVE_A_DEV_ADDR],
-			  why);
-		goto out;
-	}
-	ret = vr_nl_send_dev(info, msg, f, pdev);
-	msg = NULL;
-out:
-	nlmsg_free(msg);
+	if (msg && f)
+		ret = vr_nl_send_dev(info, msg, f, pdev);
+	else
+		nlmsg_free(msg);
 	kfree(f);
 	pci_dev_put(pdev);
 	return ret;
@@ -634,13 +766,13 @@ static int vr_nl_rule_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	return skb->len;
 }
 
+/* RULE_ADD's reservations are made, and answered, on the ordered queue. */
 static int vr_nl_rule_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *attr = info->attrs[VFIO_RESERVE_A_RULE_SELECTOR];
 	bool add = info->genlhdr->cmd == VFIO_RESERVE_CMD_RULE_ADD;
 	struct vr_sel_error err = { };
-	struct sk_buff *msg;
-	void *hdr;
+	struct vr_req *req;
 	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, VFIO_RESERVE_A_RULE_SELECTOR))
@@ -651,8 +783,8 @@ static int vr_nl_rule_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 	/* Allocated first: a failure for want of memory changes nothing. */
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
+	req = vr_req_new(skb, info, attr, false);
+	if (!req)
 		return -ENOMEM;
 	ret = add ? vr_rules_add(nla_data(attr), VFIO_RESERVE_ORIGIN_USER,
 				 &err) :
@@ -665,20 +797,20 @@ static int vr_nl_rule_doit(struct sk_buff *skb, struct genl_info *info)
 	else if (ret == -ENOSPC)
 		NL_SET_ERR_MSG_ATTR(info->extack, attr,
 				    "too many rules; nothing added");
-	if (ret < 0) {
-		nlmsg_free(msg);
-		return ret;
-	}
+	if (ret < 0)
+		goto out;
+	req->count = ret;
 	if (add && ret)
-		vr_rules_apply();
-
-	hdr = genlmsg_put_reply(msg, info, &vr_family, 0, info->genlhdr->cmd);
-	if (!hdr || nla_put_u32(msg, VFIO_RESERVE_A_RULE_COUNT, ret)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
+		return vr_req_queue(info, req);
+	ret = vr_fill_count(req->msg, info->snd_portid, info->snd_seq,
+			    req->cmd, req->count);
+	if (!ret) {
+		ret = genlmsg_reply(req->msg, info);
+		req->msg = NULL;
 	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+out:
+	vr_req_free(req);
+	return ret;
 }
 
 static const struct nla_policy vr_dev_policy[VFIO_RESERVE_A_DEV_ADDR + 1] = {

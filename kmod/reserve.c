@@ -12,8 +12,15 @@
  * hotplug slot, sriov_numvfs, a driver bind), so vr_lock is innermost: while
  * holding it the module never takes a device lock, never binds or unbinds a
  * driver, never calls request_module() and never waits for userspace. It
- * only reads and changes the rule and device lists. Binding happens after
- * dropping it, in the caller or in vr_settle_work.
+ * only reads and changes the rule and device lists.
+ *
+ * Every bind and unbind the module does, and every decision that leads to
+ * one, runs on one ordered work queue (vr_wq): the settle work and
+ * netlink's CLAIM, RELEASE and RULE_ADD (vr_run_ordered()), one at a time
+ * in the order they were queued, so two of them never act on one device
+ * at once. Only module init, before the netlink family exists, binds
+ * outside it. The bus notifier sets driver_override (it must, before the
+ * core probes a new device) but binds nothing.
  */
 #include <linux/device.h>
 #include <linux/iommu.h>
@@ -43,16 +50,31 @@ static unsigned int vr_nrules;
 static u64 vr_next_rule_id = 1;
 /* Set under vr_lock when the module stops: no work is queued after it. */
 static bool vr_stopping;
+/* The one ordered queue of binds and unbinds (see above). */
+static struct workqueue_struct *vr_wq;
 
 static void vr_settle_fn(struct work_struct *work);
 static DECLARE_WORK(vr_settle_work, vr_settle_fn);
 
+/**
+ * vr_run_ordered() - run @work on the module's ordered queue
+ * @work: after everything queued before it, alone
+ *
+ * Return: false when the module is stopping (@work will not run).
+ */
+bool vr_run_ordered(struct work_struct *work)
+{
+	bool queued;
+
+	mutex_lock(&vr_lock);
+	queued = !vr_stopping && queue_work(vr_wq, work);
+	mutex_unlock(&vr_lock);
+	return queued;
+}
+
 static void vr_schedule_settle(void)
 {
-	mutex_lock(&vr_lock);
-	if (!vr_stopping)
-		schedule_work(&vr_settle_work);
-	mutex_unlock(&vr_lock);
+	vr_run_ordered(&vr_settle_work);
 }
 
 const char *vr_reclaim_name(enum vr_reclaim r)
@@ -102,10 +124,10 @@ static bool vr_eligible(struct pci_dev *pdev)
 
 static int vr_count_dma_drivers(struct device *dev, void *data)
 {
-	struct device_driver *drv = READ_ONCE(dev->driver);
+	char drv[VR_DRV_NAME_SIZE];
 	unsigned int *n = data;
 
-	if (drv && dev_is_pci(dev) && !to_pci_driver(drv)->driver_managed_dma)
+	if (dev_is_pci(dev) && vr_driver_peek(to_pci_dev(dev), drv, sizeof(drv)))
 		(*n)++;
 	return 0;
 }
@@ -135,6 +157,17 @@ bool vr_group_in_use(struct pci_dev *pdev)
 static bool vr_vfio_registered(void)
 {
 	return driver_find(VR_DRIVER, &pci_bus_type);
+}
+
+/* Is vfio-pci there, loaded now if need be? Never from a netlink handler. */
+static bool vr_load_vfio(void)
+{
+	if (vr_vfio_registered() ||
+	    (!request_module(VR_DRIVER) && vr_vfio_registered()))
+		return true;
+	pr_warn("cannot load %s: reserved devices stay unbound until it is loaded (modprobe %s)\n",
+		VR_DRIVER, VR_DRIVER);
+	return false;
 }
 
 /* The driver's name, read under the device lock. */
@@ -487,11 +520,10 @@ static bool vr_in_state(struct pci_dev *pdev, enum vfio_reserve_state state)
 }
 
 /*
- * Bring every reserved device onto vfio-pci: load it when @may_load (not
- * from a netlink handler: a module loaded there could wait for genl locks),
- * otherwise leave that to the work item.
+ * Bring every reserved device onto vfio-pci, loading it if need be. On the
+ * ordered queue, or at init.
  */
-static void vr_settle(bool may_load)
+static void vr_settle(void)
 {
 	struct pci_dev **devs;
 	unsigned int n, i;
@@ -501,14 +533,8 @@ static void vr_settle(bool may_load)
 	mutex_unlock(&vr_lock);
 	for (i = 0; i < n; i++)
 		vr_promote(devs[i]);
-	if (n && !vr_vfio_registered()) {
-		if (!may_load) {
-			vr_schedule_settle();
-		} else if (request_module(VR_DRIVER) || !vr_vfio_registered()) {
-			pr_warn("cannot load %s: reserved devices stay unbound until it is loaded (modprobe %s)\n",
-				VR_DRIVER, VR_DRIVER);
-		}
-	}
+	if (n)
+		vr_load_vfio();
 	for (i = 0; i < n; i++) {
 		if (vr_in_state(devs[i], VFIO_RESERVE_STATE_RESERVED))
 			vr_bind(devs[i]);
@@ -519,7 +545,7 @@ static void vr_settle(bool may_load)
 
 static void vr_settle_fn(struct work_struct *work)
 {
-	vr_settle(true);
+	vr_settle();
 }
 
 static int vr_scan_one(struct device *dev, void *data)
@@ -606,7 +632,8 @@ static struct notifier_block vr_bus_nb = {
  * @pdev: the device
  * @why: set to an explanation when refused
  *
- * Takes the device from any driver but a user's. Idempotent.
+ * Takes the device from any driver but a user's. Idempotent. On the
+ * ordered queue only (vr_run_ordered()).
  *
  * Return: 0, or -EINVAL (not an endpoint), -EBUSY (in use), -ENODEV
  * (removed meanwhile), -EPERM (dry run), -ENOMEM, or what setting the
@@ -665,10 +692,8 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 	}
 	if (!old || was_pending)
 		vr_log_reserved(pdev, rule, prev);
-	if (!vr_vfio_registered())
-		vr_schedule_settle();
-	else
-		vr_bind(pdev);
+	vr_load_vfio();
+	vr_bind(pdev);
 	return 0;
 }
 
@@ -680,6 +705,7 @@ int vr_claim(struct pci_dev *pdev, const char **why)
  * Restores the previous driver_override, unbinds vfio-pci and lets the
  * core probe the device again (the native driver, when it is loaded).
  * Refused while a user holds the group: a running VM never loses a device.
+ * On the ordered queue only (vr_run_ordered()).
  *
  * Return: 0, or -ENOENT (not reserved), -EBUSY (in use), -ENOMEM.
  */
@@ -852,11 +878,11 @@ void vr_rules_clear(void)
 	mutex_unlock(&vr_lock);
 }
 
-/* Rescan after run-time rule changes (not from the load path). */
+/* Reserve what run-time rule changes match; on the ordered queue only. */
 void vr_rules_apply(void)
 {
 	vr_scan();
-	vr_settle(false);
+	vr_settle();
 }
 
 /**
@@ -927,22 +953,30 @@ int vr_reserve_init(void)
 {
 	int ret;
 
+	vr_wq = alloc_ordered_workqueue(KBUILD_MODNAME, 0);
+	if (!vr_wq)
+		return -ENOMEM;
 	ret = bus_register_notifier(&pci_bus_type, &vr_bus_nb);
-	if (ret)
+	if (ret) {
+		destroy_workqueue(vr_wq);
 		return ret;
+	}
 	vr_scan();
-	vr_settle(true);
+	vr_settle();
 	return 0;
 }
 
-/* No more notifier calls or queued work; netlink may still call in. */
+/*
+ * No more notifier calls; what was queued is done (netlink requests get
+ * their answers) and nothing more is queued. Netlink may still call in.
+ */
 void vr_reserve_stop(void)
 {
 	bus_unregister_notifier(&pci_bus_type, &vr_bus_nb);
 	mutex_lock(&vr_lock);
 	vr_stopping = true;
 	mutex_unlock(&vr_lock);
-	cancel_work_sync(&vr_settle_work);
+	flush_workqueue(vr_wq);
 }
 
 /* Forget everything; bindings stay as they are. */
@@ -962,6 +996,7 @@ void vr_reserve_exit(void)
 		vr_dev_free(vd);
 	}
 	mutex_unlock(&vr_lock);
+	destroy_workqueue(vr_wq);
 	if (kept)
 		pr_info("unloaded: %u devices keep driver_override=%s\n", kept,
 			VR_DRIVER);

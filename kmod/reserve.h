@@ -10,6 +10,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/workqueue.h>
 
 #include "selector.h"
 #include "uapi/linux/vfio_reserve.h"
@@ -53,6 +54,7 @@ extern struct list_head vr_devs;
 extern struct vr_config vr_config;
 
 int vr_reserve_init(void);
+bool vr_run_ordered(struct work_struct *work);
 void vr_reserve_stop(void);
 void vr_reserve_exit(void);
 

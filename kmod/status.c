@@ -8,6 +8,7 @@
 #include <linux/irqdomain.h>
 #include <linux/msi.h>
 #include <linux/pci.h>
+#include <linux/rcupdate.h>
 #include <linux/string.h>
 
 #include "status.h"
@@ -72,20 +73,27 @@ struct pci_dev *vr_pci_by_addr(const char *addr)
 }
 
 /*
- * Does @pdev keep its group from being viable? It does when bound to a
- * driver that uses the kernel's DMA API: the core then refuses a user the
- * group (vfio-pci, pci-stub and pcieport manage DMA themselves).
+ * @pdev's driver, read without the device lock as dev_driver_string()
+ * reads it: a netlink reader must never wait for a probe (see netlink.c).
+ * A driver unbinds from every device before its module goes, and
+ * free_module() frees the module's memory only after an RCU grace period,
+ * so the driver read under rcu_read_lock() stays valid while it is read.
+ *
+ * Its name goes to @driver. Return: whether it keeps the group from being
+ * viable, that is whether it uses the kernel's DMA API (the core then
+ * refuses a user the group; vfio-pci, pci-stub and pcieport manage DMA
+ * themselves).
  */
-bool vr_dma_blocks(struct pci_dev *pdev, char *driver, size_t size)
+bool vr_driver_peek(struct pci_dev *pdev, char *driver, size_t size)
 {
 	struct device_driver *drv;
 	bool blocks;
 
-	device_lock(&pdev->dev);
-	drv = pdev->dev.driver;
+	rcu_read_lock();
+	drv = READ_ONCE(pdev->dev.driver);
 	strscpy(driver, drv ? drv->name : "", size);
 	blocks = drv && !to_pci_driver(drv)->driver_managed_dma;
-	device_unlock(&pdev->dev);
+	rcu_read_unlock();
 	return blocks;
 }
 
@@ -97,11 +105,9 @@ void vr_facts_get(struct pci_dev *pdev, struct vr_facts *f)
 	memset(f, 0, sizeof(*f));
 	strscpy(f->addr, pci_name(pdev), sizeof(f->addr));
 	vr_pci_ids(pdev, &f->ids);
-	device_lock(&pdev->dev);
-	if (pdev->dev.driver)
-		strscpy(f->driver, pdev->dev.driver->name, sizeof(f->driver));
-	vr_override_copy(&pdev->dev, f->override, sizeof(f->override));
-	device_unlock(&pdev->dev);
+	/* No device lock: see vr_driver_peek() and vr_override_peek(). */
+	vr_driver_peek(pdev, f->driver, sizeof(f->driver));
+	vr_override_peek(&pdev->dev, f->override, sizeof(f->override));
 
 	mutex_lock(&vr_lock);
 	vd = vr_dev_find(pdev);

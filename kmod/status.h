@@ -42,7 +42,7 @@ struct vr_totals {
 };
 
 void vr_facts_get(struct pci_dev *pdev, struct vr_facts *f);
-bool vr_dma_blocks(struct pci_dev *pdev, char *driver, size_t size);
+bool vr_driver_peek(struct pci_dev *pdev, char *driver, size_t size);
 void vr_totals_get(struct vr_totals *t);
 u64 vr_addr_key(struct pci_dev *pdev);
 struct pci_dev *vr_pci_by_addr(const char *addr);

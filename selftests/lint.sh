@@ -42,8 +42,7 @@ kernel_of() {
 # cleans the real tree and every file is compiled (and checked) each time.
 fresh_copy() {
 	rm -rf "$1"
-	mkdir -p "$1"
-	cp -r "$top/Kbuild" "$top/dkms.conf" "$top/kmod" "$1/"
+	"$top/selftests/module-sources.sh" "$1"
 }
 
 echo "TAP version 13"
@@ -67,7 +66,7 @@ for kdir in "$@"; do
 
 	fresh_copy "$src"
 	make -C "$kdir" M="$src" C=2 KBUILD_MODPOST_WARN=1 modules >"$log/sparse.full" 2>&1
-	grep -E 'warning:|error:' "$log/sparse.full" | grep '/kmod/' >"$log/sparse.log"
+	grep -E 'warning:|error:' "$log/sparse.full" | grep -E '/(kmod|testdrv)/' >"$log/sparse.log"
 	command -v sparse >/dev/null || echo "sparse is not installed" >"$log/sparse.log"
 	grep -q 'CHECK' "$log/sparse.full" || echo "sparse did not run" >>"$log/sparse.log"
 	if grep -q 'C=2 specified, but .* is not available or not up to date' "$log/sparse.full" &&
@@ -78,7 +77,7 @@ for kdir in "$@"; do
 		n=$((n + 1))
 		echo "ok $n lint: $kver: sparse (C=2) # SKIP $(sparse --version) is too old for this kernel's headers (scripts/checker-valid.sh); it runs on the other kernels"
 	else
-		result "lint: $kver: sparse (C=2) reports nothing in kmod/" "$log/sparse.log"
+		result "lint: $kver: sparse (C=2) reports nothing in kmod/ and testdrv/" "$log/sparse.log"
 	fi
 done
 
@@ -90,8 +89,9 @@ if [ -n "$cptree" ]; then
 		perl "$cp" --strict --no-tree --terse --show-types --quiet \
 			--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
 			-f kmod/*.c kmod/*.h kmod/compat/*.h kmod/uapi/linux/*.h \
+			selftests/vm/testdrv/vr_testdrv.c \
 			2>&1 | grep -v '^total: 0 errors, 0 warnings, 0 checks' >"$out/checkpatch.log"
 	fi
-	result "lint: checkpatch.pl --strict of $(kernel_of "$cptree") is clean on kmod/" "$out/checkpatch.log"
+	result "lint: checkpatch.pl --strict of $(kernel_of "$cptree") is clean on kmod/ and testdrv/" "$out/checkpatch.log"
 fi
 exit $fail

@@ -85,6 +85,40 @@ static inline size_t vr_override_copy(struct device *dev, char *buf,
 #endif
 
 /*
+ * vr_override_peek(dev, buf, size): vr_override_copy() for a reader that
+ * must not wait for the device lock (a netlink handler: see netlink.c).
+ * Return: 0, or -EBUSY (buf "") when the override cannot be read now.
+ * With the override's own spinlock that never happens. Before it, the
+ * device lock is needed, and a device a probe or an unbind holds reads as
+ * busy after about 20 ms of trying.
+ */
+#if defined(VR_HAVE_DEVICE_SET_DRIVER_OVERRIDE)
+static inline int vr_override_peek(struct device *dev, char *buf, size_t size)
+{
+	vr_override_copy(dev, buf, size);
+	return 0;
+}
+#else
+#include <linux/delay.h>
+
+static inline int vr_override_peek(struct device *dev, char *buf, size_t size)
+{
+	int tries;
+
+	for (tries = 0; !device_trylock(dev); tries++) {
+		if (tries == 20) {
+			buf[0] = '\0';
+			return -EBUSY;
+		}
+		usleep_range(1000, 2000);
+	}
+	vr_override_copy(dev, buf, size);
+	device_unlock(dev);
+	return 0;
+}
+#endif
+
+/*
  * vr_override_dup(dev): a copy of the override (NULL when none, or
  * ERR_PTR(-ENOMEM)), allocated outside any lock. Caller holds the device
  * lock, as for vr_override_copy().

@@ -72,8 +72,7 @@ phase "kernel $kver in $kdir ($((SECONDS - t)) s here; built in $(cat "$kdir/bui
 phase "module against $kdir/linux"
 t=$SECONDS
 rm -rf "$out/mod"
-mkdir -p "$out/mod"
-cp -r "$top/Kbuild" "$top/dkms.conf" "$top/kmod" "$out/mod/"
+"$top/selftests/module-sources.sh" "$out/mod"
 if ! make -C "$kdir/linux" M="$out/mod" modules >"$out/mod.log" 2>&1; then
 	tail -n 30 "$out/mod.log"
 	phase "the module does not build against the debug kernel"

@@ -80,8 +80,7 @@ prefix() {
 build_module() {
 	local src=$out/$2/mod
 	rm -rf "$src"
-	mkdir -p "$src"
-	cp -r "$top/Kbuild" "$top/dkms.conf" "$top/kmod" "$src/"
+	"$top/selftests/module-sources.sh" "$src"
 	if ! make -C "$1" M="$src" modules >"$out/$2/mod.log" 2>&1; then
 		tail -n 20 "$out/$2/mod.log" | sed 's/^/# /' >&2
 		return 1

@@ -35,6 +35,10 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 
 MODULE_NAME = "vfio_reserve"
+# The tests' own driver (selftests/vm/testdrv), which Kbuild builds beside
+# the module: found at this path below the module's directory.
+TESTDRV_NAME = "vr_testdrv"
+TESTDRV_PATH = os.path.join("selftests", "vm", "testdrv", TESTDRV_NAME + ".ko")
 NINEP_MODULES = ("virtio_pci", "9pnet_virtio", "9p")
 BUSYBOX = "/bin/busybox"
 DEFAULT_TIMEOUT = 120
@@ -160,6 +164,8 @@ class ModRoot:
         self.base = os.path.join(vmdir, "modroot")
         self.kver = kver
         self.ko = ko
+        testdrv = os.path.join(os.path.dirname(ko), TESTDRV_PATH) if ko else ""
+        self.testdrv = testdrv if os.path.exists(testdrv) else None
         self.host = host or f"/lib/modules/{kver}"
         self.kdir = os.path.join(self.base, "lib", "modules", kver)
         self.stamp = os.path.join(self.base, f".stamp-{kver}")
@@ -174,6 +180,8 @@ class ModRoot:
             self.copy_host_tree()
             state = None
         ko_state = [self.ko, mtime(self.ko)] if self.ko else None
+        if self.testdrv:
+            ko_state += [self.testdrv, mtime(self.testdrv)]
         if state is not None and state.get("host", "/lib/modules") != \
                 self.host_key():
             self.copy_host_tree()
@@ -228,27 +236,32 @@ class ModRoot:
                 unshare_file(path)
 
     def install_module(self):
+        names = "|".join(re.escape(n) for n in (MODULE_NAME, TESTDRV_NAME))
         for dirpath, _, files in os.walk(self.kdir):
             for name in files:
-                if re.fullmatch(re.escape(MODULE_NAME) + r"\.ko(\.\w+)?", name):
+                if re.fullmatch(rf"({names})\.ko(\.\w+)?", name):
                     os.unlink(os.path.join(dirpath, name))
-        if not self.ko:
-            return
+        if self.ko:
+            self.install_one(self.ko, MODULE_NAME)
+        if self.testdrv:
+            self.install_one(self.testdrv, TESTDRV_NAME)
+
+    def install_one(self, ko, name):
         extra = os.path.join(self.kdir, "extra")
         os.makedirs(extra, exist_ok=True)
-        dest = os.path.join(extra, MODULE_NAME + ".ko")
+        dest = os.path.join(extra, name + ".ko")
         # DKMS compresses the module as the kernel's own are (.ko.xz on
         # Debian's 6.12): the tree gets it plain.
         with open(dest, "wb") as f:
-            f.write(read_module(self.ko))
-        shutil.copystat(self.ko, dest)
+            f.write(read_module(ko))
+        shutil.copystat(ko, dest)
         # Without its debug info (kallsyms keeps the symbols): a fraction
         # of the size to read over 9p at every load.
         if shutil.which("strip") and subprocess.run(
                 ["strip", "--strip-debug", dest], stderr=subprocess.PIPE).returncode:
             log(f"strip --strip-debug {dest} failed: the module is loaded as it is")
             with open(dest, "wb") as f:
-                f.write(read_module(self.ko))
+                f.write(read_module(ko))
 
 
 class Cpio:

@@ -15,6 +15,11 @@
  * Commands marked (admin) need CAP_NET_ADMIN (GENL_ADMIN_PERM) and fail
  * with -EPERM otherwise; the others work for any user.
  *
+ * DEVICE_CLAIM, DEVICE_RELEASE and RULE_ADD bind and unbind drivers, which
+ * the module does on its own ordered queue, never in the request's
+ * handler: their reply and ack come when that is done, in order, as for
+ * any request. Reads never wait for a device's lock.
+ *
  * A device address (ADDR attributes) is the string "dddd:bb:ss.f", as in
  * sysfs: the domain has 4 hex digits or more (up to 8; Intel VMD's start
  * at 10000). Strings are NUL terminated.
@@ -146,7 +151,7 @@ enum vfio_reserve_a_dev {
 	VFIO_RESERVE_A_DEV_SUBDEVICE,		/* u16 */
 	VFIO_RESERVE_A_DEV_CLASS,		/* u32: 24-bit class code */
 	VFIO_RESERVE_A_DEV_DRIVER,		/* string */
-	VFIO_RESERVE_A_DEV_OVERRIDE,		/* string: driver_override */
+	VFIO_RESERVE_A_DEV_OVERRIDE,		/* string: driver_override (*) */
 	VFIO_RESERVE_A_DEV_STATE,		/* u8: enum vfio_reserve_state */
 	VFIO_RESERVE_A_DEV_RULE,		/* string: selector or "claim" */
 	VFIO_RESERVE_A_DEV_PREV_DRIVER,		/* string: driver before */
@@ -162,6 +167,11 @@ enum vfio_reserve_a_dev {
 	__VFIO_RESERVE_A_DEV_MAX,
 	VFIO_RESERVE_A_DEV_MAX = __VFIO_RESERVE_A_DEV_MAX - 1
 };
+/*
+ * (*) Absent when not set. Also absent when it could not be read without
+ * waiting: kernels before the generic driver_override (7.1, 6.12.y) keep
+ * it under the device lock, which a probe or an unbind may hold.
+ */
 
 enum vfio_reserve_a_group {
 	VFIO_RESERVE_A_GROUP_UNSPEC,

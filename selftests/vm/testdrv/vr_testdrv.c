@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The vfio-reserve authors.
+ *
+ * A native driver for QEMU's pci-testdev (1b36:0005), for the VM tests
+ * only. With genl=1 its probe registers a generic netlink family and its
+ * remove unregisters it, as drivers that load a genl-registering module do:
+ * both take genl's cb_lock for writing, so neither may run while a netlink
+ * handler holds it. probe_delay_ms (writable at run time) keeps a probe,
+ * and with it the device lock, busy for that long first.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <net/genetlink.h>
+
+static bool genl;
+module_param(genl, bool, 0444);
+MODULE_PARM_DESC(genl, "register a genl family while a device is bound");
+
+static unsigned int probe_delay_ms;
+module_param(probe_delay_ms, uint, 0644);
+MODULE_PARM_DESC(probe_delay_ms, "sleep this long in probe, device locked");
+
+/* Protects vt_bound; the family is registered while it is not 0. */
+static DEFINE_MUTEX(vt_lock);
+static unsigned int vt_bound;
+
+static int vt_nop(struct sk_buff *skb, struct genl_info *info)
+{
+	return 0;
+}
+
+static const struct genl_small_ops vt_ops[] = {
+	{ .cmd = 1, .doit = vt_nop },
+};
+
+static struct genl_family vt_family = {
+	.name = KBUILD_MODNAME,
+	.version = 1,
+	.module = THIS_MODULE,
+	.small_ops = vt_ops,
+	.n_small_ops = ARRAY_SIZE(vt_ops),
+	.resv_start_op = 2,
+};
+
+static int vt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	int ret = 0;
+
+	msleep(READ_ONCE(probe_delay_ms));
+	mutex_lock(&vt_lock);
+	if (genl && !vt_bound) {
+		ret = genl_register_family(&vt_family);
+		if (ret)
+			dev_err(&pdev->dev, "genl family: %d\n", ret);
+	}
+	if (genl && !ret)
+		vt_bound++;
+	mutex_unlock(&vt_lock);
+	if (!ret)
+		dev_info(&pdev->dev, "probed (genl=%d)\n", genl);
+	return ret;
+}
+
+static void vt_remove(struct pci_dev *pdev)
+{
+	mutex_lock(&vt_lock);
+	if (genl && !--vt_bound)
+		genl_unregister_family(&vt_family);
+	mutex_unlock(&vt_lock);
+	dev_info(&pdev->dev, "removed\n");
+}
+
+static const struct pci_device_id vt_ids[] = {
+	{ PCI_DEVICE(0x1b36, 0x0005) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, vt_ids);
+
+static struct pci_driver vt_driver = {
+	.name = KBUILD_MODNAME,
+	.id_table = vt_ids,
+	.probe = vt_probe,
+	.remove = vt_remove,
+};
+module_pci_driver(vt_driver);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("vfio-reserve VM tests: a pci-testdev driver using genl");
+MODULE_AUTHOR("The vfio-reserve authors");
