@@ -18,9 +18,9 @@
  * one, runs on one ordered work queue (vr_wq): the settle work and
  * netlink's CLAIM, RELEASE and RULE_ADD (vr_run_ordered()), one at a time
  * in the order they were queued, so two of them never act on one device
- * at once. Only module init, before the netlink family exists, binds
- * outside it. The bus notifier sets driver_override (it must, before the
- * core probes a new device) but binds nothing.
+ * at once. The bus notifier sets driver_override (it must, before the
+ * core probes a new device) but binds nothing; module init binds nothing
+ * either and loads no module (vr_reserve_init()).
  */
 #include <linux/device.h>
 #include <linux/iommu.h>
@@ -521,7 +521,7 @@ static bool vr_in_state(struct pci_dev *pdev, enum vfio_reserve_state state)
 
 /*
  * Bring every reserved device onto vfio-pci, loading it if need be. On the
- * ordered queue, or at init.
+ * ordered queue.
  */
 static void vr_settle(void)
 {
@@ -948,7 +948,13 @@ out:
 	return n;
 }
 
-/* Register the notifier, then reserve what is already there. */
+/*
+ * Register the notifier, then reserve what is already there. Binding them,
+ * and loading vfio-pci for that, is left to the work item: a
+ * request_module() from init would wait for a modprobe that can itself
+ * wait for this init to end ("softdep vfio_pci pre: vfio_reserve" and a
+ * modprobe of vfio-pci that loaded this module first).
+ */
 int vr_reserve_init(void)
 {
 	int ret;
@@ -962,7 +968,7 @@ int vr_reserve_init(void)
 		return ret;
 	}
 	vr_scan();
-	vr_settle();
+	vr_schedule_settle();
 	return 0;
 }
 
