@@ -84,9 +84,17 @@ struct vr_entry {
 	struct pci_dev *pdev;
 };
 
-/* What a dump remembers between calls: the next key to emit. */
+/*
+ * What a dump remembers between calls: the next key to emit, and the
+ * devices from there on, collected once (a full dump is linear in the
+ * number of functions) and afresh when a function came or went since
+ * (vr_bus_generation()), so hotplug neither repeats nor skips what stays.
+ */
 struct vr_dump_ctx {
 	u64 next;
+	struct vr_entry *e;	/* sorted by key; NULL: collect */
+	unsigned int n, i;	/* collected; the first not sent */
+	unsigned int gen;	/* the bus generation of the collection */
 };
 
 static int vr_entry_cmp(const void *a, const void *b)
@@ -404,18 +412,49 @@ out_group:
  * message (conventional functions behind a PCIe-to-PCI bridge share one
  * group, 256 of them and more), so that every group fits an empty part.
  */
+/* (Re)collect what a dump has left to send: from ctx->next on. */
+static int vr_dump_collect(struct vr_dump_ctx *ctx, bool by_group)
+{
+	unsigned int gen = vr_bus_generation();
+
+	if (ctx->e && ctx->gen == gen)
+		return 0;
+	vr_entries_put(ctx->e, ctx->n);
+	ctx->n = 0;
+	ctx->i = 0;
+	ctx->gen = gen;
+	ctx->e = vr_collect_from(ctx->next, by_group, &ctx->n);
+	return ctx->e ? 0 : -ENOMEM;
+}
+
+static int vr_nl_dump_done(struct netlink_callback *cb)
+{
+	struct vr_dump_ctx *ctx = (struct vr_dump_ctx *)cb->ctx;
+
+	vr_entries_put(ctx->e, ctx->n);
+	ctx->e = NULL;
+	return 0;
+}
+
+/*
+ * A group dump's parts are at least as large as its largest group's
+ * message (conventional functions behind a PCIe-to-PCI bridge share one
+ * group, 256 of them and more), so that every group fits an empty part.
+ * The groups collected here are the dump's.
+ */
 static int vr_nl_group_start(struct netlink_callback *cb)
 {
-	struct vr_entry *e;
-	unsigned int n, i;
+	struct vr_dump_ctx *ctx = (struct vr_dump_ctx *)cb->ctx;
+	unsigned int i;
 	size_t max = 0;
+	int ret;
 
-	e = vr_collect_from(0, true, &n);
-	if (!e)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		max = max(max, vr_group_size(e[i].pdev));
-	vr_entries_put(e, n);
+	BUILD_BUG_ON(sizeof(*ctx) > sizeof(cb->ctx));
+	ret = vr_dump_collect(ctx, true);
+	if (ret)
+		return ret;
+	for (i = 0; i < ctx->n; i++)
+		max = max(max, vr_group_size(ctx->e[i].pdev));
 	cb->min_dump_alloc = (u32)min_t(size_t, max, U32_MAX);
 	return 0;
 }
@@ -427,28 +466,25 @@ static int vr_nl_dump(struct sk_buff *skb, struct netlink_callback *cb,
 	u32 portid = NETLINK_CB(cb->skb).portid;
 	u32 seq = cb->nlh->nlmsg_seq;
 	struct vr_entry *e;
-	unsigned int n, i;
-	int err = 0;
+	int err;
 
 	BUILD_BUG_ON(sizeof(*ctx) > sizeof(cb->ctx));
-	e = vr_collect_from(ctx->next, by_group, &n);
-	if (!e)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
+	err = vr_dump_collect(ctx, by_group);
+	for (; !err && ctx->i < ctx->n; ctx->i++) {
+		e = &ctx->e[ctx->i];
 		if (by_group)
-			err = vr_fill_group(skb, e[i].pdev, portid, seq,
+			err = vr_fill_group(skb, e->pdev, portid, seq,
 					    NLM_F_MULTI);
 		else
-			err = vr_fill_dev(skb, e[i].pdev, portid, seq,
+			err = vr_fill_dev(skb, e->pdev, portid, seq,
 					  NLM_F_MULTI,
 					  VFIO_RESERVE_CMD_DEVICE_GET);
 		if (err == -ENOENT)	/* left its group meanwhile */
 			err = 0;
 		if (err)
 			break;
-		ctx->next = e[i].key + 1;
+		ctx->next = e->key + 1;
 	}
-	vr_entries_put(e, n);
 	/* A full skb ends this call; the next resumes at ctx->next. */
 	if (err == -EMSGSIZE && skb->len)
 		return skb->len;
@@ -836,6 +872,7 @@ static const struct genl_ops vr_ops[] = {
 		.cmd = VFIO_RESERVE_CMD_DEVICE_GET,
 		.doit = vr_nl_dev_doit,
 		.dumpit = vr_nl_dev_dumpit,
+		.done = vr_nl_dump_done,
 		.policy = vr_dev_policy,
 		.maxattr = ARRAY_SIZE(vr_dev_policy) - 1,
 	},
@@ -844,6 +881,7 @@ static const struct genl_ops vr_ops[] = {
 		.doit = vr_nl_group_doit,
 		.start = vr_nl_group_start,
 		.dumpit = vr_nl_group_dumpit,
+		.done = vr_nl_dump_done,
 		.policy = vr_group_policy,
 		.maxattr = ARRAY_SIZE(vr_group_policy) - 1,
 	},

@@ -52,6 +52,19 @@ static u64 vr_next_rule_id = 1;
 static bool vr_stopping;
 /* The one ordered queue of binds and unbinds (see above). */
 static struct workqueue_struct *vr_wq;
+/* Bumped when a PCI function joins or leaves the bus list (dumps). */
+static atomic_t vr_bus_gen = ATOMIC_INIT(0);
+
+/**
+ * vr_bus_generation() - changes whenever a PCI function was added or removed
+ *
+ * Read it before walking the bus: a walk that a hotplug overlapped sees a
+ * different value afterwards.
+ */
+unsigned int vr_bus_generation(void)
+{
+	return (unsigned int)atomic_read(&vr_bus_gen);
+}
 
 static void vr_settle_fn(struct work_struct *work);
 static DECLARE_WORK(vr_settle_work, vr_settle_fn);
@@ -584,6 +597,8 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 
 	switch (action) {
 	case BUS_NOTIFY_ADD_DEVICE:
+		/* after bus_add_device(): a walk from now on sees it */
+		atomic_inc(&vr_bus_gen);
 		vr_nl_event(VFIO_RESERVE_EVENT_ADDED, pdev, NULL, NULL);
 		vr_consider(pdev, true);
 		if (vr_in_state(pdev, VFIO_RESERVE_STATE_RESERVED) && !vr_vfio_registered())
@@ -594,6 +609,8 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 		vr_nl_event(VFIO_RESERVE_EVENT_REMOVED, pdev, NULL, NULL);
 		break;
 	case BUS_NOTIFY_REMOVED_DEVICE:
+		/* after bus_remove_device(): a walk from now on misses it */
+		atomic_inc(&vr_bus_gen);
 		/* a record added while the device was leaving (vr_listed()) */
 		vr_forget(pdev);
 		break;

@@ -55,6 +55,7 @@ extern struct vr_config vr_config;
 
 int vr_reserve_init(void);
 bool vr_run_ordered(struct work_struct *work);
+unsigned int vr_bus_generation(void);
 void vr_reserve_stop(void);
 void vr_reserve_exit(void);
 
