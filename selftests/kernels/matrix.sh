@@ -20,8 +20,8 @@
 #                 check, on deb12/intel only);
 #   amd           also under AMD-Vi (the others need VT-d: nested
 #                 assignment, intel_iommu=off);
-#   full-only     not in make check at all, for its time (27-big-group boots
-#                 257 functions for minutes): its SKIP line says so.
+#   full-only     not in make check at all, for its time: its SKIP line
+#                 says so (no test needs it today).
 # --full (make check-kernels): every test on every kernel under VT-d, and the
 # amd ones under AMD-Vi. Without --full (make check): deb12/intel runs every
 # test, the other cells their every-kernel (or amd) tests, and each cell

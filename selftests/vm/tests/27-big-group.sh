@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# vm-matrix: full-only
-# vm-timeout: 420
+# vm-firmware: qboot
+# vm-timeout: 240
 # One IOMMU group of 257 PCI functions: a pcie-pci-bridge, 255 rockers and
 # an e1000 behind it (conventional functions behind a PCIe-to-PCI bridge
 # share its group, as in the bench topology), the rockers reserved for
@@ -11,13 +11,13 @@
 #
 # The module before this test collected 256 members, so it dropped the
 # e1000 and called the group viable, and its do path's reply (a page)
-# failed with EMSGSIZE past about 160 bound members (28-group-reply).
+# failed with EMSGSIZE past about 160 bound members.
 #
 # Rockers have memory BARs only (255 pci-testdevs, with I/O BARs, never got
-# the guest booted). Under TCG with VT-d the guest takes 3 to 5 minutes to
-# reach /init (its kernel counts 20 s of it; SeaBIOS alone is done in 2 s):
-# make check leaves it out (vm-matrix: full-only; make check-kernels runs
-# it) and runs 28-group-reply, 193 functions, instead.
+# the guest booted under SeaBIOS). With SeaBIOS the guest took 3 to 5
+# minutes under TCG with VT-d to reach /init (its kernel counted 20 s of
+# it; why is not understood); with qboot (vm-firmware) 4 s, the whole test
+# about 60 s.
 # vm-qemu: -device pcie-pci-bridge,id=bb,bus=pcie.0,addr=0x8
 # vm-qemu: -device rocker,bus=bb,addr=0x0.0,name=bb0f0,multifunction=on -device rocker,bus=bb,addr=0x0.1,name=bb0f1 -device rocker,bus=bb,addr=0x0.2,name=bb0f2 -device rocker,bus=bb,addr=0x0.3,name=bb0f3 -device rocker,bus=bb,addr=0x0.4,name=bb0f4 -device rocker,bus=bb,addr=0x0.5,name=bb0f5 -device rocker,bus=bb,addr=0x0.6,name=bb0f6 -device rocker,bus=bb,addr=0x0.7,name=bb0f7
 # vm-qemu: -device rocker,bus=bb,addr=0x1.0,name=bb1f0,multifunction=on -device rocker,bus=bb,addr=0x1.1,name=bb1f1 -device rocker,bus=bb,addr=0x1.2,name=bb1f2 -device rocker,bus=bb,addr=0x1.3,name=bb1f3 -device rocker,bus=bb,addr=0x1.4,name=bb1f4 -device rocker,bus=bb,addr=0x1.5,name=bb1f5 -device rocker,bus=bb,addr=0x1.6,name=bb1f6 -device rocker,bus=bb,addr=0x1.7,name=bb1f7
@@ -51,9 +51,66 @@
 # vm-qemu: -device rocker,bus=bb,addr=0x1d.0,name=bb29f0,multifunction=on -device rocker,bus=bb,addr=0x1d.1,name=bb29f1 -device rocker,bus=bb,addr=0x1d.2,name=bb29f2 -device rocker,bus=bb,addr=0x1d.3,name=bb29f3 -device rocker,bus=bb,addr=0x1d.4,name=bb29f4 -device rocker,bus=bb,addr=0x1d.5,name=bb29f5 -device rocker,bus=bb,addr=0x1d.6,name=bb29f6 -device rocker,bus=bb,addr=0x1d.7,name=bb29f7
 # vm-qemu: -device rocker,bus=bb,addr=0x1e.0,name=bb30f0,multifunction=on -device rocker,bus=bb,addr=0x1e.1,name=bb30f1 -device rocker,bus=bb,addr=0x1e.2,name=bb30f2 -device rocker,bus=bb,addr=0x1e.3,name=bb30f3 -device rocker,bus=bb,addr=0x1e.4,name=bb30f4 -device rocker,bus=bb,addr=0x1e.5,name=bb30f5 -device rocker,bus=bb,addr=0x1e.6,name=bb30f6 -device rocker,bus=bb,addr=0x1e.7,name=bb30f7
 # vm-qemu: -device rocker,bus=bb,addr=0x1f.0,name=bb31f0,multifunction=on -device rocker,bus=bb,addr=0x1f.1,name=bb31f1 -device rocker,bus=bb,addr=0x1f.2,name=bb31f2 -device rocker,bus=bb,addr=0x1f.3,name=bb31f3 -device rocker,bus=bb,addr=0x1f.4,name=bb31f4 -device rocker,bus=bb,addr=0x1f.5,name=bb31f5 -device rocker,bus=bb,addr=0x1f.6,name=bb31f6 -device e1000,bus=bb,addr=0x1f.7,romfile=
-# shellcheck source=../lib.sh
+# shellcheck source=../lib.sh disable=SC2016 # the checks are eval'ed strings
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 ROCKERS=255
-# shellcheck source=../group-checks.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../group-checks.sh"
+MEMBERS=$((ROCKERS + 2))
+
+PROG=$VR_TOP/build/genl/vr_genl_test
+[[ -x $PROG ]] || ktap_exit_skip "$PROG not built (make genl)"
+[[ $VR_KO == 1 ]] || ktap_exit_skip "vfio_reserve.ko not built"
+
+# by_id VENDOR DEVICE: the addresses of those functions.
+by_id() {
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		[[ $(<"$d/vendor") == "0x$1" && $(<"$d/device") == "0x$2" ]] && basename "$d"
+	done
+}
+
+ktap_plan 6
+# The rockers reserved for vfio-pci (the operator's whole group), the
+# e1000 on its own driver.
+modprobe e1000
+modprobe vfio_reserve devices=1b36:0006
+mapfile -t rockers < <(by_id 1b36 0006)
+nic=$(by_id 8086 100e)
+# on_vfio: how many rockers vfio-pci has.
+on_vfio() {
+	local a n=0
+	for a in "${rockers[@]}"; do [[ $(pci_driver "$a") == vfio-pci ]] && n=$((n + 1)); done
+	echo "$n"
+}
+ktap_check "$ROCKERS rockers on vfio-pci, an e1000 (${nic:-none}) on e1000" \
+	wait_for 60 eval '[[ ${#rockers[@]} == $ROCKERS && $(on_vfio) == $ROCKERS && -n $nic &&
+		$(pci_driver "$nic") == e1000 ]]'
+group=$(basename "$(readlink "$(pci_dev "${rockers[0]}")/iommu_group")")
+nsys=$(find "/sys/kernel/iommu_groups/$group/devices/" -mindepth 1 -maxdepth 1 | wc -l)
+ktap_check "sysfs: group $group holds $MEMBERS functions (the bridge, the rockers, the e1000)" \
+	eval '[[ $nsys == $MEMBERS && -e /sys/kernel/iommu_groups/$group/devices/$nic ]]'
+
+reply=$("$PROG" --group "$group" 2>&1)
+ktap_diag <<<"$reply"
+ktap_check "GROUP_GET $group: $MEMBERS members, not viable, the e1000 alone blocks it" \
+	eval '[[ $reply == "group $group members $MEMBERS viable 0 in_use 0 blocking $nic:e1000" ]]'
+
+json=$($VR groups --json 2>&1)
+summary=$(python3 -c "
+import json, sys
+g = [g for g in json.loads(sys.argv[1]) if g['group'] == int(sys.argv[2])][0]
+print(len(g['members']), g['viable'], ' '.join(m['address'] for m in g['members'] if m['blocks']))
+" "$json" "$group" 2>&1)
+ktap_diag "groups --json, group $group: $summary"
+ktap_check "groups --json (a dump): the same $MEMBERS members, not viable, the e1000 blocks it" \
+	eval '[[ $summary == "$MEMBERS False $nic" ]]'
+
+# Unbound, the e1000 blocks nothing: the group becomes viable.
+echo "$nic" >"$(pci_dev "$nic")/driver/unbind"
+reply=$("$PROG" --group "$group" 2>&1)
+ktap_diag <<<"$reply"
+ktap_check "with the e1000 unbound: viable, nothing blocks" \
+	eval '[[ $reply == "group $group members $MEMBERS viable 1 in_use 0 blocking" ]]'
+ktap_check "dmesg: no WARNING, BUG or Oops" \
+	eval '! dmesg | grep -E "WARNING:|BUG:|Oops|Call Trace"'
+ktap_finish
