@@ -116,10 +116,12 @@ newest() {
 stage newest newest
 if [ -s "$out/newest-dir" ]; then
 	stage lint-newest selftests/lint.sh --checkpatch "$(cat "$out/newest-dir")/linux" "$(cat "$out/newest-dir")/linux"
+	# Nothing builds beside it any more: two VMs at once (the kernel build
+	# kept one core busy during the stages before).
 	stage matrix-newest env VR_DEBUG_APPEND="${VR_CHECK_DEBUG_APPEND:-vr.fuzz_messages=30000 vr.fuzz_seconds=120 vr.hotplug_cycles=20 vr.hotplug_seconds=120 vr.load_cycles=6 vr.failslab_loads=12 vr.release_tries=20}" \
 		VR_DEBUG_STRESS_TIMEOUT="${VR_CHECK_DEBUG_STRESS_TIMEOUT:-900}" \
 		VR_DEBUG_TIMEOUT_FACTOR="${VR_DEBUG_TIMEOUT_FACTOR:-4}" \
-		selftests/kernels/matrix.sh --deadline "$deadline" newest/intel newest/amd
+		selftests/kernels/matrix.sh --jobs "${VR_VM_JOBS:-2}" --deadline "$deadline" newest/intel newest/amd
 fi
 selftests/kernels/matrix.sh --table
 
