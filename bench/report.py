@@ -349,6 +349,45 @@ def main():
     row("5 memory per reserved device (module kmalloc()s kept, kmem trace)", "", cells, note,
         need=["vfio-reserve"])
 
+    # 6: list --json against the number of functions (list-nN.out).
+    lists = {}
+    for path in glob.glob(os.path.join(out, "list-n*.out")):
+        n = int(re.search(r"list-n(\d+)\.out$", path).group(1))
+        lists[n] = parse_vm(path)
+    res["list"] = {}
+    for n in sorted(lists):
+        data = lists[n][0]
+        fns = floats(data.get("list.functions"))
+        fns = int(fns[0]) if fns else None
+        ms = summary(floats(data.get("list.ms")))
+        us = summary(floats(data.get("list.dump_us_per_fn")))
+        walks = floats(data.get("list.walks_per_dump"))
+        res["list"][n] = {"functions": fns, "ms": ms, "dump_us_per_fn": us,
+                          "walks_per_dump": walks[0] if walks else None,
+                          "vm": lists[n][1]}
+        cells = {"vfio-reserve": "—" if not (ms and fns) else
+                 f"{fmt(ms['median'])} ms [{fmt(ms['min'])}–{fmt(ms['max'])}], "
+                 f"{fmt(ms['median'] * 1000 / fns)} µs per function"}
+        row(f"6 list --json, ms: median of {ms['n'] if ms else '?'} [min–max] "
+            f"({fns or '?'} functions, all listed)", str(n), cells, need=["vfio-reserve"])
+        cells = {"vfio-reserve": "—" if not us else
+                 f"{fmt(us['median'])} µs per function [{fmt(us['min'])}–{fmt(us['max'])}]"
+                 + (f"; {walks[0]:.2f} bus walks a dump" if walks else "")}
+        row("6 the module's own dump (vr_genl_test --dump-loop, 4 KiB parts): "
+            "µs per function, median of the runs [min–max]; bus walks per dump (kprobe)",
+            str(n), cells, need=["vfio-reserve"])
+    ls = [n for n in sorted(lists) if res["list"][n]["dump_us_per_fn"]]
+    if len(ls) >= 2:
+        a, b = res["list"][ls[0]]["dump_us_per_fn"], res["list"][ls[-1]]["dump_us_per_fn"]
+        rise = b["median"] - a["median"]
+        spread = max(a["max"] - a["min"], b["max"] - b["min"])
+        r = b["median"] / a["median"]
+        verdict = "met" if r <= 1.1 or rise <= spread else \
+            f"NOT met: ×{r:.2f}, beyond the runs' spread ({fmt(spread)} µs)"
+        row(f"6 dump growth N={ls[0]}→{ls[-1]}: µs per function", "",
+            {"vfio-reserve": f"{fmt(a['median'])} → {fmt(b['median'])} (×{r:.2f})"},
+            f"flat within noise (×1.1, or a rise within the runs' spread): {verdict}")
+
     # ---- print -----------------------------------------------------------------
     head = ["measure", "N"] + [h for _, h in COLUMNS] + ["goal"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -369,6 +408,9 @@ def main():
     for n in sizes:
         if vms[n][1] != "pass":
             extra.append(f"VM N={n}: {vms[n][1]} (see build/bench/vm-n{n}.out)")
+    for n in sorted(lists):
+        if lists[n][1] != "pass":
+            extra.append(f"list VM N={n}: {lists[n][1]} (see build/bench/list-n{n}.out)")
     res["table"] = text
     res["notes"] = extra
     with open(os.path.join(out, "results.md"), "w") as f:
@@ -378,13 +420,18 @@ def main():
 
     if args.smoke:
         print("TAP version 13")
-        print(f"1..{len(checks) + len(sizes)}")
+        print(f"1..{len(checks) + len(sizes) + len(lists)}")
         k = 0
         for n in sizes:
             k += 1
             ok = vms[n][1] == "pass"
             print(f"{'ok' if ok else 'not ok'} {k} bench: VM N={n} ran the benchmarks"
                   + ("" if ok else f" # {vms[n][1]}"))
+        for n in sorted(lists):
+            k += 1
+            ok = lists[n][1] == "pass"
+            print(f"{'ok' if ok else 'not ok'} {k} bench: list VM N={n} ran"
+                  + ("" if ok else f" # {lists[n][1]}"))
         for desc, ok, missing in checks:
             k += 1
             print(f"{'ok' if ok else 'not ok'} {k} bench: {desc}: a number in every cell"
@@ -392,7 +439,8 @@ def main():
         for line in (text + "\n\n" + "\n".join(extra)).split("\n"):
             print("# " + line if line else "#")
         return 0 if all(ok for _, ok, _ in checks) and \
-            all(vms[n][1] == "pass" for n in sizes) else 1
+            all(vms[n][1] == "pass" for n in sizes) and \
+            all(lists[n][1] == "pass" for n in lists) else 1
     print(text)
     print()
     print("\n".join(extra))
