@@ -20,8 +20,11 @@
  * in the order they were queued, so two of them never act on one device
  * at once. The bus notifier sets driver_override (it must, before the
  * core probes a new device) but binds nothing; module init binds nothing
- * either and loads no module (vr_reserve_init()).
+ * either and loads no module (vr_reserve_init()). The notifier's decision
+ * for a new device is the one made off the queue: its record says so
+ * (vr_dev.setting) until the override is set, and a release waits for that.
  */
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/iommu.h>
 #include <linux/kmod.h>
@@ -374,6 +377,8 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 	}
 	state = vr_may_take(vd) ? VFIO_RESERVE_STATE_RESERVED : VFIO_RESERVE_STATE_PENDING;
 	vd->state = state;
+	/* until the override is set: vr_release() waits for it (@added only) */
+	vd->setting = added && state == VFIO_RESERVE_STATE_RESERVED;
 	strscpy(prev, vd->prev_driver, sizeof(prev));
 	mutex_lock(&vr_lock);
 	if (vr_dev_find(pdev) || (!added && !vr_listed(pdev))) {
@@ -396,6 +401,14 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 		pr_err("%s: cannot set driver_override: not reserved\n",
 		       pci_name(pdev));
 		return;
+	}
+	if (added) {
+		/* one notifier call per device: the record found is ours */
+		mutex_lock(&vr_lock);
+		vd = vr_dev_find(pdev);
+		if (vd)
+			vd->setting = false;
+		mutex_unlock(&vr_lock);
 	}
 	vr_log_reserved(pdev, rule, prev);
 }
@@ -724,12 +737,13 @@ int vr_claim(struct pci_dev *pdev, const char **why)
  * Refused while a user holds the group: a running VM never loses a device.
  * On the ordered queue only (vr_run_ordered()).
  *
- * Return: 0, or -ENOENT (not reserved), -EBUSY (in use), -ENOMEM.
+ * Return: 0, or -ENOENT (not reserved), -EBUSY (in use), -EAGAIN (being
+ * added), -ENOMEM.
  */
 int vr_release(struct pci_dev *pdev, const char **why)
 {
 	struct vr_dev *vd;
-	int ret;
+	int ret, tries;
 
 	if (vr_group_in_use(pdev)) {
 		*why = "its IOMMU group is in use by a VFIO user (a VM): stop it first";
@@ -737,6 +751,23 @@ int vr_release(struct pci_dev *pdev, const char **why)
 	}
 	mutex_lock(&vr_lock);
 	vd = vr_dev_find(pdev);
+	/*
+	 * A device the notifier has just recorded, whose override it is
+	 * setting: releasing it now would restore an override that the
+	 * notifier then overwrites. The notifier waits for nothing; wait for
+	 * it (the ordered queue runs only this).
+	 */
+	for (tries = 0; vd && vd->setting && tries < 100; tries++) {
+		mutex_unlock(&vr_lock);
+		usleep_range(1000, 2000);
+		mutex_lock(&vr_lock);
+		vd = vr_dev_find(pdev);
+	}
+	if (vd && vd->setting) {
+		mutex_unlock(&vr_lock);
+		*why = "the device is being added: try again";
+		return -EAGAIN;
+	}
 	if (vd)
 		list_del(&vd->node);
 	mutex_unlock(&vr_lock);

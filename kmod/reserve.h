@@ -41,6 +41,7 @@ struct vr_dev {
 	char rule[VR_SEL_TEXT_SIZE];	/* what matched, or "claim" */
 	char prev_driver[VR_DRV_NAME_SIZE];	/* "" when none */
 	const char *prev_override;	/* NULL when none */
+	bool setting;			/* the notifier is setting the override */
 };
 
 struct vr_config {

@@ -82,7 +82,8 @@
  *             driver_override, unbinds vfio-pci and lets the core probe
  *             the device again. -EBUSY while its IOMMU group is claimed by
  *             a user (a VM): nothing is changed then. -ENOENT when the
- *             device is not reserved.
+ *             device is not reserved, -EAGAIN when it is being added
+ *             (hotplug) and its reservation is not complete yet.
  *   reply:    the device, as DEVICE_GET.
  *
  * VFIO_RESERVE_CMD_EVENT (multicast on "events")
