@@ -150,7 +150,11 @@ def main():
             drv = driver(addr)
             if drv == "vfio-pci":
                 c["on_vfio"] += 1
-            elif not drv:
+            elif not drv or wait(lambda: seen(released), 3):
+                # Released by the churn: unbound, or taken by its native
+                # driver. A release that waits for the device lock of a
+                # probe logs "released" only after that probe, so a
+                # native driver counts as released if the line follows.
                 c["unbound"] += 1
             else:
                 c["other"] += 1

@@ -43,7 +43,7 @@ done_n=$(f cycles) secs=$(f seconds)
 done_n=${done_n:-0} secs=${secs:-0}
 per=$(awk -v s="$secs" -v n="$done_n" 'BEGIN { printf "%.2f", n ? s / n : 0 }')
 ktap_diag "cycles: $done_n of $cycles in $secs s ($per s each; mean add-to-bound $(f add_ms) ms, del-to-gone $(f del_ms) ms)$( ((done_n < cycles)) && echo "; stopped by the $budget s budget")"
-ktap_diag "arrivals: $(f by_rule) reserved by the rule, $(f by_claim) by the churn's claim that got there first; then $(f on_vfio) on vfio-pci, $(f unbound) without a driver (released by the churn), $(f other) on another driver; $(f add_fail) missing; $(f del_fail) failed removals"
+ktap_diag "arrivals: $(f by_rule) reserved by the rule, $(f by_claim) by the churn's claim that got there first; then $(f on_vfio) on vfio-pci, $(f unbound) released by the churn (then unbound or on e1000e), $(f other) on another driver; $(f add_fail) missing; $(f del_fail) failed removals"
 
 ktap_check "$done_n add/remove cycles, every add and removal completed" \
 	eval '[[ $storm_rc == 0 && $done_n -gt 0 && $(f add_fail) == 0 && $(f del_fail) == 0 ]]'
