@@ -168,6 +168,7 @@ enum vfio_reserve_a_dev {
 	__VFIO_RESERVE_A_DEV_MAX,
 	VFIO_RESERVE_A_DEV_MAX = __VFIO_RESERVE_A_DEV_MAX - 1
 };
+
 /*
  * (*) Absent when not set. Also absent when it could not be read without
  * waiting: kernels before the generic driver_override (7.1, 6.12.y) keep
