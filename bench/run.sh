@@ -175,6 +175,19 @@ gen_list_test() {
 } >"$out/host.txt"
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# run_vm TEST OUT LABEL: one VM, its output in OUT, its time and the
+# host's load in host.txt; returns vm.py's status.
+run_vm() {
+	local start=$SECONDS load_before rc
+	load_before=$(loadavg)
+	selftests/vm/vm.py --ko "$out/snap/vfio_reserve.ko" --build "$vmbuild" \
+		--keep-logs "$1" >"$2" 2>&1
+	rc=$?
+	echo "$3: $((SECONDS - start)) s, load average $load_before before, $(loadavg) after" >>"$out/host.txt"
+	log "$3: vm.py exit $rc, $((SECONDS - start)) s; output in ${2#"$top"/}"
+	return "$rc"
+}
+
 first=1
 for n in $sizes; do
 	hp=0
@@ -183,25 +196,14 @@ for n in $sizes; do
 	t=$(gen_test "$n" "$hp")
 	log "VM with N=$n (hotplugs $hp): $t"
 	start=$SECONDS
-	load_before=$(loadavg)
-	selftests/vm/vm.py --ko "$out/snap/vfio_reserve.ko" --build "$vmbuild" \
-		--keep-logs "$t" >"$out/vm-n$n.out" 2>&1
-	rc=$?
-	echo "$rc $((SECONDS - start))" >"$out/vm-n$n.rc"
-	echo "VM N=$n: $((SECONDS - start)) s, load average $load_before before, $(loadavg) after" >>"$out/host.txt"
-	log "N=$n: vm.py exit $rc, $((SECONDS - start)) s; output in ${out#"$top"/}/vm-n$n.out"
+	run_vm "$t" "$out/vm-n$n.out" "VM N=$n"
+	echo "$? $((SECONDS - start))" >"$out/vm-n$n.rc"
 done
 
 for n in $list_sizes; do
 	t=$(gen_list_test "$n")
 	log "list VM with N=$n: $t"
-	start=$SECONDS
-	load_before=$(loadavg)
-	selftests/vm/vm.py --ko "$out/snap/vfio_reserve.ko" --build "$vmbuild" \
-		--keep-logs "$t" >"$out/list-n$n.out" 2>&1
-	rc=$?
-	echo "list VM N=$n: $((SECONDS - start)) s, load average $load_before before, $(loadavg) after" >>"$out/host.txt"
-	log "list N=$n: vm.py exit $rc, $((SECONDS - start)) s; output in ${out#"$top"/}/list-n$n.out"
+	run_vm "$t" "$out/list-n$n.out" "list VM N=$n"
 done
 
 args=(--out "$out")

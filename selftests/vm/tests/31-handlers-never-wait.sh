@@ -39,6 +39,14 @@ family() {
 	genl ctrl get name "$FAMILY" >/dev/null 2>&1
 }
 
+# request VERB: vfio-reserve VERB $TD returns within LIMIT, exit 0.
+request() {
+	$VR "$1" "$TD" >"/tmp/$1.out" 2>&1 &
+	done_within "$LIMIT" $! || { ktap_fail "$1 of $TD returns within ${LIMIT} s"; give_up; }
+	ktap_check "$1 of $TD returns, exit 0" eval '((bg_rc == 0))'
+	ktap_diag <"/tmp/$1.out"
+}
+
 ktap_plan 11
 modprobe vfio_reserve
 modprobe vfio-pci
@@ -50,20 +58,12 @@ ktap_check "vr_testdrv probes $TD and binds it" \
 ktap_check "its probe registered the genl family $FAMILY" family
 
 # CLAIM unbinds vr_testdrv, whose remove unregisters the family.
-$VR claim "$TD" >/tmp/claim.out 2>&1 &
-pid=$!
-done_within "$LIMIT" $pid || { ktap_fail "claim of $TD returns within ${LIMIT} s"; give_up; }
-ktap_check "claim of $TD returns, exit 0" eval '((bg_rc == 0))'
-ktap_diag </tmp/claim.out
+request claim
 ktap_check "$TD is on vfio-pci and the family is gone" \
 	eval '[[ $(pci_driver "$TD") == vfio-pci ]] && ! family'
 
 # RELEASE binds vr_testdrv again, whose probe registers the family.
-$VR release "$TD" >/tmp/release.out 2>&1 &
-pid=$!
-done_within "$LIMIT" $pid || { ktap_fail "release of $TD returns within ${LIMIT} s"; give_up; }
-ktap_check "release of $TD returns, exit 0" eval '((bg_rc == 0))'
-ktap_diag </tmp/release.out
+request release
 ktap_check "$TD is back on vr_testdrv, which registered the family again" \
 	eval 'wait_for 10 eval "[[ \$(pci_driver $TD) == vr_testdrv ]]" && family'
 
