@@ -362,8 +362,12 @@ def main():
         ms = summary(floats(data.get("list.ms")))
         us = summary(floats(data.get("list.dump_us_per_fn")))
         walks = floats(data.get("list.walks_per_dump"))
+        cb = floats(data.get("list.callback_us_per_fn"))
+        col = floats(data.get("list.collect_us_per_fn"))
         res["list"][n] = {"functions": fns, "ms": ms, "dump_us_per_fn": us,
                           "walks_per_dump": walks[0] if walks else None,
+                          "callback_us_per_fn": cb[0] if cb else None,
+                          "collect_us_per_fn": col[0] if col else None,
                           "vm": lists[n][1]}
         cells = {"vfio-reserve": "—" if not (ms and fns) else
                  f"{fmt(ms['median'])} ms [{fmt(ms['min'])}–{fmt(ms['max'])}], "
@@ -375,6 +379,11 @@ def main():
                  + (f"; {walks[0]:.2f} bus walks a dump" if walks else "")}
         row("6 the module's own dump (vr_genl_test --dump-loop, 4 KiB parts): "
             "µs per function, median of the runs [min–max]; bus walks per dump (kprobe)",
+            str(n), cells, need=["vfio-reserve"])
+        cells = {"vfio-reserve": "—" if not (cb and col) else
+                 f"{fmt(cb[0])} µs per function, of which collection {fmt(col[0])}"}
+        row("6 inside the module (kprobe timestamps, one run): the dump callback, "
+            "µs per function, of which the collection (bus walk, sort if out of order)",
             str(n), cells, need=["vfio-reserve"])
     ls = [n for n in sorted(lists) if res["list"][n]["dump_us_per_fn"]]
     if len(ls) >= 2:

@@ -129,6 +129,7 @@ struct vr_collect {
 	unsigned int n, size;
 	u64 from;
 	bool by_group;
+	bool unordered;		/* a key below the one before it */
 };
 
 static int vr_collect_one(struct device *dev, void *data)
@@ -154,6 +155,8 @@ static int vr_collect_one(struct device *dev, void *data)
 		c->e = grown;
 		c->size *= 2;
 	}
+	if (c->n && key < c->e[c->n - 1].key)
+		c->unordered = true;
 	c->e[c->n].key = key;
 	c->e[c->n].pdev = pci_dev_get(pdev);
 	c->n++;
@@ -162,11 +165,12 @@ static int vr_collect_one(struct device *dev, void *data)
 
 /*
  * Devices (or, @by_group, one device per IOMMU group) whose key is at least
- * @from, sorted by key, one per key. Collected afresh by every dump call, so
- * hotplug between calls neither repeats nor skips what is still there. The
- * bus walk (vr_for_each_pci_dev) sees each device at most once even while
- * devices go; a function removed and added again at the same address
- * during the walk can be seen twice, so equal keys keep the first.
+ * @from, sorted by key, one per key. The bus walk (vr_for_each_pci_dev)
+ * sees each device at most once even while devices go; a function removed
+ * and added again at the same address during the walk can be seen twice,
+ * so of equal keys one is kept. The bus lists devices in the order they
+ * were added, which is address order but for hotplug: a walk in order is
+ * not sorted again, so a full dump stays linear, not n log n.
  */
 static struct vr_entry *vr_collect_from(u64 from, bool by_group,
 					unsigned int *count)
@@ -182,7 +186,8 @@ static struct vr_entry *vr_collect_from(u64 from, bool by_group,
 		vr_entries_put(c.e, c.n);
 		return NULL;
 	}
-	sort(c.e, c.n, sizeof(*c.e), vr_entry_cmp, NULL);
+	if (c.unordered)
+		sort(c.e, c.n, sizeof(*c.e), vr_entry_cmp, NULL);
 	if (c.n) {
 		for (i = 1, j = 0; i < c.n; i++) {
 			if (c.e[i].key == c.e[j].key)
