@@ -104,7 +104,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 			   m->addr, m->driver);
 	}
 	if (d->in_use) {
-		if (vr_vfio_users(o, d->group, users, sizeof(users)))
+		if (vr_vfio_users(o, d->group, users, sizeof(users)) > 0)
 			vr_problem(c, true, "stop that VM, or detach the device from it",
 				   "in use: IOMMU group %u is held by %s", d->group,
 				   users);

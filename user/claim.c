@@ -119,7 +119,8 @@ int vr_cmd_release(const struct vr_opts *o, int argc, char **argv)
 		/* Refused while in use: say by whom. */
 		if (ret == -EBUSY &&
 		    !vr_nl_device(&nl, VFIO_RESERVE_CMD_DEVICE_GET, addrs[i], &d) &&
-		    d.has_group && vr_vfio_users(o, d.group, users, sizeof(users)))
+		    d.has_group &&
+		    vr_vfio_users(o, d.group, users, sizeof(users)) > 0)
 			vr_err("%s: refused, its IOMMU group %u is in use by %s: stop that VM first",
 			       what, d.group, users);
 		else if (ret)

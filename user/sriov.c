@@ -3,7 +3,10 @@
  * Copyright (C) 2026 The vfio-reserve authors.
  *
  * sriov: create the VFs of a physical function. With a vf: rule they are
- * reserved for vfio-pci as the kernel creates them.
+ * reserved for vfio-pci as the kernel creates them. The kernel changes the
+ * count only from 0, so any change of a nonzero count removes every VF the
+ * function has: refused, unless --force, while a VFIO user (a VM) holds
+ * one of them or that cannot be told.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,19 +35,74 @@ static int vr_write_attr(const struct vr_opts *o, const char *addr,
 	return ret;
 }
 
+/* The address of @pf's VF number @i in @vf; false when it has none. */
+static bool vr_virtfn(const struct vr_opts *o, const char *pf, int i,
+		      char vf[VR_ADDR_SIZE])
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/virtfn%d", o->sysfs,
+		 pf, i);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	snprintf(vf, VR_ADDR_SIZE, "%.16s", base ? base + 1 : link);
+	return true;
+}
+
+/*
+ * Before @pf's @cur VFs go: none may be held by a VFIO user, and that must
+ * be known (fail closed). Return: whether to go on.
+ */
+static bool vr_vfs_may_go(const struct vr_opts *o, const char *pf,
+			  unsigned long cur, unsigned long want)
+{
+	char vf[VR_ADDR_SIZE], users[512], why[768] = "";
+	unsigned long i;
+	int n;
+
+	for (i = 0; i < cur && !why[0]; i++) {
+		if (!vr_virtfn(o, pf, (int)i, vf))
+			continue;
+		n = vr_device_users(o, vf, users, sizeof(users));
+		if (n < 0)
+			snprintf(why, sizeof(why),
+				 "whether VF %s is in use cannot be told (reading %s: %s)",
+				 vf, o->proc, strerror(-n));
+		else if (n)
+			snprintf(why, sizeof(why), "VF %s is in use by %s",
+				 vf, users);
+	}
+	if (!why[0])
+		return true;
+	if (o->force) {
+		vr_err("warning: removing the %lu VFs of %s although %s (--force)",
+		       cur, pf, why);
+		return true;
+	}
+	vr_err("refusing to change the VFs of %s from %lu to %lu: the kernel first removes all %lu, and %s; stop that VM first, or use --force",
+	       pf, cur, want, cur, why);
+	return false;
+}
+
 int vr_cmd_sriov(const struct vr_opts *o, int argc, char **argv)
 {
-	char pf[VR_ADDR_SIZE], val[32], link[PATH_MAX], path[PATH_MAX];
-	char vf[VR_ADDR_SIZE], drv[VR_NAME_SIZE];
+	char pf[VR_ADDR_SIZE], val[32], vf[VR_ADDR_SIZE], drv[VR_NAME_SIZE];
 	unsigned long total, cur, want = 0;
 	const char *addr = NULL;
+	bool numvfs = false;
 	char *end;
 	int i, ret;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--numvfs") && i + 1 < argc) {
 			want = strtoul(argv[++i], &end, 10);
-			if (*end || !*argv[i])
+			numvfs = true;
+			if (*end || !*argv[i] || *argv[i] == '-')
 				return vr_usage_error("sriov", "--numvfs takes a number");
 		} else if (!addr) {
 			addr = argv[i];
@@ -52,8 +110,11 @@ int vr_cmd_sriov(const struct vr_opts *o, int argc, char **argv)
 			return vr_usage_error("sriov", "unexpected '%s'", argv[i]);
 		}
 	}
-	if (!addr || i == 1)
+	if (!addr)
 		return vr_usage_error("sriov", "which physical function, and --numvfs N?");
+	if (!numvfs)
+		return vr_usage_error("sriov", "--numvfs N is required: the number of VFs %s is to have (0 removes them all)",
+				      addr);
 	if (!vr_normalize_addr(addr, pf))
 		return vr_usage_error("sriov", "'%s' is not a PCI address ([dddd:]bb:ss.f)",
 				      addr);
@@ -66,8 +127,13 @@ int vr_cmd_sriov(const struct vr_opts *o, int argc, char **argv)
 		vr_err("%s supports at most %lu VFs (sriov_totalvfs)", pf, total);
 		return VR_EXIT_FAIL;
 	}
-	vr_sysfs_dev(o, pf, "sriov_numvfs", val, sizeof(val));
+	if (vr_sysfs_dev(o, pf, "sriov_numvfs", val, sizeof(val))) {
+		vr_err("cannot read the VF count of %s (sriov_numvfs): nothing changed", pf);
+		return VR_EXIT_FAIL;
+	}
 	cur = strtoul(val, NULL, 10);
+	if (cur && cur != want && !vr_vfs_may_go(o, pf, cur, want))
+		return VR_EXIT_FAIL;
 	/* The kernel changes the count only from 0. */
 	ret = cur && cur != want ? vr_write_attr(o, pf, "sriov_numvfs", 0) : 0;
 	if (!ret && cur != want)
@@ -82,17 +148,8 @@ int vr_cmd_sriov(const struct vr_opts *o, int argc, char **argv)
 		return VR_EXIT_FAIL;
 	}
 	for (i = 0; i < (int)want; i++) {
-		ssize_t n;
-		const char *base;
-
-		snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/virtfn%d",
-			 o->sysfs, pf, i);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0)
+		if (!vr_virtfn(o, pf, i, vf))
 			continue;
-		link[n] = '\0';
-		base = strrchr(link, '/');
-		snprintf(vf, sizeof(vf), "%.12s", base ? base + 1 : link);
 		vr_wait_driver(o, vf, NULL, 2000);
 		vr_current_driver(o, vf, drv, sizeof(drv));
 		printf("%s  vf %d of %s  driver %s\n", vf, i, pf,

@@ -59,23 +59,23 @@ bool vr_normalize_addr(const char *in, char *out)
 }
 
 /*
- * Processes holding /dev/vfio/@group open: "pid (comm)" list in @buf.
- * Return: how many; other users' processes are seen only by root.
+ * Processes holding one of the @n device nodes @want open: a "pid N (comm)"
+ * list in @buf. Return: how many, or -errno when /proc cannot be read;
+ * other users' processes are seen only by root.
  */
-int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
-		  size_t size)
+static int vr_holders(const struct vr_opts *o, char want[][PATH_MAX],
+		      size_t n, char *buf, size_t size)
 {
-	char want[32], path[PATH_MAX], link[PATH_MAX], comm[64];
-	size_t len = 0;
+	char path[PATH_MAX], link[PATH_MAX], comm[64];
+	size_t len = 0, k;
 	struct dirent *p, *fd;
 	DIR *procs, *fds;
 	int found = 0;
 
 	buf[0] = '\0';
-	snprintf(want, sizeof(want), "/dev/vfio/%u", group);
 	procs = opendir(o->proc);
 	if (!procs)
-		return 0;
+		return -errno;
 	while ((p = readdir(procs))) {
 		bool holds = false;
 
@@ -86,15 +86,16 @@ int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
 		if (!fds)
 			continue;
 		while (!holds && (fd = readdir(fds))) {
-			ssize_t n;
+			ssize_t len_link;
 
 			snprintf(path, sizeof(path), "%s/%s/fd/%s", o->proc,
 				 p->d_name, fd->d_name);
-			n = readlink(path, link, sizeof(link) - 1);
-			if (n < 0)
+			len_link = readlink(path, link, sizeof(link) - 1);
+			if (len_link < 0)
 				continue;
-			link[n] = '\0';
-			holds = !strcmp(link, want);
+			link[len_link] = '\0';
+			for (k = 0; k < n && !holds; k++)
+				holds = !strcmp(link, want[k]);
 		}
 		closedir(fds);
 		if (!holds)
@@ -111,6 +112,59 @@ int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
 	}
 	closedir(procs);
 	return found;
+}
+
+/* Processes holding /dev/vfio/@group open (see vr_holders()). */
+int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
+		  size_t size)
+{
+	char want[1][PATH_MAX];
+
+	snprintf(want[0], sizeof(want[0]), "/dev/vfio/%u", group);
+	return vr_holders(o, want, 1, buf, size);
+}
+
+/*
+ * Processes holding the function @addr through VFIO: its group's node
+ * (/dev/vfio/N, or noiommu-N) or its device node for iommufd
+ * (/dev/vfio/devices/vfioX). See vr_holders(); 0 for a function without
+ * an IOMMU group or VFIO device node, which no VFIO user can hold.
+ */
+int vr_device_users(const struct vr_opts *o, const char *addr, char *buf,
+		    size_t size)
+{
+	char path[PATH_MAX], link[PATH_MAX], want[3][PATH_MAX];
+	const char *base;
+	struct dirent *e;
+	size_t n = 0;
+	ssize_t len;
+	DIR *d;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/iommu_group",
+		 o->sysfs, addr);
+	len = readlink(path, link, sizeof(link) - 1);
+	if (len > 0) {
+		link[len] = '\0';
+		base = strrchr(link, '/');
+		base = base ? base + 1 : link;
+		snprintf(want[n++], sizeof(want[0]), "/dev/vfio/%.32s", base);
+		snprintf(want[n++], sizeof(want[0]), "/dev/vfio/noiommu-%.32s",
+			 base);
+	}
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/vfio-dev", o->sysfs,
+		 addr);
+	d = opendir(path);
+	if (d) {
+		while ((e = readdir(d)))
+			if (!strncmp(e->d_name, "vfio", 4)) {
+				snprintf(want[n++], sizeof(want[0]),
+					 "/dev/vfio/devices/%.64s", e->d_name);
+				break;
+			}
+		closedir(d);
+	}
+	return n ? vr_holders(o, want, n, buf, size) : 0;
 }
 
 bool vr_allow_unsafe_interrupts(const struct vr_opts *o)

@@ -136,6 +136,8 @@ int vr_sysfs_dev(const struct vr_opts *o, const char *addr, const char *attr,
 bool vr_normalize_addr(const char *in, char *out);
 int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
 		  size_t size);
+int vr_device_users(const struct vr_opts *o, const char *addr, char *buf,
+		    size_t size);
 bool vr_allow_unsafe_interrupts(const struct vr_opts *o);
 const char *vr_ir_fix(const struct vr_opts *o);
 const char *vr_class_name(uint32_t class, char *buf, size_t size);

@@ -677,4 +677,68 @@ else
 	skip "claim of the device behind the active swap" "no block device node in /dev"
 fi
 
+
+# --- sriov: --numvfs required; VFs held by a VM never removed unless --force -------
+# A PF with 2 of 4 VFs: 06.2 in IOMMU group 12, 06.3 in group 13 with the
+# iommufd node vfio3. Any change of a nonzero count removes both first.
+SV=$TREES/sriov
+SP=$SV/sys/devices/pci0000:00
+mkdir -p "$SV/sys/bus/pci/devices" "$SV/sys/kernel/iommu_groups/12" \
+	"$SV/sys/kernel/iommu_groups/13" "$SV/proc/1/fd" "$SV/proc/4242/fd"
+for f in 0000:00:06.0 0000:00:06.2 0000:00:06.3; do
+	mkdir -p "$SP/$f"
+	ln -s "../../../devices/pci0000:00/$f" "$SV/sys/bus/pci/devices/$f"
+done
+echo 4 >"$SP/0000:00:06.0/sriov_totalvfs"
+ln -s ../0000:00:06.2 "$SP/0000:00:06.0/virtfn0"
+ln -s ../0000:00:06.3 "$SP/0000:00:06.0/virtfn1"
+ln -s ../../../kernel/iommu_groups/12 "$SP/0000:00:06.2/iommu_group"
+ln -s ../../../kernel/iommu_groups/13 "$SP/0000:00:06.3/iommu_group"
+mkdir -p "$SP/0000:00:06.3/vfio-dev/vfio3"
+echo init >"$SV/proc/1/comm"
+ln -sfn /dev/null "$SV/proc/1/fd/0"
+echo qemu-system-x86 >"$SV/proc/4242/comm"
+# vfs N: the PF has N VFs; holder NODE: pid 4242 holds NODE ("" for none).
+vfs() { echo "$1" >"$SP/0000:00:06.0/sriov_numvfs"; }
+holder() { rm -f "$SV/proc/4242/fd/7"; [[ -z $1 ]] || ln -s "$1" "$SV/proc/4242/fd/7"; }
+numvfs() { [[ $(<"$SP/0000:00:06.0/sriov_numvfs") == "$1" ]]; }
+
+vfs 2; holder /dev/vfio/12
+in_tree "$SV" sriov 0000:00:06.0
+expect "sriov PF without --numvfs: a usage error (exit 2), nothing changed" 2 \
+	"--numvfs N is required"
+check "... sriov_numvfs still 2" numvfs 2
+in_tree "$SV" sriov 0000:00:06.0 --numvfs 0
+expect "sriov --numvfs 0 while a VM holds VF 06.2's group: refused, exit 1" 1 \
+	"VF 0000:00:06.2 is in use by pid 4242 (qemu-system-x86)"
+check "... the refusal says all 2 go first and names --force" \
+	eval 'grep -F "refusing" <<<"$err" | grep -F "removes all 2" | grep -qF -- "--force"'
+check "... sriov_numvfs still 2" numvfs 2
+in_tree "$SV" sriov 0000:00:06.0 --numvfs 4
+expect "sriov --numvfs 4 (more, but through 0) while it is held: refused" 1 \
+	"VF 0000:00:06.2 is in use by pid 4242"
+check "... sriov_numvfs still 2" numvfs 2
+holder /dev/vfio/devices/vfio3
+in_tree "$SV" sriov 0000:00:06.0 --numvfs 0
+expect "sriov --numvfs 0 while a VM holds VF 06.3 through iommufd (vfio3): refused" 1 \
+	"VF 0000:00:06.3 is in use by pid 4242 (qemu-system-x86)"
+check "... sriov_numvfs still 2" numvfs 2
+VFIO_RESERVE_SYSFS=$SV/sys VFIO_RESERVE_PROCFS=$SV/no-proc vr sriov 0000:00:06.0 --numvfs 0
+expect "sriov --numvfs 0 when /proc cannot be read: refused (fails closed)" 1 \
+	"cannot be told"
+check "... sriov_numvfs still 2" numvfs 2
+in_tree "$SV" --force sriov 0000:00:06.0 --numvfs 0
+expect "--force sriov --numvfs 0 while held: a warning naming the VF, exit 0" 0 \
+	"warning: removing the 2 VFs of 0000:00:06.0 although VF 0000:00:06.3 is in use" \
+	"0000:00:06.0: no VFs"
+check "... sriov_numvfs now 0" numvfs 0
+vfs 2; holder ""
+in_tree "$SV" sriov 0000:00:06.0 --numvfs 0
+expect "sriov --numvfs 0 with no VF in use: exit 0" 0 "" "0000:00:06.0: no VFs"
+check "... sriov_numvfs now 0" numvfs 0
+holder /dev/vfio/12
+in_tree "$SV" sriov 0000:00:06.0 --numvfs 1
+expect "sriov --numvfs 1 from 0 (nothing removed): not refused" 0
+check "... sriov_numvfs now 1" numvfs 1
+
 finish

@@ -1,13 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # NVMe SR-IOV: `sriov` creates 2 VFs, a vf: rule reserves them, one VF goes
-# to a nested QEMU.
+# to a nested QEMU; removing the VFs is refused while that QEMU holds one
+# (issue 15), and done once it is gone.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 QMP=$VR_TOP/selftests/vm/qmp.py
 VF1=0000:02:00.1
 
-ktap_plan 5
+ktap_plan 7
 modprobe nvme
 modprobe vfio_reserve
 wait_for 20 eval '[[ $(pci_driver "$NVME") == nvme ]]'
@@ -25,6 +26,13 @@ q=$!
 ktap_check "the nested QEMU has the VF (1b36:0010)" \
 	wait_for 30 eval '$QMP /tmp/v.sock pci-ids 2>/dev/null | grep -qx 1b36:0010'
 ktap_diag <"/tmp/v.log"
+rc=0
+$VR sriov "$NVME" --numvfs 0 >/dev/null 2>/tmp/sriov.err || rc=$?
+ktap_diag <"/tmp/sriov.err"
+ktap_check "sriov --numvfs 0 while the QEMU holds $VF1: exit 1, naming the VF and pid $q" \
+	eval '((rc == 1)) && grep -F "refusing" /tmp/sriov.err | grep -F "$VF1 is in use by" | grep -qF "pid $q ("'
+ktap_check "... both VFs are still there" \
+	eval 'pci_exists "$VF1" && [[ $(cat /sys/bus/pci/devices/$NVME/sriov_numvfs) == 2 ]]'
 kill $q; wait $q 2>/dev/null
 ktap_check "sriov --numvfs 0 removes them" \
 	eval '$VR sriov "$NVME" --numvfs 0 >/dev/null && ! pci_exists "$VF1"'
