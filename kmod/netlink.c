@@ -670,17 +670,34 @@ static void vr_req_work(struct work_struct *work)
  * nothing, and one that changed something has its answer. CLAIM and
  * RELEASE are answered from the ordered queue.
  */
+/*
+ * Writes take PCI devices from their drivers: they need CAP_SYS_ADMIN as
+ * well as the CAP_NET_ADMIN of GENL_ADMIN_PERM, which containers on the
+ * host's network and network daemons may hold. Reads stay open.
+ */
+static int vr_nl_may_write(struct sk_buff *skb, struct genl_info *info)
+{
+	if (netlink_capable(skb, CAP_SYS_ADMIN))
+		return 0;
+	GENL_SET_ERR_MSG(info, "writes need CAP_SYS_ADMIN");
+	return -EPERM;
+}
+
 static int vr_nl_dev_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct pci_dev *pdev = vr_nl_device(info);
+	bool write = info->genlhdr->cmd != VFIO_RESERVE_CMD_DEVICE_GET;
+	struct pci_dev *pdev;
 	struct sk_buff *msg;
 	struct vr_facts *f;
 	struct vr_req *req;
 	int ret = -ENOMEM;
 
+	if (write && vr_nl_may_write(skb, info))
+		return -EPERM;
+	pdev = vr_nl_device(info);
 	if (IS_ERR(pdev))
 		return PTR_ERR(pdev);
-	if (info->genlhdr->cmd != VFIO_RESERVE_CMD_DEVICE_GET) {
+	if (write) {
 		req = vr_req_new(skb, info,
 				 info->attrs[VFIO_RESERVE_A_DEV_ADDR], true);
 		if (!req) {
@@ -816,6 +833,8 @@ static int vr_nl_rule_doit(struct sk_buff *skb, struct genl_info *info)
 	struct vr_req *req;
 	int ret;
 
+	if (vr_nl_may_write(skb, info))
+		return -EPERM;
 	if (GENL_REQ_ATTR_CHECK(info, VFIO_RESERVE_A_RULE_SELECTOR))
 		return -EINVAL;
 	if (!*(char *)nla_data(attr)) {

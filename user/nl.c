@@ -130,7 +130,7 @@ int vr_nl_fail(struct vr_nl *nl, const char *what, int err)
 	if (err == -ENOENT && (!nl || !nl->sk)) {
 		vr_err("vfio_reserve is not loaded: modprobe vfio_reserve");
 	} else if (err == -EPERM) {
-		vr_err("%s: permission denied: this needs root (CAP_NET_ADMIN)",
+		vr_err("%s: permission denied: this needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN)",
 		       what);
 	} else if (extack) {
 		vr_err("%s: %s (%s)", what, extack, strerror(-err));

@@ -12,8 +12,9 @@
  * Every request is validated strictly against the policy of its command:
  * an unknown attribute, a wrong type or length, or a missing required
  * attribute is refused with -EINVAL and an extack message naming it.
- * Commands marked (admin) need CAP_NET_ADMIN (GENL_ADMIN_PERM) and fail
- * with -EPERM otherwise; the others work for any user.
+ * Commands marked (admin) take devices from their drivers: they need
+ * CAP_NET_ADMIN (GENL_ADMIN_PERM) and CAP_SYS_ADMIN (checked by the module)
+ * and fail with -EPERM otherwise; the others work for any user.
  *
  * DEVICE_CLAIM, DEVICE_RELEASE and RULE_ADD bind and unbind drivers, which
  * the module does on its own ordered queue, never in the request's
