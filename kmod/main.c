@@ -14,7 +14,6 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/string.h>
-#include <net/genetlink.h>
 
 #include "main.h"
 #include "netlink.h"
@@ -124,4 +123,8 @@ MODULE_DESCRIPTION("Reserve PCI devices for vfio-pci at probe time");
 MODULE_AUTHOR("The vfio-reserve authors");
 MODULE_VERSION(VR_VERSION);
 MODULE_SOFTDEP("post: vfio-pci");
-MODULE_ALIAS_GENL_FAMILY(VFIO_RESERVE_FAMILY_NAME);
+/*
+ * No MODULE_ALIAS_GENL_FAMILY: loading applies the devices= of modprobe.d
+ * and binds devices, and resolving a family is open to every user. Root
+ * loads the module (at boot, or the helper's writes run modprobe).
+ */

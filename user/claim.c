@@ -55,7 +55,7 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 	}
 	if (ret)
 		goto out;
-	ret = vr_nl_open(&nl);
+	ret = vr_nl_open_write(&nl);
 	if (ret) {
 		ret = vr_nl_fail(NULL, "claim", ret);
 		goto out;
@@ -105,7 +105,7 @@ int vr_cmd_release(const struct vr_opts *o, int argc, char **argv)
 	ret = vr_parse_addrs("release", argc - 1, argv + 1, addrs);
 	if (ret)
 		goto out;
-	ret = vr_nl_open(&nl);
+	ret = vr_nl_open_write(&nl);
 	if (ret) {
 		ret = vr_nl_fail(NULL, "release", ret);
 		goto out;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <linux/netlink.h>
@@ -113,6 +114,23 @@ int vr_nl_open(struct vr_nl *nl)
 		return -ENOENT;
 	}
 	return 0;
+}
+
+/*
+ * For the writes that reserve (add, claim, release): as root, load the
+ * module when it is not loaded (modprobe applies its modprobe.d options),
+ * then open. The module has no genl family alias, so resolving the family
+ * never loads it: reads (vr_nl_open() alone) never change what is bound.
+ */
+int vr_nl_open_write(struct vr_nl *nl)
+{
+	char *modprobe[] = { "modprobe", "-q", "vfio_reserve", NULL };
+	int ret = vr_nl_open(nl);
+
+	if (ret != -ENOENT || geteuid())
+		return ret;
+	vr_run(modprobe);
+	return vr_nl_open(nl);
 }
 
 void vr_nl_close(struct vr_nl *nl)

@@ -77,7 +77,7 @@ static int vr_rule_change(const struct vr_opts *o, const char *cmd,
 		if (ret)
 			return ret;
 	}
-	ret = vr_nl_open(&nl);
+	ret = add ? vr_nl_open_write(&nl) : vr_nl_open(&nl);
 	if (ret)
 		return vr_nl_fail(NULL, cmd, ret);
 	ret = vr_nl_rule_change(&nl, add ? VFIO_RESERVE_CMD_RULE_ADD :

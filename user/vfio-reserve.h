@@ -100,6 +100,7 @@ struct vr_nl {
 };
 
 int vr_nl_open(struct vr_nl *nl);
+int vr_nl_open_write(struct vr_nl *nl);
 void vr_nl_close(struct vr_nl *nl);
 int vr_nl_fail(struct vr_nl *nl, const char *what, int err);
 int vr_nl_status(struct vr_nl *nl, struct vr_status *st);

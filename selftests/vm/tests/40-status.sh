@@ -53,9 +53,9 @@ ktap_diag "guest CPU: $(grep -m1 vendor_id /proc/cpuinfo)"
 ktap_diag "IOMMU: $iommu ($table table; vm.py --iommu ${VR_IOMMU:-?})"
 
 # --- without the module --------------------------------------------------------
-# The module carries MODULE_ALIAS_GENL_FAMILY: resolving the family would load
-# it on demand. A host without the module installed is what this part is
-# about, so on-demand loading is off while it runs.
+# A host without the module installed is what this part is about, so
+# loading modules is off while it runs (status never loads the module
+# anyway: 49-reads-never-load).
 modprobe_path=$(</proc/sys/kernel/modprobe)
 echo /bin/false >/proc/sys/kernel/modprobe
 st_out=$("$VR" status 2>&1) && st_rc=0 || st_rc=$?
