@@ -68,29 +68,40 @@ say list.dump_us_per_fn"$per_fn"
 say list.dump_parts "$parts"
 ktap_result "the module's dump, us per function:$per_fn ($parts parts a dump)" "$bad"
 if ((probe)); then
-	echo 0 >$T/events/vrbench/collect/enable
+	echo 0 >$T/events/vrbench/enable
 	visits=$(awk '$1 == "collect" { print $2 }' $T/kprobe_profile)
+	cmps=$(awk '$1 == "cmp" { print $2 }' $T/kprobe_profile)
 	say list.walks_per_dump "$(awk -v v="$visits" -v d="$dumps_all" -v n="$n" \
 		'BEGIN { printf "%.2f", v / (d * n) }')"
+	say list.sort_cmps_per_dump "$(awk -v c="$cmps" -v d="$dumps_all" \
+		'BEGIN { printf "%.0f", c / d }')"
 fi
 
 # Where the dump's time goes inside the module: kprobes at the entry and
 # return of the dump callback and of its collection (the bus walk and, when
-# the walk was out of order, the sort), their trace timestamps summed over
+# the walk was out of order, the merge of its runs), their trace timestamps summed over
 # one run of SECS / REPS seconds and divided by dumps x functions. The
 # probes' own cost (four hits a part) is in the figures; the rest of the
 # dump's time is netlink's copy to user space and vr_genl_test's parsing.
+# The control: STATUS_GET's totals (vr_totals_get), a bus walk that only
+# looks up each function's IOMMU group, timed the same way over 10 status
+# requests: what visiting N functions costs this machine, dump or not.
 in_module=''
 if ((probe)) &&
 	echo 'p:vrtime/cb vfio_reserve:vr_nl_dev_dumpit' >>$T/kprobe_events &&
 	echo 'r:vrtime/cb_ret vfio_reserve:vr_nl_dev_dumpit' >>$T/kprobe_events &&
 	echo 'p:vrtime/col vfio_reserve:vr_dump_collect' >>$T/kprobe_events &&
-	echo 'r:vrtime/col_ret vfio_reserve:vr_dump_collect' >>$T/kprobe_events; then
+	echo 'r:vrtime/col_ret vfio_reserve:vr_dump_collect' >>$T/kprobe_events &&
+	echo 'p:vrtime/tot vfio_reserve:vr_totals_get' >>$T/kprobe_events &&
+	echo 'r:vrtime/tot_ret vfio_reserve:vr_totals_get' >>$T/kprobe_events; then
 	echo 16384 >$T/buffer_size_kb
 	echo >$T/trace
 	echo 1 >$T/events/vrtime/enable
 	echo 1 >$T/tracing_on
 	out=$("$GENL" --dump-loop "$(awk -v s="$SECS" -v r="$REPS" 'BEGIN { print s / r }')")
+	for ((i = 0; i < 10; i++)); do
+		"$VR" status >/dev/null 2>&1
+	done
 	echo 0 >$T/tracing_on
 	echo 0 >$T/events/vrtime/enable
 	ktap_diag "$out"
@@ -100,21 +111,28 @@ if ((probe)) &&
 			match($0, /[0-9]+\.[0-9]+: [a-z_]+:/) {
 				split(substr($0, RSTART, RLENGTH), f, ": ")
 				ev = f[2]; sub(":", "", ev)
-				if (ev == "cb" || ev == "col") at[ev] = f[1]
+				if (ev == "cb" || ev == "col" || ev == "tot") at[ev] = f[1]
 				else if (ev in want && at[want[ev]]) {
 					sum[want[ev]] += f[1] - at[want[ev]]; at[want[ev]] = 0
+					calls[want[ev]]++
 				}
 			}
-			BEGIN { want["cb_ret"] = "cb"; want["col_ret"] = "col" }
-			END { if (sum["cb"] > 0) printf "%.2f %.2f", sum["cb"] * 1e6 / (d * n), sum["col"] * 1e6 / (d * n) }
+			BEGIN { want["cb_ret"] = "cb"; want["col_ret"] = "col"; want["tot_ret"] = "tot" }
+			END {
+				if (sum["cb"] > 0 && calls["tot"] > 0)
+					printf "%.2f %.2f %.2f", sum["cb"] * 1e6 / (d * n),
+						sum["col"] * 1e6 / (d * n), sum["tot"] * 1e6 / (calls["tot"] * n)
+			}
 		' $T/trace)
 	fi
 	echo >$T/trace
 fi
 if [[ -n $in_module ]]; then
-	say list.callback_us_per_fn "${in_module% *}"
-	say list.collect_us_per_fn "${in_module#* }"
-	ktap_result "in the module, us per function: dump callback ${in_module% *}, of which collection ${in_module#* }" 0
+	read -r cb col tot <<<"$in_module"
+	say list.callback_us_per_fn "$cb"
+	say list.collect_us_per_fn "$col"
+	say list.status_walk_us_per_fn "$tot"
+	ktap_result "in the module, us per function: dump callback $cb, of which collection $col; STATUS_GET's walk $tot" 0
 else
 	ktap_result "in the module: no timing (kprobes or trace unavailable, or the dump failed)" 1
 fi

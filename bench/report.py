@@ -362,12 +362,16 @@ def main():
         ms = summary(floats(data.get("list.ms")))
         us = summary(floats(data.get("list.dump_us_per_fn")))
         walks = floats(data.get("list.walks_per_dump"))
+        cmps = floats(data.get("list.sort_cmps_per_dump"))
         cb = floats(data.get("list.callback_us_per_fn"))
         col = floats(data.get("list.collect_us_per_fn"))
+        tot = floats(data.get("list.status_walk_us_per_fn"))
         res["list"][n] = {"functions": fns, "ms": ms, "dump_us_per_fn": us,
                           "walks_per_dump": walks[0] if walks else None,
+                          "sort_cmps_per_dump": cmps[0] if cmps else None,
                           "callback_us_per_fn": cb[0] if cb else None,
                           "collect_us_per_fn": col[0] if col else None,
+                          "status_walk_us_per_fn": tot[0] if tot else None,
                           "vm": lists[n][1]}
         cells = {"vfio-reserve": "—" if not (ms and fns) else
                  f"{fmt(ms['median'])} ms [{fmt(ms['min'])}–{fmt(ms['max'])}], "
@@ -376,14 +380,18 @@ def main():
             f"({fns or '?'} functions, all listed)", str(n), cells, need=["vfio-reserve"])
         cells = {"vfio-reserve": "—" if not us else
                  f"{fmt(us['median'])} µs per function [{fmt(us['min'])}–{fmt(us['max'])}]"
-                 + (f"; {walks[0]:.2f} bus walks a dump" if walks else "")}
+                 + (f"; {walks[0]:.2f} bus walks a dump" if walks else "")
+                 + (f", {cmps[0]:.0f} sort() comparisons a dump" if cmps else "")}
         row("6 the module's own dump (vr_genl_test --dump-loop, 4 KiB parts): "
-            "µs per function, median of the runs [min–max]; bus walks per dump (kprobe)",
+            "µs per function, median of the runs [min–max]; bus walks and sort() "
+            "comparisons per dump (kprobes)",
             str(n), cells, need=["vfio-reserve"])
-        cells = {"vfio-reserve": "—" if not (cb and col) else
-                 f"{fmt(cb[0])} µs per function, of which collection {fmt(col[0])}"}
+        cells = {"vfio-reserve": "—" if not (cb and col and tot) else
+                 f"{fmt(cb[0])} µs per function, of which collection {fmt(col[0])}; "
+                 f"STATUS_GET's walk {fmt(tot[0])}"}
         row("6 inside the module (kprobe timestamps, one run): the dump callback, "
-            "µs per function, of which the collection (bus walk, sort if out of order)",
+            "µs per function, of which the collection (bus walk, merge of its runs); "
+            "the control: STATUS_GET's bus walk (IOMMU group lookups only), µs per function",
             str(n), cells, need=["vfio-reserve"])
     ls = [n for n in sorted(lists) if res["list"][n]["dump_us_per_fn"]]
     if len(ls) >= 2:
