@@ -25,7 +25,9 @@ q=$!
 wait_for 20 test -S /tmp/a.sock
 ktap_check "attach --qmp hotplugs the NIC" \
 	$VR attach --qmp /tmp/a.sock "$NIC1" --id nic --bus rp
-ktap_check "query-pci of the nested QEMU shows 8086:10d3" has_nic ||
+# wait_for: seen once with four QEMUs on the host, query-pci right after the
+# attach did not show the NIC, which was there moments later.
+ktap_check "query-pci of the nested QEMU shows 8086:10d3" wait_for 30 has_nic ||
 	$QMP /tmp/a.sock query-pci | ktap_diag
 ktap_check "release is refused while the nested VM holds it" \
 	eval '! $VR release "$NIC1" 2>/dev/null && [[ $(pci_driver "$NIC1") == vfio-pci ]]'
