@@ -39,19 +39,10 @@ static int vr_write_attr(const struct vr_opts *o, const char *addr,
 static bool vr_virtfn(const struct vr_opts *o, const char *pf, int i,
 		      char vf[VR_ADDR_SIZE])
 {
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *base;
-	ssize_t n;
+	char name[32];
 
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/virtfn%d", o->sysfs,
-		 pf, i);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
-		return false;
-	link[n] = '\0';
-	base = strrchr(link, '/');
-	snprintf(vf, VR_ADDR_SIZE, "%.16s", base ? base + 1 : link);
-	return true;
+	snprintf(name, sizeof(name), "virtfn%d", i);
+	return vr_sysfs_link(o, pf, name, vf, VR_ADDR_SIZE);
 }
 
 /*

@@ -133,24 +133,16 @@ int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
 int vr_device_users(const struct vr_opts *o, const char *addr, char *buf,
 		    size_t size)
 {
-	char path[PATH_MAX], link[PATH_MAX], want[3][PATH_MAX];
-	const char *base;
+	char path[PATH_MAX], want[3][PATH_MAX], group[32];
 	struct dirent *e;
 	size_t n = 0;
-	ssize_t len;
 	DIR *d;
 
 	buf[0] = '\0';
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/iommu_group",
-		 o->sysfs, addr);
-	len = readlink(path, link, sizeof(link) - 1);
-	if (len > 0) {
-		link[len] = '\0';
-		base = strrchr(link, '/');
-		base = base ? base + 1 : link;
-		snprintf(want[n++], sizeof(want[0]), "/dev/vfio/%.32s", base);
-		snprintf(want[n++], sizeof(want[0]), "/dev/vfio/noiommu-%.32s",
-			 base);
+	if (vr_sysfs_link(o, addr, "iommu_group", group, sizeof(group))) {
+		snprintf(want[n++], sizeof(want[0]), "/dev/vfio/%s", group);
+		snprintf(want[n++], sizeof(want[0]), "/dev/vfio/noiommu-%s",
+			 group);
 	}
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/vfio-dev", o->sysfs,
 		 addr);
@@ -271,17 +263,20 @@ static void vr_sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* The driver bound to @addr into @buf; false (and "") when none. */
-bool vr_current_driver(const struct vr_opts *o, const char *addr, char *buf,
-		       size_t size)
+/*
+ * The last component of the link @name in @addr's sysfs directory (driver,
+ * iommu_group, physfn, virtfnN) into @buf; false (and "") when none.
+ */
+bool vr_sysfs_link(const struct vr_opts *o, const char *addr,
+		   const char *name, char *buf, size_t size)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	const char *base;
 	ssize_t n;
 
 	buf[0] = '\0';
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", o->sysfs,
-		 addr);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", o->sysfs,
+		 addr, name);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n <= 0)
 		return false;
@@ -289,6 +284,13 @@ bool vr_current_driver(const struct vr_opts *o, const char *addr, char *buf,
 	base = strrchr(link, '/');
 	snprintf(buf, size, "%s", base ? base + 1 : link);
 	return true;
+}
+
+/* The driver bound to @addr into @buf; false (and "") when none. */
+bool vr_current_driver(const struct vr_opts *o, const char *addr, char *buf,
+		       size_t size)
+{
+	return vr_sysfs_link(o, addr, "driver", buf, size);
 }
 
 /* Wait up to @ms for @addr to be bound to @driver (any driver if NULL). */
@@ -322,10 +324,6 @@ static unsigned long vr_sysfs_hex(const struct vr_opts *o, const char *addr,
 int vr_sysfs_device(const struct vr_opts *o, const char *addr,
 		    struct vr_device *d)
 {
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *base;
-	ssize_t n;
-
 	memset(d, 0, sizeof(*d));
 	if (!vr_normalize_addr(addr, d->addr))
 		return -EINVAL;
@@ -336,15 +334,7 @@ int vr_sysfs_device(const struct vr_opts *o, const char *addr,
 	d->class = (uint32_t)vr_sysfs_hex(o, addr, "class");
 	d->bridge = (d->class >> 16) == 0x06;
 	vr_current_driver(o, addr, d->driver, sizeof(d->driver));
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/physfn", o->sysfs,
-		 addr);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n > 0) {
-		link[n] = '\0';
-		base = strrchr(link, '/');
-		snprintf(d->pf_addr, sizeof(d->pf_addr), "%.12s",
-			 base ? base + 1 : link);
-	}
+	vr_sysfs_link(o, addr, "physfn", d->pf_addr, sizeof(d->pf_addr));
 	return 0;
 }
 

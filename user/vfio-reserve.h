@@ -144,6 +144,8 @@ const char *vr_ir_fix(const struct vr_opts *o);
 const char *vr_class_name(uint32_t class, char *buf, size_t size);
 int vr_reprobe(const struct vr_opts *o, const char *addr);
 int vr_run(char *const argv[]);
+bool vr_sysfs_link(const struct vr_opts *o, const char *addr,
+		   const char *name, char *buf, size_t size);
 bool vr_current_driver(const struct vr_opts *o, const char *addr, char *buf,
 		       size_t size);
 int vr_wait_driver(const struct vr_opts *o, const char *addr,
