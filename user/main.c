@@ -147,18 +147,29 @@ static int vr_parse_opts(int *argc, char **argv, struct vr_opts *o,
 
 int main(int argc, char **argv)
 {
-	struct vr_opts o = { .sysfs = "/sys", .proc = "/proc" };
+	struct vr_opts o = { .sysfs = "/sys", .proc = "/proc", .dev = "/dev" };
 	const struct vr_cmd *c;
 	bool help = false;
+#ifdef VR_TEST_HOOKS
 	const char *root;
+#endif
 
-	/* A fake sysfs/procfs tree, for the unit tests only. */
+#ifdef VR_TEST_HOOKS
+	/*
+	 * A fake sysfs/procfs/devtmpfs tree: only in vfio-reserve-test, the
+	 * build the unit tests run. The shipped helper has no way to point
+	 * its safety checks anywhere but the host's own /sys, /proc, /dev.
+	 */
 	root = getenv("VFIO_RESERVE_SYSFS");
 	if (root && *root)
 		o.sysfs = root;
 	root = getenv("VFIO_RESERVE_PROCFS");
 	if (root && *root)
 		o.proc = root;
+	root = getenv("VFIO_RESERVE_DEVFS");
+	if (root && *root)
+		o.dev = root;
+#endif
 
 	vr_parse_opts(&argc, argv, &o, &help);
 	if (argc < 2) {

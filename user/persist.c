@@ -190,10 +190,12 @@ static bool vr_has_line(const char *path, const char *line)
 static void vr_softdeps(const struct vr_opts *o, const struct vr_selector *sels,
 			int n, char *mods, size_t size)
 {
-	char alias[256], cmd[320], mod[64], word[72];
+	char alias[256], mod[64], word[72];
+	char *argv[] = { "modprobe", "-R", alias, NULL };
 	struct vr_device *devs;
 	struct vr_pci_ids id;
 	size_t count, i, len = 0;
+	pid_t pid;
 	FILE *p;
 
 	mods[0] = '\0';
@@ -205,9 +207,7 @@ static void vr_softdeps(const struct vr_opts *o, const struct vr_selector *sels,
 		    vr_sel_list_match(sels, (unsigned int)n, &id) < 0 ||
 		    vr_sysfs_dev(o, devs[i].addr, "modalias", alias, sizeof(alias)))
 			continue;
-		/* The alias comes from sysfs: no quote can be in it. */
-		snprintf(cmd, sizeof(cmd), "modprobe -R '%s' 2>/dev/null", alias);
-		p = popen(cmd, "re");
+		p = vr_popen(argv, &pid);
 		while (p && fscanf(p, "%63s", mod) == 1) {
 			snprintf(word, sizeof(word), " %s ", mod);
 			if (!strcmp(mod, "vfio_pci") || strstr(mods, word) ||
@@ -216,7 +216,7 @@ static void vr_softdeps(const struct vr_opts *o, const struct vr_selector *sels,
 			len += (size_t)snprintf(mods + len, size - len, "%s", word);
 		}
 		if (p)
-			pclose(p);
+			vr_pclose(p, pid);
 	}
 	free(devs);
 }

@@ -3,17 +3,29 @@
  * Copyright (C) 2026 The vfio-reserve authors.
  *
  * Devices the host itself needs: the controller behind a mounted file
- * system or active swap, the NIC carrying a default route, the boot VGA.
- * A device is behind a block device or interface when its sysfs directory
- * is an ancestor of theirs.
+ * system (by device number, or for btrfs and ZFS, whose mounts have none,
+ * by their member disks), active swap, a disk something holds open
+ * exclusively (LVM, md, ZFS, a VM's LV), the NIC carrying a default route,
+ * the boot VGA, a GPU with a framebuffer or a process using its DRM or
+ * nvidia nodes. A device is behind a block device or interface when its
+ * sysfs directory is an ancestor of theirs.
+ *
+ * Every check fails closed: one that cannot run (an unreadable /proc file,
+ * a sysfs directory that cannot be listed, a disk that cannot be opened)
+ * counts as a reason to keep the device, and says which check and why.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "vfio-reserve.h"
 
@@ -69,24 +81,123 @@ static bool vr_devnum_on(const struct vr_opts *o, unsigned int maj,
 	return vr_block_on(dir, addr, 0);
 }
 
-/* A mounted file system on a block device behind @addr: its mount point. */
+/*
+ * A block device named by a path (a mount's source, a swap device, a ZFS
+ * vdev) behind @addr: by its device number, or in a test tree, where the
+ * node does not exist, by its name in /sys/class/block.
+ */
+static bool vr_node_on(const struct vr_opts *o, const char *node,
+		       const char *addr)
+{
+	char dir[PATH_MAX];
+	const char *name;
+	struct stat st;
+
+	if (!stat(node, &st) && S_ISBLK(st.st_mode))
+		return vr_devnum_on(o, major(st.st_rdev), minor(st.st_rdev),
+				    addr);
+	name = strrchr(node, '/');
+	if (!name || strncmp(node, "/dev/", 5))
+		return false;
+	snprintf(dir, sizeof(dir), "%s/class/block/%s", o->sysfs, name + 1);
+	return vr_block_on(dir, addr, 0);
+}
+
+/*
+ * The member disks of a ZFS pool, from zpool(8) (run without a shell): is
+ * one behind @addr? -errno when zpool cannot tell.
+ */
+static int vr_zpool_on(const struct vr_opts *o, const char *pool,
+		       const char *addr, char *vdev, size_t size)
+{
+	char name[256], line[1024], *argv[] = { "zpool", "list", "-vHPL", name,
+						 NULL };
+	bool found = false;
+	pid_t pid;
+	FILE *p;
+	int ret;
+
+	snprintf(name, sizeof(name), "%s", pool);
+	p = vr_popen(argv, &pid);
+	if (!p)
+		return -errno;
+	while (fgets(line, sizeof(line), p)) {
+		char *dev = line + strspn(line, "\t ");
+
+		dev[strcspn(dev, "\t\n")] = '\0';
+		if (!found && !strncmp(dev, "/dev/", 5) && vr_node_on(o, dev, addr)) {
+			snprintf(vdev, size, "%s", dev);
+			found = true;
+		}
+	}
+	ret = vr_pclose(p, pid);
+	if (ret)
+		return ret < 0 ? ret : -ENOENT;
+	return found;
+}
+
+/*
+ * A mounted file system on a block device behind @addr: its mount point.
+ * By the device number of the mount; for btrfs and ZFS, whose mounts carry
+ * an anonymous one (major 0), by the source (btrfs's first device, every
+ * vdev of the ZFS pool); vr_btrfs_on() finds btrfs's other devices.
+ */
 static bool vr_mount_on(const struct vr_opts *o, const char *addr, char *why,
 			size_t size)
 {
-	char path[PATH_MAX], line[4096], mnt[1024];
+	char path[PATH_MAX], line[4096], mnt[1024], fstype[64], src[1024];
+	char pool[256], vdev[256], zfs_done[1024] = " ";
 	unsigned int maj, min;
 	bool found = false;
+	const char *sep;
 	FILE *f;
+	int ret;
 
 	snprintf(path, sizeof(path), "%s/self/mountinfo", o->proc);
 	f = fopen(path, "re");
-	if (!f)
-		return false;
+	if (!f) {
+		snprintf(why, size, "cannot tell which file systems are mounted (%s: %s)",
+			 path, strerror(errno));
+		return true;
+	}
 	while (!found && fgets(line, sizeof(line), f)) {
+		sep = strstr(line, " - ");
 		if (sscanf(line, "%*u %*u %u:%u %*s %1023s", &maj, &min,
-			   mnt) != 3 || !maj)
+			   mnt) != 3 || !sep ||
+		    sscanf(sep + 3, "%63s %1023s", fstype, src) != 2)
 			continue;
-		found = vr_devnum_on(o, maj, min, addr);
+		if (maj) {
+			found = vr_devnum_on(o, maj, min, addr);
+		} else if (!strcmp(fstype, "zfs")) {
+			char word[260];
+
+			snprintf(pool, sizeof(pool), "%.*s",
+				 (int)strcspn(src, "/@"), src);
+			snprintf(word, sizeof(word), " %s ", pool);
+			if (strstr(zfs_done, word))
+				continue;
+			ret = vr_zpool_on(o, pool, addr, vdev, sizeof(vdev));
+			if (ret < 0) {
+				snprintf(why, size,
+					 "cannot tell which disks hold the ZFS pool %s mounted on %s (zpool list: %s); run it as root with zfsutils installed",
+					 pool, mnt, ret == -ENOENT ?
+					 "failed" : strerror(-ret));
+				found = true;
+				break;
+			}
+			if (ret) {
+				snprintf(why, size,
+					 "it holds %s of the ZFS pool %s mounted on %s",
+					 vdev, pool, mnt);
+				found = true;
+				break;
+			}
+			if (strlen(zfs_done) + strlen(word) < sizeof(zfs_done))
+				strcat(zfs_done, word + 1);
+			continue;
+		} else if (src[0] == '/') {
+			found = vr_node_on(o, src, addr);
+		}
 		if (found)
 			snprintf(why, size,
 				 "it backs the file system mounted on %s", mnt);
@@ -95,6 +206,104 @@ static bool vr_mount_on(const struct vr_opts *o, const char *addr, char *why,
 	return found;
 }
 
+/* A device of a mounted btrfs file system (/sys/fs/btrfs/UUID/devices). */
+static bool vr_btrfs_on(const struct vr_opts *o, const char *addr, char *why,
+			size_t size)
+{
+	char path[PATH_MAX];
+	struct dirent *fs, *dev;
+	bool found = false;
+	DIR *d, *devs;
+
+	snprintf(path, sizeof(path), "%s/fs/btrfs", o->sysfs);
+	d = opendir(path);
+	if (!d)
+		return false;	/* btrfs not loaded: no btrfs mounted */
+	while (!found && (fs = readdir(d))) {
+		if (strlen(fs->d_name) != 36)	/* a UUID, not "features" */
+			continue;
+		snprintf(path, sizeof(path), "%s/fs/btrfs/%s/devices", o->sysfs,
+			 fs->d_name);
+		devs = opendir(path);
+		if (!devs)
+			continue;
+		while (!found && (dev = readdir(devs))) {
+			if (dev->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/fs/btrfs/%s/devices/%s",
+				 o->sysfs, fs->d_name, dev->d_name);
+			found = vr_path_below(path, addr);
+			if (found)
+				snprintf(why, size,
+					 "it holds %s, a device of the mounted btrfs file system %s",
+					 dev->d_name, fs->d_name);
+		}
+		closedir(devs);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * A whole disk behind @addr that something holds open exclusively: a
+ * mounted partition, swap, a device-mapper (LVM) or md member, a ZFS vdev,
+ * a VM's disk, a Ceph OSD. The kernel answers EBUSY to an O_EXCL open of
+ * such a disk; the open itself changes nothing.
+ */
+static bool vr_disk_busy(const struct vr_opts *o, const char *addr, char *why,
+			 size_t size)
+{
+	char path[PATH_MAX], node[PATH_MAX];
+	bool found = false;
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/class/block", o->sysfs);
+	d = opendir(path);
+	if (!d) {
+		snprintf(why, size, "cannot tell which disks it has (%s: %s)",
+			 path, strerror(errno));
+		return true;
+	}
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/class/block/%s/partition",
+			 o->sysfs, e->d_name);
+		if (!access(path, F_OK))
+			continue;
+		snprintf(path, sizeof(path), "%s/class/block/%s", o->sysfs,
+			 e->d_name);
+		if (!vr_path_below(path, addr))
+			continue;
+		/* cciss!c0d0 in sysfs is /dev/cciss/c0d0 */
+		snprintf(node, sizeof(node), "%s/%s", o->dev, e->d_name);
+		for (char *c = node + strlen(o->dev); *c; c++)
+			if (*c == '!')
+				*c = '/';
+		fd = open(node, O_RDONLY | O_EXCL | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		if (errno == ENOMEDIUM)
+			continue;
+		found = true;
+		if (errno == EBUSY)
+			snprintf(why, size,
+				 "its disk %s is in use: held open exclusively (a mounted partition, swap, LVM or md, a ZFS pool, a VM's disk)",
+				 e->d_name);
+		else
+			snprintf(why, size,
+				 "cannot tell whether its disk %s is in use (%s: %s); run as root",
+				 e->d_name, node, strerror(errno));
+	}
+	closedir(d);
+	return found;
+}
+
+/* Active swap on a device, or in a file on a file system, behind @addr. */
 static bool vr_swap_on(const struct vr_opts *o, const char *addr, char *why,
 		       size_t size)
 {
@@ -105,13 +314,22 @@ static bool vr_swap_on(const struct vr_opts *o, const char *addr, char *why,
 
 	snprintf(path, sizeof(path), "%s/swaps", o->proc);
 	f = fopen(path, "re");
-	if (!f)
-		return false;
+	if (!f) {
+		snprintf(why, size, "cannot tell where the host swaps (%s: %s)",
+			 path, strerror(errno));
+		return true;
+	}
 	while (!found && fscanf(f, "%1023s %*[^\n]", dev) == 1) {
-		if (stat(dev, &st) || !S_ISBLK(st.st_mode))
-			continue;
-		found = vr_devnum_on(o, major(st.st_rdev), minor(st.st_rdev),
-				     addr);
+		if (dev[0] != '/')
+			continue;	/* the heading */
+		if (!stat(dev, &st))
+			found = S_ISBLK(st.st_mode) ?
+				vr_devnum_on(o, major(st.st_rdev),
+					     minor(st.st_rdev), addr) :
+				vr_devnum_on(o, major(st.st_dev),
+					     minor(st.st_dev), addr);
+		else
+			found = vr_node_on(o, dev, addr);
 		if (found)
 			snprintf(why, size, "it backs the active swap %s", dev);
 	}
@@ -154,18 +372,26 @@ static bool vr_route_on(const struct vr_opts *o, const char *addr, char *why,
 
 	snprintf(path, sizeof(path), "%s/net/route", o->proc);
 	f = fopen(path, "re");
-	if (f) {
-		while (!found && fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "%63s %63s %*s %*s %*s %*s %*s %63s",
-				   ifname, dest, mask) != 3 ||
-			    strcmp(dest, "00000000") || strcmp(mask, "00000000"))
-				continue;
-			found = vr_netdev_on(o, ifname, addr, 0);
-		}
-		fclose(f);
+	if (!f) {
+		snprintf(why, size, "cannot tell which interface carries the default route (%s: %s)",
+			 path, strerror(errno));
+		return true;
 	}
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %63s %*s %*s %*s %*s %*s %63s",
+			   ifname, dest, mask) != 3 ||
+		    strcmp(dest, "00000000") || strcmp(mask, "00000000"))
+			continue;
+		found = vr_netdev_on(o, ifname, addr, 0);
+	}
+	fclose(f);
 	snprintf(path, sizeof(path), "%s/net/ipv6_route", o->proc);
 	f = found ? NULL : fopen(path, "re");
+	if (!f && !found && errno != ENOENT) {	/* ENOENT: IPv6 is off */
+		snprintf(why, size, "cannot tell which interface carries the IPv6 default route (%s: %s)",
+			 path, strerror(errno));
+		return true;
+	}
 	if (f) {
 		while (!found && fgets(line, sizeof(line), f)) {
 			char len[8];
@@ -185,12 +411,113 @@ static bool vr_route_on(const struct vr_opts *o, const char *addr, char *why,
 	return found;
 }
 
+/*
+ * The interface the current SSH session came in on: the one holding the
+ * server address of SSH_CONNECTION ("client port server port").
+ */
+static bool vr_ssh_on(const struct vr_opts *o, const char *addr, char *why,
+		      size_t size)
+{
+	const char *conn = getenv("SSH_CONNECTION");
+	unsigned char want[16], have[16];
+	struct ifaddrs *all, *i;
+	char server[INET6_ADDRSTRLEN + 16];
+	bool found = false;
+	int family;
+
+	if (!conn || sscanf(conn, "%*s %*s %63s", server) != 1)
+		return false;
+	server[strcspn(server, "%")] = '\0';	/* fe80::1%eth0 */
+	family = strchr(server, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(family, server, want) != 1)
+		return false;
+	if (getifaddrs(&all)) {
+		snprintf(why, size, "cannot tell which interface carries this SSH session (%s)",
+			 strerror(errno));
+		return true;
+	}
+	for (i = all; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != family)
+			continue;
+		if (family == AF_INET)
+			memcpy(have, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
+		else
+			memcpy(have, &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, 16);
+		if (memcmp(have, want, family == AF_INET ? 4 : 16))
+			continue;
+		found = vr_netdev_on(o, i->ifa_name, addr, 0);
+		if (found)
+			snprintf(why, size, "it carries this SSH session (%s on %s)",
+				 server, i->ifa_name);
+	}
+	freeifaddrs(all);
+	return found;
+}
+
+/*
+ * A GPU the host draws with: one with a framebuffer (fbcon, the console),
+ * or whose DRM nodes (/dev/dri/cardN, renderDN) or nvidia node
+ * (/dev/nvidiaN) a process holds open: Xorg, a Wayland compositor, CUDA.
+ */
+static bool vr_display_on(const struct vr_opts *o, const char *addr,
+			  char *why, size_t size)
+{
+	char path[PATH_MAX], want[8][PATH_MAX], line[128], users[256];
+	struct dirent *e;
+	size_t n = 0;
+	int minor, ret;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/graphics", o->sysfs,
+		 addr);
+	d = opendir(path);
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, "fb", 2)) {
+			snprintf(why, size, "it drives the framebuffer %s (the console)",
+				 e->d_name);
+			closedir(d);
+			return true;
+		}
+	if (d)
+		closedir(d);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/drm", o->sysfs, addr);
+	d = opendir(path);
+	while (d && (e = readdir(d)) && n < 7)
+		if (!strncmp(e->d_name, "card", 4) ||
+		    !strncmp(e->d_name, "render", 6))
+			snprintf(want[n++], sizeof(want[0]), "/dev/dri/%.64s",
+				 e->d_name);
+	if (d)
+		closedir(d);
+	snprintf(path, sizeof(path), "%s/driver/nvidia/gpus/%s/information",
+		 o->proc, addr);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Device Minor: %d", &minor) == 1)
+			snprintf(want[n++], sizeof(want[0]), "/dev/nvidia%d",
+				 minor);
+	if (f)
+		fclose(f);
+	if (!n)
+		return false;
+	ret = vr_holders(o, want, n, users, sizeof(users));
+	if (ret < 0)
+		snprintf(why, size, "cannot tell who uses its display nodes (%s: %s); run as root",
+			 o->proc, strerror(-ret));
+	else if (ret > 0)
+		snprintf(why, size, "its display nodes are in use by %s", users);
+	return ret != 0;
+}
+
 /**
  * vr_host_critical() - does the host itself need this device?
- * @o: options (sysfs and proc roots)
+ * @o: options (sysfs, proc and dev roots)
  * @addr: the PCI function
  * @why: set to the reason when it does
  * @size: room in @why
+ *
+ * A check that cannot run counts as a need, and @why says so.
  *
  * Return: true when reserving it would take something from the host.
  */
@@ -204,8 +531,13 @@ int vr_host_critical(const struct vr_opts *o, const char *addr, char *why,
 		snprintf(why, size, "it is the boot VGA device (the host console)");
 		return true;
 	}
-	return vr_mount_on(o, addr, why, size) || vr_swap_on(o, addr, why, size) ||
-	       vr_route_on(o, addr, why, size);
+	return vr_display_on(o, addr, why, size) ||
+	       vr_mount_on(o, addr, why, size) ||
+	       vr_btrfs_on(o, addr, why, size) ||
+	       vr_swap_on(o, addr, why, size) ||
+	       vr_disk_busy(o, addr, why, size) ||
+	       vr_route_on(o, addr, why, size) ||
+	       vr_ssh_on(o, addr, why, size);
 }
 
 /*
@@ -222,8 +554,12 @@ int vr_list_safety(const struct vr_opts *o, const char *cmd,
 	size_t count, i;
 	int bad = 0;
 
-	if (vr_sysfs_devices(o, &devs, &count))
-		return VR_EXIT_OK;
+	if (vr_sysfs_devices(o, &devs, &count)) {
+		vr_err("%s: cannot list the PCI functions in %s/bus/pci/devices to check what %s selects%s",
+		       o->force ? "warning" : "refusing", o->sysfs, cmd,
+		       o->force ? " (--force)" : "; use --force to go on anyway");
+		return o->force ? VR_EXIT_OK : VR_EXIT_FAIL;
+	}
 	for (i = 0; i < count; i++) {
 		vr_device_ids(&devs[i], &id);
 		if (devs[i].bridge ||

@@ -339,23 +339,27 @@ static void vr_check_ir(struct vr_report *r, const struct vr_status *st)
 			"vfio_iommu_type1.allow_unsafe_interrupts=1: guests can forge MSIs to the host; this is UNSAFE");
 }
 
-/* The kernel's configuration: /boot/config-RELEASE or /proc/config.gz. */
-static FILE *vr_open_config(const struct vr_opts *o, char *name, size_t size)
+/*
+ * The kernel's configuration: /boot/config-RELEASE, or /proc/config.gz
+ * through gzip (then *@pid is its process, else 0).
+ */
+static FILE *vr_open_config(const struct vr_opts *o, char *name, size_t size,
+			    pid_t *pid)
 {
+	char *argv[] = { "gzip", "-dc", name, NULL };
 	struct utsname u;
-	char path[PATH_MAX];
 	FILE *f;
 
+	*pid = 0;
 	uname(&u);
 	snprintf(name, size, "/boot/config-%s", u.release);
 	f = fopen(name, "re");
 	if (f)
 		return f;
-	snprintf(path, sizeof(path), "gzip -dc %s/config.gz 2>/dev/null", o->proc);
 	snprintf(name, size, "%s/config.gz", o->proc);
 	if (access(name, R_OK))
 		return NULL;
-	return popen(path, "re");
+	return vr_popen(argv, pid);
 }
 
 static void vr_check_kconfig(struct vr_report *r, bool amd)
@@ -363,17 +367,16 @@ static void vr_check_kconfig(struct vr_report *r, bool amd)
 	char name[PATH_MAX], line[256], missing[512] = "";
 	bool seen[sizeof(vr_kconfig) / sizeof(vr_kconfig[0])] = { false };
 	size_t i, len = 0;
-	bool piped;
+	pid_t pid;
 	FILE *f;
 
-	f = vr_open_config(r->o, name, sizeof(name));
+	f = vr_open_config(r->o, name, sizeof(name), &pid);
 	if (!f) {
 		vr_line(r, VR_WARN, "kernel_config",
 			"install the kernel's config file in /boot, or enable CONFIG_IKCONFIG_PROC",
 			"kernel configuration not found (/boot/config-*, /proc/config.gz)");
 		return;
 	}
-	piped = strstr(name, "config.gz");
 	while (fgets(line, sizeof(line), f)) {
 		for (i = 0; i < sizeof(vr_kconfig) / sizeof(vr_kconfig[0]); i++) {
 			const char *opt = vr_kconfig[i];
@@ -387,8 +390,8 @@ static void vr_check_kconfig(struct vr_report *r, bool amd)
 				seen[i] = true;
 		}
 	}
-	if (piped)
-		pclose(f);
+	if (pid)
+		vr_pclose(f, pid);
 	else
 		fclose(f);
 	for (i = 0; i < sizeof(vr_kconfig) / sizeof(vr_kconfig[0]); i++) {

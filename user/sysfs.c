@@ -4,6 +4,7 @@
  *
  * Facts read from sysfs and procfs, and the few writes the helper makes.
  */
+#define _GNU_SOURCE	/* pipe2() */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -63,8 +64,8 @@ bool vr_normalize_addr(const char *in, char *out)
  * list in @buf. Return: how many, or -errno when /proc cannot be read;
  * other users' processes are seen only by root.
  */
-static int vr_holders(const struct vr_opts *o, char want[][PATH_MAX],
-		      size_t n, char *buf, size_t size)
+int vr_holders(const struct vr_opts *o, char want[][PATH_MAX],
+	       size_t n, char *buf, size_t size)
 {
 	char path[PATH_MAX], link[PATH_MAX], comm[64];
 	size_t len = 0, k;
@@ -219,6 +220,53 @@ int vr_run(char *const argv[])
 		execvp(argv[0], argv);
 		_exit(127);
 	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;
+}
+
+/*
+ * Run a program with its standard output on a pipe (stderr on /dev/null),
+ * by fork and exec: never through a shell, so nothing read from sysfs or
+ * the environment is ever parsed as a command. Return: the read end, or
+ * NULL; vr_pclose() reaps the child.
+ */
+FILE *vr_popen(char *const argv[], pid_t *pid)
+{
+	int fds[2], null;
+	FILE *f;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return NULL;
+	*pid = fork();
+	if (*pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return NULL;
+	}
+	if (!*pid) {
+		null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (dup2(fds[1], STDOUT_FILENO) < 0 ||
+		    (null >= 0 && dup2(null, STDERR_FILENO) < 0))
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	if (!f) {
+		close(fds[0]);
+		waitpid(*pid, NULL, 0);
+	}
+	return f;
+}
+
+/* Close what vr_popen() opened; the program's exit status or -errno. */
+int vr_pclose(FILE *f, pid_t pid)
+{
+	int status;
+
+	fclose(f);
 	if (waitpid(pid, &status, 0) < 0)
 		return -errno;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;

@@ -7,9 +7,11 @@
 #ifndef VR_HELPER_H
 #define VR_HELPER_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <linux/vfio_reserve.h>
 
@@ -28,6 +30,7 @@ struct vr_opts {
 	bool force;
 	const char *sysfs;	/* "/sys", or a test tree */
 	const char *proc;	/* "/proc", or a test tree */
+	const char *dev;	/* "/dev", or a test tree */
 };
 
 struct vr_cmd {
@@ -135,6 +138,8 @@ int vr_read_line(const char *path, char *buf, size_t size);
 int vr_sysfs_dev(const struct vr_opts *o, const char *addr, const char *attr,
 		 char *buf, size_t size);
 bool vr_normalize_addr(const char *in, char *out);
+int vr_holders(const struct vr_opts *o, char want[][PATH_MAX], size_t n,
+	       char *buf, size_t size);
 int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
 		  size_t size);
 int vr_device_users(const struct vr_opts *o, const char *addr, char *buf,
@@ -144,6 +149,8 @@ const char *vr_ir_fix(const struct vr_opts *o);
 const char *vr_class_name(uint32_t class, char *buf, size_t size);
 int vr_reprobe(const struct vr_opts *o, const char *addr);
 int vr_run(char *const argv[]);
+FILE *vr_popen(char *const argv[], pid_t *pid);
+int vr_pclose(FILE *f, pid_t pid);
 bool vr_sysfs_link(const struct vr_opts *o, const char *addr,
 		   const char *name, char *buf, size_t size);
 bool vr_current_driver(const struct vr_opts *o, const char *addr, char *buf,

@@ -5,14 +5,17 @@
 # --help of every command, address normalization, selector errors (token and
 # position), the "not loaded" answer of every command that needs the module,
 # status and the safety checks against fake /sys and /proc trees
-# (VFIO_RESERVE_SYSFS, VFIO_RESERVE_PROCFS) made under build/ at run time.
-# Prints TAP; exit 0, or 1 when a test failed.
+# (VFIO_RESERVE_SYSFS, VFIO_RESERVE_PROCFS, VFIO_RESERVE_DEVFS) made under
+# build/ at run time. Those variables are honoured only by the helper's test
+# build, vfio-reserve-test; the shipped vfio-reserve ignores them (checked
+# here too). Prints TAP; exit 0, or 1 when a test failed.
 #
-#   selftests/unit/helper_test.sh [HELPER]    (default: build/user/vfio-reserve)
+#   selftests/unit/helper_test.sh [HELPER]  (default: build/user/vfio-reserve-test)
 # shellcheck disable=SC2016 # the checks are eval'd strings
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-VR=${1:-$TOP/build/user/vfio-reserve}
+VR=${1:-$TOP/build/user/vfio-reserve-test}
+SHIPPED=$(dirname "$VR")/vfio-reserve
 TREES=$TOP/build/unit/helper-trees
 COMMANDS="status list groups rules add remove claim release check monitor"
 
@@ -56,11 +59,12 @@ vr() {
 	rm -f "$o" "$e"
 }
 
-# in_tree TREE ARGS...: the helper with TREE/sys and TREE/proc as /sys, /proc.
+# in_tree TREE ARGS...: the helper with TREE/sys, TREE/proc and TREE/dev as
+# /sys, /proc and /dev.
 in_tree() {
 	local tree=$1
 	shift
-	VFIO_RESERVE_SYSFS=$tree/sys VFIO_RESERVE_PROCFS=$tree/proc vr "$@"
+	VFIO_RESERVE_SYSFS=$tree/sys VFIO_RESERVE_PROCFS=$tree/proc VFIO_RESERVE_DEVFS=$tree/dev vr "$@"
 }
 
 # expect DESC RC [GREP_STDERR [GREP_STDOUT]]: the last run exited RC and its
@@ -216,15 +220,23 @@ vr add "$(printf '03:00.0,%.0s' {1..64})03:00.1"
 expect "add of 65 selectors: too many" 2 "too many selectors in one list"
 
 # --- without the module: every command that needs it says so --------------------------
+# In QUIET, a host that needs none of its devices (nothing mounted, no swap,
+# no routes, no disks), every safety check passes; an empty tree would
+# refuse every claim and add (the checks fail closed: "safety" below).
 EMPTY=$TREES/empty
+QUIET=$TREES/quiet
 rm -rf "$TREES"
-mkdir -p "$EMPTY/sys" "$EMPTY/proc"
+mkdir -p "$EMPTY/sys" "$EMPTY/proc" "$QUIET/sys/bus/pci/devices" "$QUIET/sys/class/block" \
+	"$QUIET/proc/self" "$QUIET/proc/net"
+: >"$QUIET/proc/self/mountinfo"
+: >"$QUIET/proc/swaps"
+: >"$QUIET/proc/net/route"
 for args in list groups rules "add 8086:ffff" "remove 8086:ffff" "claim 0000:05:00.0" \
 	"claim 05:00.0" "release 0000:05:00.0" "check 0000:05:00.0" monitor "--json list" \
 	"--json groups" "--json check 05:00.0" "list 8086:10d3"; do
 	needs_no_module "$args without the module" || continue
 	# shellcheck disable=SC2086 # words
-	in_tree "$EMPTY" $args
+	in_tree "$QUIET" $args
 	expect "$args without the module: exit 1, vfio_reserve is not loaded: modprobe vfio_reserve" 1 \
 		"vfio_reserve is not loaded: modprobe vfio_reserve"
 	[[ -z $out ]] || not_ok "$args without the module printed on stdout" "$out"
@@ -551,12 +563,86 @@ mkdir -p "$P/0000:00:05.0/net/eth7"
 ln -s "../../devices/pci0000:00/0000:00:05.0/net/eth7" "$S/sys/class/net/eth7"
 ln -s "../../devices/virtual/net/br0" "$S/sys/class/net/br0"
 ln -s "../../../../pci0000:00/0000:00:05.0/net/eth7" "$S/sys/devices/virtual/net/br0/lower_eth7"
+# disk FN_DIR NAME [PART]: a disk (and partition) below a function's directory,
+# listed in /sys/class/block, each with a /dev node that is not in use.
+disk() {
+	local d=$P/$1/$2
+	mkdir -p "$d" "$S/sys/class/block" "$S/dev"
+	ln -sfn "../../devices/pci0000:00/$1/$2" "$S/sys/class/block/${2##*/}"
+	: >"$S/dev/${2##*/}"
+	if [[ -n ${3:-} ]]; then
+		mkdir -p "$d/$3"
+		echo 1 >"$d/$3/partition"
+		ln -sfn "../../devices/pci0000:00/$1/$2/$3" "$S/sys/class/block/$3"
+		: >"$S/dev/$3"
+	fi
+}
+disk 0000:00:1f.2 ata1/host0/target0:0:0/0:0:0:0/block/sda sda1
+disk 0000:00:04.0/0000:02:00.0 nvme/nvme0/nvme0n1 nvme0n1p2
+# btrfs: /home on sdc1 (0000:00:08.0) and nvme2n1 (0000:00:09.0); its
+# mount has device number 0:45, its source names the first device.
+pci_fn 0000:00:08.0 0000:00:08.0 8086 2829 010601
+disk 0000:00:08.0 ata3/host2/target2:0:0/2:0:0:0/block/sdc sdc1
+pci_fn 0000:00:09.0 0000:00:09.0 1b36 0010 010802
+disk 0000:00:09.0 nvme/nvme2/nvme2n1
+BTRFS=$S/sys/fs/btrfs/0c8bb0f3-4b3e-4b43-9a7b-5fa1b5d1f0e1
+mkdir -p "$BTRFS/devices" "$S/sys/fs/btrfs/features"
+ln -s "../../../../devices/pci0000:00/0000:00:08.0/ata3/host2/target2:0:0/2:0:0:0/block/sdc/sdc1" "$BTRFS/devices/sdc1"
+ln -s "../../../../devices/pci0000:00/0000:00:09.0/nvme/nvme2/nvme2n1" "$BTRFS/devices/nvme2n1"
+# ZFS: the pool rpool (mounted on /tank, device number 0:50) on nvme3n1p3
+# of 0000:00:0a.0, as the fake zpool in $ZBIN tells.
+pci_fn 0000:00:0a.0 0000:00:0a.0 1b36 0010 010802
+disk 0000:00:0a.0 nvme/nvme3/nvme3n1 nvme3n1p3
+# An NVMe nobody uses (its node opens exclusively) and one whose disk has
+# no /dev node (the in-use check cannot run: it fails closed).
+pci_fn 0000:00:0f.0 0000:00:0f.0 1b36 0010 010802
+disk 0000:00:0f.0 nvme/nvme5/nvme5n1
+pci_fn 0000:00:10.0 0000:00:10.0 1b36 0010 010802
+disk 0000:00:10.0 nvme/nvme6/nvme6n1
+rm "$S/dev/nvme6n1"
+# Intel VMD: an NVMe in domain 10000 behind the VMD endpoint 00:0e.0, its
+# namespace mounted on /vm.
+pci_fn 10000:01:00.0 0000:00:0e.0/pci10000:00/10000:00:02.0/10000:01:00.0 8086 f1a8 010802
+disk 0000:00:0e.0/pci10000:00/10000:00:02.0/10000:01:00.0 nvme/nvme4/nvme4n1 nvme4n1p1
+ln -s "../../devices/pci0000:00/0000:00:0e.0/pci10000:00/10000:00:02.0/10000:01:00.0/nvme/nvme4/nvme4n1/nvme4n1p1" \
+	"$S/sys/dev/block/259:5"
+# Displays: 01.1 has DRM nodes nobody holds; 0b.0's render node is Xorg's;
+# 0c.0 drives fb1; 0d.0 is nvidia minor 0, held by a CUDA program.
+mkdir -p "$P/0000:00:01.1/drm/card2" "$P/0000:00:01.1/drm/renderD130"
+pci_fn 0000:00:0b.0 0000:00:0b.0 1234 1111 030000
+mkdir -p "$P/0000:00:0b.0/drm/card1" "$P/0000:00:0b.0/drm/renderD129"
+pci_fn 0000:00:0c.0 0000:00:0c.0 1234 1111 030000
+mkdir -p "$P/0000:00:0c.0/graphics/fb1"
+pci_fn 0000:00:0d.0 0000:00:0d.0 10de 2204 030000
+mkdir -p "$S/proc/driver/nvidia/gpus/0000:00:0d.0" "$S/proc/4343/fd" "$S/proc/4444/fd"
+printf 'Model: \t\t NVIDIA GeForce RTX 3090\nDevice Minor: \t 0\n' \
+	>"$S/proc/driver/nvidia/gpus/0000:00:0d.0/information"
+echo Xorg >"$S/proc/4343/comm"
+ln -s /dev/dri/renderD129 "$S/proc/4343/fd/3"
+echo cuda-app >"$S/proc/4444/comm"
+ln -s /dev/nvidia0 "$S/proc/4444/fd/5"
 cat >"$S/proc/self/mountinfo" <<'EOF'
 22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw
 23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
 24 22 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
 36 22 8:1 / /srv/data rw,relatime shared:30 - ext4 /dev/sda1 rw
+40 22 0:45 / /home rw,relatime shared:31 - btrfs /dev/sdc1 rw,space_cache=v2,subvolid=5,subvol=/
+41 22 0:50 / /tank rw,relatime shared:32 - zfs rpool/data rw,xattr,noacl
+42 41 0:51 / /tank/vm rw,relatime shared:33 - zfs rpool/data/vm rw,xattr,noacl
+43 22 259:5 / /vm rw,relatime shared:34 - xfs /dev/nvme4n1p1 rw
 EOF
+# zpool list -vHPL rpool, as ZFS prints it: the pool, then each vdev.
+ZBIN=$TREES/zbin
+mkdir -p "$ZBIN"
+cat >"$ZBIN/zpool" <<'EOF'
+#!/bin/sh
+[ "$*" = "list -vHPL rpool" ] || exit 1
+printf 'rpool\t99G\t1G\t98G\t-\t-\t0%%\t1%%\t1.00x\tONLINE\t-\n'
+printf '\t/dev/nvme3n1p3\t99G\t1G\t98G\t-\t-\t0%%\t1.00%%\t-\tONLINE\n'
+EOF
+chmod +x "$ZBIN/zpool"
+NOZPATH=$PATH
+PATH=$ZBIN:$PATH
 printf 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n' >"$S/proc/net/route"
 printf 'eth8\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n' >>"$S/proc/net/route"
 printf 'eth9\t00000000\t0202000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n' >>"$S/proc/net/route"
@@ -582,7 +668,7 @@ refused() {
 }
 
 normalized() {
-	case $1 in ????:*) echo "$1" ;; *) echo "0000:$1" ;; esac
+	case $1 in *:*:*) echo "$1" ;; *) echo "0000:$1" ;; esac
 }
 
 refused 0000:00:01.0 "boot VGA" "it is the boot VGA device (the host console)"
@@ -591,8 +677,24 @@ refused 00:1f.2 "the same, short address" "it backs the file system mounted on /
 refused 0000:02:00.0 "/ on dm-0 on its namespace" "it backs the file system mounted on /"
 refused 0000:00:02.0 "the IPv4 default route" "it carries the default route (eth9)"
 refused 0000:00:05.0 "the IPv6 default route, through br0" "it carries the default route (br0)"
+refused 0000:00:08.0 "btrfs /home (device 0:45) from sdc1" "it backs the file system mounted on /home"
+refused 0000:00:09.0 "btrfs /home's second device" \
+	"it holds nvme2n1, a device of the mounted btrfs file system 0c8bb0f3-4b3e-4b43-9a7b-5fa1b5d1f0e1"
+refused 0000:00:0a.0 "ZFS rpool (device 0:50) on nvme3n1p3" \
+	"it holds /dev/nvme3n1p3 of the ZFS pool rpool mounted on /tank"
+refused 10000:01:00.0 "VMD domain 10000, /vm on its namespace" "it backs the file system mounted on /vm"
+refused 0000:00:10.0 "a disk with no /dev node: the in-use check cannot run" \
+	"cannot tell whether its disk nvme6n1 is in use"
+refused 0000:00:0b.0 "a GPU whose render node Xorg holds" "its display nodes are in use by pid 4343 (Xorg)"
+refused 0000:00:0c.0 "a GPU driving fb1" "it drives the framebuffer fb1 (the console)"
+refused 0000:00:0d.0 "an nvidia GPU (minor 0) a CUDA program holds" \
+	"its display nodes are in use by pid 4444 (cuda-app)"
+PATH=$NOZPATH
+refused 0000:00:0a.0 "ZFS rpool without zpool(8): fails closed" \
+	"cannot tell which disks hold the ZFS pool rpool mounted on /tank"
+PATH=$ZBIN:$PATH
 
-for a in 0000:00:01.1 0000:00:1f.3 0000:00:03.0 0000:07:00.0; do
+for a in 0000:00:01.1 0000:00:1f.3 0000:00:03.0 0000:07:00.0 0000:00:0f.0; do
 	needs_no_module "claim $a (not needed by the host)" || continue
 	in_tree "$S" claim "$a"
 	expect "claim $a (not needed by the host): goes on to the module (not loaded)" 1 \
@@ -634,6 +736,9 @@ if needs_no_module "add: the safety checks without the module"; then
 	add_refused 0000:00:1f.2 "an address" "0000:00:1f.2" "mounted on /srv/data" "!0000:00:1f.2"
 	add_refused 8086:2922 "ids" "0000:00:1f.2" "mounted on /srv/data"
 	add_refused class:0106 "a class" "0000:00:1f.2" "mounted on /srv/data"
+	add_refused class:0108 "every NVMe" "10000:01:00.0" "mounted on /vm" "0000:00:0a.0" \
+		"ZFS pool rpool" "0000:00:09.0" "btrfs" "0000:00:10.0" "cannot tell"
+	check "... but not the NVMe nobody uses" eval '! grep -q "0000:00:0f.0" <<<"$err"'
 	add_refused 8086:10d3 "three NICs, two needed" "0000:00:02.0" "(eth9)" "0000:00:05.0" "(br0)"
 	check "... but not the NIC with only a LAN route" eval '! grep -q "0000:00:03.0" <<<"$err"'
 	in_tree "$S" add '8086:2922,!0000:00:1f.2'
@@ -646,6 +751,53 @@ if needs_no_module "add: the safety checks without the module"; then
 		eval 'grep -F warning <<<"$err" | grep -F 0000:00:1f.2 | grep -qF /srv/data'
 	in_tree "$S" remove 8086:2922
 	expect "remove 8086:2922: removing is never refused" 1 "vfio_reserve is not loaded"
+fi
+
+# Every check fails closed: a tree without one of the files a check reads
+# refuses (the one reason named), where the full tree lets the NVMe nobody
+# uses (0000:00:0f.0) through. The shipped helper ignores the tree.
+# closed WHAT PATH REASON [ADDR]: remove PATH from a copy of the tree, claim
+# ADDR (0000:00:0f.0).
+closed() {
+	local t=$TREES/closed-$1 a=${4:-0000:00:0f.0}
+	rm -rf "$t"
+	cp -a "$S" "$t"
+	rm -rf "${t:?}/$2"
+	in_tree "$t" claim "$a"
+	expect "claim $a without $2: refused (fails closed), exit 1" 1 "$3"
+	check "... naming --force" grep -qF -- "--force" <<<"$err"
+	grep -q "not loaded" <<<"$err" && not_ok "... and nothing reached the module" "$err"
+}
+closed mountinfo proc/self/mountinfo "cannot tell which file systems are mounted"
+closed swaps proc/swaps "cannot tell where the host swaps"
+closed route proc/net/route "cannot tell which interface carries the default route"
+closed block sys/class/block "cannot tell which disks it has"
+closed drm-proc proc "cannot tell who uses its display nodes" 0000:00:0b.0
+in_tree "$TREES/closed-block" add class:0108
+expect "add class:0108 without /sys/class/block: refused for each NVMe" 1 \
+	"refusing: the list selects 0000:00:0f.0, but cannot tell which disks it has"
+rm -rf "$TREES/closed-pci"
+cp -a "$S" "$TREES/closed-pci"
+rm -rf "$TREES/closed-pci/sys/bus/pci/devices"
+in_tree "$TREES/closed-pci" add class:0108
+expect "add class:0108 when the PCI functions cannot be listed: refused" 1 \
+	"refusing: cannot list the PCI functions"
+grep -q "not loaded" <<<"$err" && not_ok "... and nothing reached the module" "$err"
+
+# The test hooks are the test build's only: the shipped helper, given the
+# fake tree, checks (and would write) the host's own /sys.
+if [[ -e /sys/bus/pci/devices/0000:00:1f.2 ]]; then
+	skip "the shipped helper ignores VFIO_RESERVE_*" "the host has a 0000:00:1f.2"
+else
+	VFIO_RESERVE_SYSFS=$S/sys VFIO_RESERVE_PROCFS=$S/proc VFIO_RESERVE_DEVFS=$S/dev \
+		VR=$SHIPPED vr claim 0000:00:1f.2
+	expect "shipped helper, fake tree: claim 0000:00:1f.2 is not refused for the tree's /srv/data" 1 ""
+	check "... the fake mount is not named" eval '! grep -q "/srv/data" <<<"$err"'
+	if [[ ! -x $SHIPPED ]] || grep -qaE 'VFIO_RESERVE_(SYS|PROC|DEV)FS' "$SHIPPED"; then
+		not_ok "the shipped helper has no VFIO_RESERVE_ variable in it"
+	else
+		ok "the shipped helper has no VFIO_RESERVE_ variable in it"
+	fi
 fi
 
 # Active swap on a block device: /proc/swaps names a real device node, the

@@ -279,6 +279,9 @@ load_native() {
 
 # --- the helper --------------------------------------------------------------
 VR=${VR_TOP:-}/build/user/vfio-reserve
+# The unit tests' build of it, which honours VFIO_RESERVE_SYSFS/PROCFS/DEVFS
+# (the shipped $VR ignores them: 48-safety).
+VR_TEST=${VR_TOP:-}/build/user/vfio-reserve-test
 
 # need_helper: skip the test when the helper is not built.
 need_helper() {

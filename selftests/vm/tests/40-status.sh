@@ -65,7 +65,7 @@ json=$("$VR" --json status 2>/dev/null) && jrc=0 || jrc=$?
 noir=$(mktemp -d)
 cp /proc/cmdline /proc/cpuinfo "$noir/"
 grep -vE '(^|[[:space:]])IR-[A-Z]' /proc/interrupts >"$noir/interrupts"
-noir_out=$(VFIO_RESERVE_PROCFS=$noir "$VR" status 2>&1)
+noir_out=$(VFIO_RESERVE_PROCFS=$noir "$VR_TEST" status 2>&1)
 rm -rf "$noir"
 loaded_meanwhile=$([[ -e /sys/module/vfio_reserve ]] && echo yes || echo no)
 echo "$modprobe_path" >/proc/sys/kernel/modprobe
