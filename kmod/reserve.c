@@ -279,6 +279,12 @@ static bool vr_rules_match(const struct vr_pci_ids *id, char *rule,
 
 	lockdep_assert_held(&vr_lock);
 	list_for_each_entry(r, &vr_rules, node) {
+		if (vr_sel_pin_differs(&r->sel, id)) {
+			vr_sel_format(&r->sel, rule, size);
+			pr_warn("%04x:%02x:%02x.%d: not reserved: rule %s is pinned to other ids than this device's %04x:%04x (renumbered?)\n",
+				id->domain, id->bus, id->slot, id->func, rule,
+				id->vendor, id->device);
+		}
 		if (!vr_sel_match(&r->sel, id))
 			continue;
 		if (r->sel.exclude)

@@ -212,6 +212,36 @@ static int vr_parse_class(const char *s, size_t len, struct vr_selector *sel,
 	return -EINVAL;
 }
 
+/*
+ * [dddd:]bb:ss.f#vvvv:dddd: one whole address, taken only while the device
+ * there has these ids (a renumbered slot does not hand over whatever moved
+ * onto it). An exclusion keeps the address whatever is there: never pinned.
+ */
+static int vr_parse_pinned(const char *s, size_t len, struct vr_selector *sel,
+			   const char **reason)
+{
+	const char *hash = vr_memchr(s, len, '#');
+	size_t alen = (size_t)(hash - s), ilen = len - alen - 1;
+	const char *f[2];
+	size_t fl[2];
+
+	sel->kind = VR_SEL_ADDR;
+	if (sel->exclude) {
+		*reason = "an exclusion cannot be pinned";
+		return -EINVAL;
+	}
+	if (vr_parse_addr(s, alen, false, sel, reason))
+		return -EINVAL;
+	if (vr_split(hash + 1, ilen, ':', f, fl, 2) != 2 ||
+	    !vr_parse_hex(f[0], fl[0], 4, &sel->vendor) ||
+	    !vr_parse_hex(f[1], fl[1], 4, &sel->device)) {
+		*reason = "a pinned address is [dddd:]bb:ss.f#vvvv:dddd";
+		return -EINVAL;
+	}
+	sel->pinned = true;
+	return 0;
+}
+
 static bool vr_has_prefix(const char *s, size_t len, const char *prefix)
 {
 	size_t n = strlen(prefix);
@@ -297,6 +327,8 @@ int vr_sel_parse(const char *tok, size_t len, struct vr_selector *sel,
 		*reason = "unknown prefix (known: class:, vf:)";
 		return -EINVAL;
 	}
+	if (vr_memchr(tok, len, '#'))
+		return vr_parse_pinned(tok, len, sel, reason);
 	if (vr_memchr(tok, len, '.')) {
 		sel->kind = VR_SEL_ADDR;
 		return vr_parse_addr(tok, len, true, sel, reason);
@@ -382,14 +414,33 @@ static bool vr_field_match(u32 want, u32 have)
 	return want == VR_SEL_ANY || want == have;
 }
 
+static bool vr_addr_match(const struct vr_selector *sel,
+			  const struct vr_pci_ids *id)
+{
+	return sel->domain == id->domain && sel->bus == id->bus &&
+	       vr_field_match(sel->slot, id->slot) &&
+	       vr_field_match(sel->func, id->func);
+}
+
+/*
+ * A pinned address whose device has other ids than the pin: the one case
+ * where the address matches and the selector does not, for the log.
+ */
+bool vr_sel_pin_differs(const struct vr_selector *sel,
+			const struct vr_pci_ids *id)
+{
+	return sel->kind == VR_SEL_ADDR && sel->pinned &&
+	       vr_addr_match(sel, id) && !vr_sel_match(sel, id);
+}
+
 /* Does @sel (ignoring its '!') describe @id? */
 bool vr_sel_match(const struct vr_selector *sel, const struct vr_pci_ids *id)
 {
 	switch (sel->kind) {
 	case VR_SEL_ADDR:
-		return sel->domain == id->domain && sel->bus == id->bus &&
-		       vr_field_match(sel->slot, id->slot) &&
-		       vr_field_match(sel->func, id->func);
+		return vr_addr_match(sel, id) &&
+		       (!sel->pinned || (sel->vendor == id->vendor &&
+					 sel->device == id->device));
 	case VR_SEL_ID:
 		return sel->vendor == id->vendor &&
 		       vr_field_match(sel->device, id->device) &&
@@ -457,6 +508,10 @@ int vr_sel_format(const struct vr_selector *sel, char *buf, size_t size)
 
 	switch (sel->kind) {
 	case VR_SEL_ADDR:
+		if (sel->pinned)
+			return snprintf(buf, size, "%04x:%02x:%02x.%x#%04x:%04x",
+					sel->domain, sel->bus, sel->slot,
+					sel->func, sel->vendor, sel->device);
 		vr_format_field(a, sizeof(a), sel->slot, 2);
 		vr_format_field(b, sizeof(b), sel->func, 1);
 		return snprintf(buf, size, "%s%04x:%02x:%s.%s", bang,

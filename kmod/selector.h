@@ -28,7 +28,8 @@ typedef unsigned int u32;
 #define VR_SEL_LIST_MAX		64
 
 enum vr_sel_kind {
-	VR_SEL_ADDR = 1,	/* [dddd:]bb:ss.f, ss and f may be '*' */
+	VR_SEL_ADDR = 1,	/* [dddd:]bb:ss.f, ss and f may be '*';
+				 * [dddd:]bb:ss.f#vvvv:dddd pinned */
 	VR_SEL_ID,		/* vvvv:dddd[:svvv:sddd], '*' any but vendor */
 	VR_SEL_CLASS,		/* class:ccss or class:ccsspp */
 	VR_SEL_VF,		/* vf:[dddd:]bb:ss.f, the VFs of that PF */
@@ -37,12 +38,13 @@ enum vr_sel_kind {
 struct vr_selector {
 	u8 kind;		/* enum vr_sel_kind */
 	bool exclude;		/* '!' prefix */
+	bool pinned;		/* ADDR#vvvv:dddd: vendor and device too */
 	u32 domain;		/* ADDR and VF */
 	u32 bus;
 	u32 slot;		/* VR_SEL_ANY for '*' (ADDR only) */
 	u32 func;		/* VR_SEL_ANY for '*' (ADDR only) */
-	u32 vendor;		/* ID */
-	u32 device;		/* VR_SEL_ANY for '*' */
+	u32 vendor;		/* ID, and a pinned ADDR */
+	u32 device;		/* VR_SEL_ANY for '*' (ID only) */
 	u32 subvendor;
 	u32 subdevice;
 	u32 class;		/* CLASS: 24-bit class code ... */
@@ -75,6 +77,8 @@ int vr_sel_parse_list(const char *list, struct vr_selector *sels,
 int vr_sel_format_error(const struct vr_sel_error *err, char *buf,
 			size_t size);
 bool vr_sel_match(const struct vr_selector *sel, const struct vr_pci_ids *id);
+bool vr_sel_pin_differs(const struct vr_selector *sel,
+			const struct vr_pci_ids *id);
 int vr_sel_list_match(const struct vr_selector *sels, unsigned int n,
 		      const struct vr_pci_ids *id);
 bool vr_sel_equal(const struct vr_selector *a, const struct vr_selector *b);

@@ -27,10 +27,81 @@ static int vr_parse_addrs(const char *cmd, int argc, char **argv,
 	return VR_EXIT_OK;
 }
 
+/*
+ * A claim of several addresses failed at the @n-th: release those this
+ * command took (not those reserved before it) and hand them back to their
+ * drivers, so that nothing has changed.
+ */
+static void vr_claim_undo(const struct vr_opts *o, struct vr_nl *nl,
+			  char (*addrs)[VR_ADDR_SIZE], const bool *was, int n)
+{
+	struct vr_device d;
+	int i, undone = 0;
+
+	for (i = n - 1; i >= 0; i--) {
+		if (was[i])
+			continue;
+		if (vr_nl_device(nl, VFIO_RESERVE_CMD_DEVICE_RELEASE, addrs[i],
+				 &d)) {
+			vr_err("%s: could not be released again: vfio-reserve release %s",
+			       addrs[i], addrs[i]);
+			continue;
+		}
+		vr_reprobe(o, addrs[i]);
+		vr_wait_driver(o, addrs[i], NULL, 3000);
+		undone++;
+	}
+	vr_err("claim: nothing claimed: all the addresses or none (%d taken before the failure released again)",
+	       undone);
+}
+
+/*
+ * After a claim: a group with a member still on a host driver cannot be
+ * used by any VM. Say so, naming the member (the GPU's audio function left
+ * on snd_hda_intel is the usual one).
+ */
+static void vr_claim_viability(struct vr_nl *nl, char (*addrs)[VR_ADDR_SIZE],
+			       int n)
+{
+	struct vr_group *groups;
+	const struct vr_group *g;
+	struct vr_device d;
+	uint32_t *seen;
+	unsigned int k;
+	size_t ng;
+	int i, j, nseen = 0;
+
+	if (vr_nl_groups(nl, &groups, &ng))
+		return;
+	seen = calloc(n > 0 ? (size_t)n : 1, sizeof(*seen));
+	for (i = 0; seen && i < n; i++) {
+		if (vr_nl_device(nl, VFIO_RESERVE_CMD_DEVICE_GET, addrs[i], &d) ||
+		    !d.has_group)
+			continue;
+		for (j = 0; j < nseen && seen[j] != d.group; j++)
+			;
+		if (j < nseen)
+			continue;	/* said once per group */
+		seen[nseen++] = d.group;
+		g = vr_find_group(groups, ng, d.group);
+		if (!g || g->viable)
+			continue;
+		for (k = 0; k < g->n; k++)
+			if (g->members[k].blocks)
+				vr_err("warning: IOMMU group %u of %s stays non-viable: %s is on %s; claim it too, or no VM can use the group",
+				       g->id, addrs[i], g->members[k].addr,
+				       g->members[k].driver[0] ?
+				       g->members[k].driver : "a host driver");
+	}
+	free(seen);
+	vr_groups_free(groups, ng);
+}
+
 int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 {
 	char (*addrs)[VR_ADDR_SIZE];
 	int i, ret, failed = 0;
+	bool *was = NULL;
 	struct vr_device d;
 	char why[256];
 	struct vr_nl nl;
@@ -60,7 +131,18 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 		ret = vr_nl_fail(NULL, "claim", ret);
 		goto out;
 	}
-	for (i = 0; i < argc - 1; i++) {
+	/* All or nothing: what each device was before, to undo a partial claim. */
+	was = calloc((size_t)(argc > 1 ? argc : 1), sizeof(*was));
+	if (!was) {
+		vr_nl_close(&nl);
+		ret = VR_EXIT_FAIL;
+		goto out;
+	}
+	for (i = 0; i < argc - 1; i++)
+		was[i] = !vr_nl_device(&nl, VFIO_RESERVE_CMD_DEVICE_GET,
+				       addrs[i], &d) &&
+			 d.state == VFIO_RESERVE_STATE_RESERVED;
+	for (i = 0; i < argc - 1 && !failed; i++) {
 		ret = vr_nl_device(&nl, VFIO_RESERVE_CMD_DEVICE_CLAIM, addrs[i],
 				   &d);
 		if (ret) {
@@ -68,14 +150,14 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 
 			snprintf(what, sizeof(what), "claim %s", addrs[i]);
 			vr_nl_fail(&nl, what, ret);
-			failed++;
-			continue;
+			failed = i + 1;
+			break;
 		}
 		if (vr_wait_driver(o, addrs[i], "vfio-pci", VR_BIND_WAIT_MS)) {
 			vr_err("%s: reserved, but vfio-pci did not bind it: modprobe vfio-pci, and see dmesg",
 			       addrs[i]);
-			failed++;
-			continue;
+			failed = i + 2;	/* this one is undone too */
+			break;
 		}
 		if (d.has_group)
 			printf("%s: reserved, bound to vfio-pci (IOMMU group %u: /dev/vfio/%u)\n",
@@ -84,9 +166,14 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 			printf("%s: reserved, bound to vfio-pci (no IOMMU group: the IOMMU is off)\n",
 			       addrs[i]);
 	}
+	if (failed)
+		vr_claim_undo(o, &nl, addrs, was, failed - 1);
+	else
+		vr_claim_viability(&nl, addrs, argc - 1);
 	vr_nl_close(&nl);
 	ret = failed ? VR_EXIT_FAIL : VR_EXIT_OK;
 out:
+	free(was);
 	free(addrs);
 	return ret;
 }

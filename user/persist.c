@@ -266,6 +266,57 @@ static int vr_add_to_initramfs(enum vr_generator gen)
 	return 0;
 }
 
+/*
+ * A whole address persisted for later boots is pinned to the ids of the
+ * device there now (ADDR#vvvv:dddd): after a renumbering the module leaves
+ * whatever moved onto that address alone, and logs why. An address with no
+ * device now cannot be pinned: refused unless --force (then written as it
+ * is). @list is rewritten in canonical text.
+ */
+static int vr_pin_addresses(const struct vr_opts *o, struct vr_selector *sels,
+			    int n, char *list, size_t size)
+{
+	size_t len = 0;
+	int i, bad = 0;
+
+	for (i = 0; i < n; i++) {
+		struct vr_selector *s = &sels[i];
+		char addr[40];
+		struct vr_device d;
+
+		if (s->kind != VR_SEL_ADDR || s->exclude || s->pinned ||
+		    s->slot == VR_SEL_ANY || s->func == VR_SEL_ANY)
+			continue;
+		snprintf(addr, sizeof(addr), "%04x:%02x:%02x.%x", s->domain,
+			 s->bus, s->slot, s->func);
+		if (vr_sysfs_device(o, addr, &d) || !d.vendor) {
+			vr_err("%s: no device at %s to pin it to (persist writes ADDRESS#VENDOR:DEVICE); write %s#vvvv:dddd yourself, or use --force to persist it unpinned",
+			       o->force ? "warning" : "refusing", addr, addr);
+			bad += !o->force;
+			continue;
+		}
+		s->pinned = true;
+		s->vendor = d.vendor;
+		s->device = d.device;
+	}
+	if (bad)
+		return VR_EXIT_FAIL;
+	list[0] = '\0';
+	for (i = 0; i < n; i++) {
+		char text[VR_SEL_TEXT_SIZE];
+
+		vr_sel_format(&sels[i], text, sizeof(text));
+		len += (size_t)snprintf(list + len, len < size ? size - len : 0,
+					"%s%s", i ? "," : "", text);
+	}
+	if (len >= size) {
+		vr_err("persist: the pinned selector list is longer than %zu characters: persist fewer devices at once",
+		       size - 1);
+		return VR_EXIT_FAIL;
+	}
+	return VR_EXIT_OK;
+}
+
 int vr_cmd_persist(const struct vr_opts *o, int argc, char **argv)
 {
 	struct vr_selector sels[VR_SEL_LIST_MAX];
@@ -295,6 +346,8 @@ int vr_cmd_persist(const struct vr_opts *o, int argc, char **argv)
 	}
 	/* Before writing anything: not the host's own devices. */
 	ret = vr_list_safety(o, "persist", sels, n);
+	if (!ret)
+		ret = vr_pin_addresses(o, sels, n, list, sizeof(list));
 	if (ret)
 		return ret;
 	vr_softdeps(o, sels, n, mods, sizeof(mods));

@@ -47,10 +47,12 @@ static bool vr_same_slot(const char *a, const char *b)
 }
 
 /*
- * Every check of every device, and their companions: the other physical
- * functions of a slot go with it (a GPU and its audio function), and a
- * group's other members cannot serve anyone else meanwhile. Prints what
- * it finds; returns false when something fails.
+ * Every check of every device, including its IOMMU group's viability: the
+ * kernel's rule, and the only one enforced. Another function of the same
+ * slot left out is a warning when it shares the group (a GPU and its audio
+ * function usually go together), and nothing at all when it has a group of
+ * its own (per-port assignment of a multi-port NIC). Prints what it finds;
+ * returns false when something fails.
  */
 bool vr_preflight(const struct vr_opts *o, char (*addrs)[VR_ADDR_SIZE], int n,
 		  const struct vr_check_facts *f)
@@ -61,21 +63,24 @@ bool vr_preflight(const struct vr_opts *o, char (*addrs)[VR_ADDR_SIZE], int n,
 	int i;
 
 	for (i = 0; i < n; i++) {
+		const struct vr_device *d = vr_find_device(f->devs, f->n, addrs[i]);
+
 		vr_check_device(o, addrs[i], f->devs, f->n, f->groups, f->ng, &c);
 		if (c.failed || c.n)
 			vr_check_print(&c, NULL);
 		ok &= !c.failed;
-		if (vr_is_vf(f, addrs[i]))
+		if (!d || vr_is_vf(f, addrs[i]))
 			continue;
 		for (k = 0; k < f->n; k++) {
 			const struct vr_device *s = &f->devs[k];
 
 			if (!vr_same_slot(s->addr, addrs[i]) || s->pf_addr[0] ||
-			    vr_listed(addrs, n, s->addr))
+			    vr_listed(addrs, n, s->addr) || !d->has_group ||
+			    !s->has_group || s->group != d->group)
 				continue;
-			vr_err("%s: its slot has another function, %s: pass both (functions of one slot go to the guest together)",
-			       addrs[i], s->addr);
-			ok = false;
+			vr_err("warning: %s: %s, another function of its slot, shares its IOMMU group %u and is left out (on %s); pass both to give the guest the whole device",
+			       addrs[i], s->addr, d->group,
+			       s->driver[0] ? s->driver : "no driver");
 		}
 	}
 	return ok;

@@ -51,7 +51,7 @@ bool vr_normalize_addr(const char *in, char *out)
 	const char *reason;
 
 	if (vr_sel_parse(in, strlen(in), &sel, &reason) ||
-	    sel.kind != VR_SEL_ADDR || sel.exclude ||
+	    sel.kind != VR_SEL_ADDR || sel.exclude || sel.pinned ||
 	    sel.slot == VR_SEL_ANY || sel.func == VR_SEL_ANY)
 		return false;
 	snprintf(out, VR_ADDR_SIZE, "%04x:%02x:%02x.%x", sel.domain,

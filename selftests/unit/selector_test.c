@@ -45,6 +45,11 @@ static const struct valid_case valid[] = {
 	{ "!0000:00:19.0", "!0000:00:19.0" },
 	{ "!class:0c03", "!class:0c03" },
 	{ "!vf:0000:02:00.0", "!vf:0000:02:00.0" },
+	/* Pinned: an address and the ids the device there must have. */
+	{ "0000:03:00.0#10DE:2204", "0000:03:00.0#10de:2204" },
+	{ "03:00.0#8086:10d3", "0000:03:00.0#8086:10d3" },
+	{ "10000:01:00.0#8086:f1a8", "10000:01:00.0#8086:f1a8" },
+	{ "ffffffff:ff:1f.7#ffff:ffff", "ffffffff:ff:1f.7#ffff:ffff" },
 };
 
 struct invalid_case {
@@ -88,6 +93,16 @@ static const struct invalid_case invalid[] = {
 	{ "\r8086:10d3", "space or control" },
 	{ "8086:10d3\x7f", "space or control" },
 	{ "0000:03:00.0000000000000000000000000", "longer than 32" },
+	{ "!0000:03:00.0#8086:10d3", "exclusion cannot be pinned" },
+	{ "0000:03:*.*#8086:10d3", "slot must be 00-1f" },
+	{ "0000:03:00.*#8086:10d3", "function must be 0-7" },
+	{ "0000:03:00.0#", "pinned address is" },
+	{ "0000:03:00.0#8086", "pinned address is" },
+	{ "0000:03:00.0#8086:*", "pinned address is" },
+	{ "0000:03:00.0#8086:10d3:8086:0001", "pinned address is" },
+	{ "0000:03:00.0#8086:10d3#1", "pinned address is" },
+	{ "8086:10d3#8086:10d3", "address is" },
+	{ "class:0200#8086:10d3", "a class is" },
 };
 
 TEST(valid_tokens_parse_to_canonical_text)
@@ -273,6 +288,28 @@ TEST(addresses_and_wildcards_match)
 	EXPECT_EQ(-1, match("0001:03:*.*", &c));
 	EXPECT_EQ(0, match("03:*.0", &c));
 	EXPECT_EQ(-1, match("03:*.0", &b));
+}
+
+/* A pinned address takes its device only while the ids there are the pin's. */
+TEST(pinned_addresses_match_only_their_ids)
+{
+	struct vr_pci_ids a = nic(3, 0, 0), b = nic(3, 0, 1);
+	struct vr_selector sel;
+	const char *reason;
+
+	EXPECT_EQ(0, match("0000:03:00.0#8086:10d3", &a));
+	EXPECT_EQ(-1, match("0000:03:00.0#10de:2204", &a));
+	EXPECT_EQ(-1, match("0000:03:00.0#8086:10d4", &a));
+	EXPECT_EQ(-1, match("0000:03:00.0#8086:10d3", &b));
+	EXPECT_EQ(1, match("0000:03:00.0#10de:2204,8086:10d3", &a));
+	ASSERT_EQ(0, vr_sel_parse("03:00.0#10de:2204", 17, &sel, &reason));
+	EXPECT_TRUE(vr_sel_pin_differs(&sel, &a));
+	EXPECT_FALSE(vr_sel_pin_differs(&sel, &b));
+	ASSERT_EQ(0, vr_sel_parse("03:00.0#8086:10d3", 17, &sel, &reason));
+	EXPECT_FALSE(vr_sel_pin_differs(&sel, &a));
+	ASSERT_EQ(0, vr_sel_parse("03:00.0", 7, &sel, &reason));
+	EXPECT_FALSE(vr_sel_pin_differs(&sel, &a));
+	EXPECT_FALSE(sel.pinned);
 }
 
 TEST(ids_and_classes_match)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # vfio-reserve qemu: a nested QEMU gets the NIC (query-pci shows the host's
 # ids); a second launch for the same device fails in preflight naming the
-# first's pid; the multifunction pair goes together or not at all; the
+# first's pid; one function of the multifunction pair goes alone only while
+# their shared IOMMU group is viable, with a warning; the
 # dry-run output is the command that would run, shell-quoted.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -13,7 +14,7 @@ pci_ids_in() { # SOCKET: vendor:device of every device the nested guest has
 	$QMP "$1" pci-ids
 }
 
-ktap_plan 9
+ktap_plan 11
 modprobe e1000e
 modprobe snd_hda_intel
 modprobe vfio_reserve
@@ -33,11 +34,26 @@ ktap_check "a second launch fails in preflight, naming the first's pid" \
 ktap_diag <"/tmp/n2.out"
 kill $q1; wait $q1 2>/dev/null
 
-$VR claim "$MF0" "$MF1" >/dev/null
+# Functions of a slot: the kernel's rule, group viability, is the one
+# enforced (issue 15: per-port assignment of multi-port NICs in their own
+# groups is correct). MF0 and MF1 share a group: MF0 alone is refused while
+# MF1 is on its host driver, and goes with a warning once MF1 is on
+# vfio-pci (the group viable).
+run $VR claim "$MF0"
+ktap_check "claim $MF0 alone: it warns that its group stays non-viable, $MF1 on snd_hda_intel" \
+	eval '[[ $cmd_rc == 0 ]] && grep -q "warning: IOMMU group [0-9]* of $MF0 stays non-viable: $MF1 is on snd_hda_intel" <<<"$cmd_out"'
 $VR qemu --dry-run "$MF0" -- "${NESTED[@]}" >/tmp/mf.out 2>&1
 alone_rc=$?
-ktap_check "function 0 of the multifunction pair alone is refused, naming function 1" \
-	eval '[[ $alone_rc == 1 ]] && grep -q "$MF0: its slot has another function, $MF1" /tmp/mf.out'
+ktap_diag </tmp/mf.out
+ktap_check "function 0 alone, function 1 on snd_hda_intel: refused, the group is not viable" \
+	eval '[[ $alone_rc == 1 ]] && grep -q "is not viable: $MF1 is bound to snd_hda_intel" /tmp/mf.out'
+$VR claim "$MF1" >/dev/null
+$VR qemu --dry-run "$MF0" -- "${NESTED[@]}" >/tmp/mf.out 2>&1
+alone_rc=$?
+ktap_diag </tmp/mf.out
+ktap_check "function 0 alone, function 1 on vfio-pci: accepted, warning that function 1 shares the group" \
+	eval '[[ $alone_rc == 0 ]] && grep "warning: $MF0: $MF1" /tmp/mf.out | grep -q "shares its IOMMU group" &&
+		grep -q "host=$MF0" /tmp/mf.out'
 ktap_check "both functions are accepted and share a guest slot" \
 	eval '$VR qemu --dry-run "$MF0" "$MF1" -- "${NESTED[@]}" >/tmp/mf2.out &&
 		grep -q "host=$MF0,id=hostdev-0000-03-00-0,bus=pcie.0,addr=0x10.0,multifunction=on" /tmp/mf2.out &&

@@ -22,8 +22,8 @@ ktap_diag <"/tmp/persist.out"
 ktap_diag "persist (with update-initramfs): $(( ($(now_us) - t0) / 1000000 )) s"
 ktap_check "persist $NIC1 succeeds, running update-initramfs -u -k all" \
 	eval "(( $rc == 0 )) && ran_update_initramfs '-u -k all'"
-ktap_check "it wrote the options and a softdep before e1000e" \
-	eval 'grep -qx "options vfio_reserve devices=$NIC1" $CONF &&
+ktap_check "it wrote the options, the address pinned to its ids, and a softdep before e1000e" \
+	eval 'grep -qx "options vfio_reserve devices=$NIC1#8086:10d3" $CONF &&
 		grep -qx "softdep e1000e pre: vfio_reserve" $CONF &&
 		grep -qx vfio_reserve /etc/initramfs-tools/modules'
 listing=$(lsinitramfs "$INITRD")
@@ -58,7 +58,7 @@ ktap_check "e1000e never probed it and keeps the other NIC" \
 	eval 'grep -aq "^VR-NIC 0000:00:02.0 driver=e1000e override=(null) net=[a-z]" <(tr -d "\r" </tmp/nested.out) &&
 		! grep -q "e1000e 0000:01:00.0" /tmp/nested.out'
 ktap_check "the module logged the reservation by its boot rule" \
-	grep -q "vfio_reserve: 0000:01:00.0: reserved for vfio-pci by rule 0000:01:00.0" /tmp/nested.out
+	grep -q "vfio_reserve: 0000:01:00.0: reserved for vfio-pci by rule 0000:01:00.0#8086:10d3" /tmp/nested.out
 
 $VR unpersist --no-initramfs >/tmp/unpersist.out 2>&1
 rc=$?

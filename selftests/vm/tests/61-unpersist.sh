@@ -6,17 +6,24 @@
 # does carry the options (an early cpio archive holding persist's modprobe.d
 # file, placed in front as early microcode is), so an unpersist that did not
 # regenerate fails. 60-persist regenerates through persist and boots it.
+# persist pins the address to the ids there (issue 15), and refuses an
+# address with no device.
 # vm-timeout: 1500
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-ktap_plan 6
+ktap_plan 7
 . "$VR_TOP/selftests/vm/persist-setup.sh"
 before=$(snapshot)
 modprobe e1000e
+# An address with no device cannot be pinned: refused, nothing written.
+run $VR persist --no-initramfs 0000:0f:00.0
+ktap_check "persist of an address with no device (0000:0f:00.0): refused, nothing written" \
+	eval '(( cmd_rc == 1 )) && grep -qF "no device at 0000:0f:00.0 to pin it to" <<<"$cmd_out" &&
+		[[ "$(snapshot)" == "$before" ]]'
 run $VR persist --no-initramfs "$NIC1"
-ktap_check "persist --no-initramfs $NIC1 writes the options, the softdep and the module list" \
-	eval '(( cmd_rc == 0 )) && grep -qx "options vfio_reserve devices=$NIC1" $CONF &&
+ktap_check "persist --no-initramfs $NIC1 writes the options (pinned to 8086:10d3), the softdep and the module list" \
+	eval '(( cmd_rc == 0 )) && grep -qx "options vfio_reserve devices=$NIC1#8086:10d3" $CONF &&
 		grep -qx "softdep e1000e pre: vfio_reserve" $CONF &&
 		grep -qx vfio_reserve /etc/initramfs-tools/modules'
 # The initramfs as persist would have left it: the options in it.
