@@ -28,8 +28,7 @@ typedef unsigned int u32;
 #define VR_SEL_LIST_MAX		64
 
 enum vr_sel_kind {
-	VR_SEL_ADDR = 1,	/* [dddd:]bb:ss.f, ss and f may be '*';
-				 * [dddd:]bb:ss.f#vvvv:dddd pinned */
+	VR_SEL_ADDR = 1,	/* [dddd:]bb:ss.f ('*' ss, f), or #vvvv:dddd */
 	VR_SEL_ID,		/* vvvv:dddd[:svvv:sddd], '*' any but vendor */
 	VR_SEL_CLASS,		/* class:ccss or class:ccsspp */
 	VR_SEL_VF,		/* vf:[dddd:]bb:ss.f, the VFs of that PF */
