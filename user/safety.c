@@ -27,6 +27,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+
 #include "vfio-reserve.h"
 
 #define VR_STACK_DEPTH	8
@@ -363,12 +369,142 @@ static bool vr_netdev_on(const struct vr_opts *o, const char *ifname,
 	return found;
 }
 
+/* Open vSwitch: its ports, and the bridge's internal port, have this master. */
+#define VR_OVS_MASTER	"ovs-system"
+
+static bool vr_ovs_port(const struct vr_opts *o, const char *ifname)
+{
+	char path[PATH_MAX], master[64];
+
+	snprintf(path, sizeof(path), "%s/class/net/%s/master", o->sysfs, ifname);
+	return vr_link_name(path, master, sizeof(master)) &&
+	       !strcmp(master, VR_OVS_MASTER);
+}
+
+/*
+ * An interface carrying a route on @addr: directly, through the lower_*
+ * links of a bridge, bond, VLAN, macvlan or ipvlan, or, for an Open
+ * vSwitch port (which sysfs does not link to the bridge's other ports),
+ * through any port of Open vSwitch on @addr.
+ */
+static bool vr_route_dev_on(const struct vr_opts *o, const char *ifname,
+			    const char *addr)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	bool found;
+	DIR *d;
+
+	if (vr_netdev_on(o, ifname, addr, 0))
+		return true;
+	if (!vr_ovs_port(o, ifname))
+		return false;
+	snprintf(path, sizeof(path), "%s/class/net", o->sysfs);
+	d = opendir(path);
+	if (!d)
+		return true;	/* fails closed */
+	found = false;
+	while (!found && (e = readdir(d)))
+		found = e->d_name[0] != '.' && strcmp(e->d_name, ifname) &&
+			vr_ovs_port(o, e->d_name) &&
+			vr_netdev_on(o, e->d_name, addr, 0);
+	closedir(d);
+	return found;
+}
+
+struct vr_route_walk {
+	const struct vr_opts *o;
+	const char *addr;
+	char ifname[IF_NAMESIZE];
+	unsigned int table;
+	bool found;
+};
+
+static void vr_route_oif(struct vr_route_walk *w, unsigned int ifindex,
+			 unsigned int table)
+{
+	char name[IF_NAMESIZE];
+
+	if (w->found || !if_indextoname(ifindex, name) ||
+	    !vr_route_dev_on(w->o, name, w->addr))
+		return;
+	snprintf(w->ifname, sizeof(w->ifname), "%s", name);
+	w->table = table;
+	w->found = true;
+}
+
+/* One route of the dump: a default route in any table but local. */
+static int vr_route_msg(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct rtmsg *rtm = nlmsg_data(nlh);
+	struct vr_route_walk *w = arg;
+	struct nlattr *tb[RTA_MAX + 1];
+	unsigned int table;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    nlmsg_parse(nlh, sizeof(*rtm), tb, RTA_MAX, NULL) ||
+	    rtm->rtm_dst_len || rtm->rtm_type != RTN_UNICAST)
+		return NL_OK;
+	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+	if (table == RT_TABLE_LOCAL)
+		return NL_OK;
+	if (tb[RTA_OIF])
+		vr_route_oif(w, nla_get_u32(tb[RTA_OIF]), table);
+	if (tb[RTA_MULTIPATH]) {
+		struct rtnexthop *nh = nla_data(tb[RTA_MULTIPATH]);
+		int len = nla_len(tb[RTA_MULTIPATH]);
+
+		while (RTNH_OK(nh, len)) {
+			vr_route_oif(w, (unsigned int)nh->rtnh_ifindex, table);
+			len -= NLMSG_ALIGN(nh->rtnh_len);
+			nh = RTNH_NEXT(nh);
+		}
+	}
+	return NL_OK;
+}
+
+/*
+ * Default routes of every routing table, IPv4 and IPv6, from the kernel
+ * (rtnetlink): the main table's, and those of policy routing and VRFs,
+ * which /proc/net/route does not show. -errno when they cannot be read.
+ */
+static int vr_route_tables_on(const struct vr_opts *o, const char *addr,
+			      char *why, size_t size)
+{
+	struct vr_route_walk w = { .o = o, .addr = addr };
+	struct rtmsg rtm = { .rtm_family = AF_UNSPEC };
+	struct nl_sock *sk = nl_socket_alloc();
+	int ret;
+
+	if (!sk)
+		return -ENOMEM;
+	ret = nl_connect(sk, NETLINK_ROUTE);
+	if (!ret)
+		ret = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM,
+					  vr_route_msg, &w);
+	if (!ret)
+		ret = nl_send_simple(sk, RTM_GETROUTE, NLM_F_DUMP, &rtm,
+				     sizeof(rtm));
+	if (ret >= 0)
+		ret = nl_recvmsgs_default(sk);
+	nl_socket_free(sk);
+	if (ret < 0)
+		return -EIO;
+	if (w.found)
+		snprintf(why, size, "it carries a default route (%s, routing table %u%s)",
+			 w.ifname, w.table, w.table == RT_TABLE_MAIN ?
+			 ", main" : "");
+	return w.found;
+}
+
 static bool vr_route_on(const struct vr_opts *o, const char *addr, char *why,
 			size_t size)
 {
 	char path[PATH_MAX], line[512], ifname[64], dest[64], mask[64];
 	bool found = false;
 	FILE *f;
+	int ret;
 
 	snprintf(path, sizeof(path), "%s/net/route", o->proc);
 	f = fopen(path, "re");
@@ -382,7 +518,7 @@ static bool vr_route_on(const struct vr_opts *o, const char *addr, char *why,
 			   ifname, dest, mask) != 3 ||
 		    strcmp(dest, "00000000") || strcmp(mask, "00000000"))
 			continue;
-		found = vr_netdev_on(o, ifname, addr, 0);
+		found = vr_route_dev_on(o, ifname, addr);
 	}
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/net/ipv6_route", o->proc);
@@ -401,14 +537,20 @@ static bool vr_route_on(const struct vr_opts *o, const char *addr, char *why,
 			    strcmp(dest, "00000000000000000000000000000000") ||
 			    strcmp(len, "00") || !strcmp(ifname, "lo"))
 				continue;
-			found = vr_netdev_on(o, ifname, addr, 0);
+			found = vr_route_dev_on(o, ifname, addr);
 		}
 		fclose(f);
 	}
-	if (found)
+	if (found) {
 		snprintf(why, size, "it carries the default route (%s)",
 			 ifname);
-	return found;
+		return true;
+	}
+	ret = vr_route_tables_on(o, addr, why, size);
+	if (ret < 0)
+		snprintf(why, size, "cannot tell which interfaces carry default routes (rtnetlink: %s)",
+			 strerror(-ret));
+	return ret != 0;
 }
 
 /*

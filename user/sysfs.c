@@ -311,20 +311,14 @@ static void vr_sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/*
- * The last component of the link @name in @addr's sysfs directory (driver,
- * iommu_group, physfn, virtfnN) into @buf; false (and "") when none.
- */
-bool vr_sysfs_link(const struct vr_opts *o, const char *addr,
-		   const char *name, char *buf, size_t size)
+/* The last component of the symlink @path into @buf; false (and "") if none. */
+bool vr_link_name(const char *path, char *buf, size_t size)
 {
-	char path[PATH_MAX], link[PATH_MAX];
+	char link[PATH_MAX];
 	const char *base;
 	ssize_t n;
 
 	buf[0] = '\0';
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", o->sysfs,
-		 addr, name);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n <= 0)
 		return false;
@@ -332,6 +326,20 @@ bool vr_sysfs_link(const struct vr_opts *o, const char *addr,
 	base = strrchr(link, '/');
 	snprintf(buf, size, "%s", base ? base + 1 : link);
 	return true;
+}
+
+/*
+ * The last component of the link @name in @addr's sysfs directory (driver,
+ * iommu_group, physfn, virtfnN) into @buf; false (and "") when none.
+ */
+bool vr_sysfs_link(const struct vr_opts *o, const char *addr,
+		   const char *name, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", o->sysfs,
+		 addr, name);
+	return vr_link_name(path, buf, size);
 }
 
 /* The driver bound to @addr into @buf; false (and "") when none. */

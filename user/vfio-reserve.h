@@ -151,6 +151,7 @@ int vr_reprobe(const struct vr_opts *o, const char *addr);
 int vr_run(char *const argv[]);
 FILE *vr_popen(char *const argv[], pid_t *pid);
 int vr_pclose(FILE *f, pid_t pid);
+bool vr_link_name(const char *path, char *buf, size_t size);
 bool vr_sysfs_link(const struct vr_opts *o, const char *addr,
 		   const char *name, char *buf, size_t size);
 bool vr_current_driver(const struct vr_opts *o, const char *addr, char *buf,

@@ -621,6 +621,25 @@ echo Xorg >"$S/proc/4343/comm"
 ln -s /dev/dri/renderD129 "$S/proc/4343/fd/3"
 echo cuda-app >"$S/proc/4444/comm"
 ln -s /dev/nvidia0 "$S/proc/4444/fd/5"
+# Open vSwitch: the default route (above) goes out of the bridge's internal
+# port ovsbr0; its port eth6 is on 0000:00:11.0. Sysfs links neither to the
+# other, only both to their master ovs-system; eth4, on 0000:00:13.0, is no
+# OVS port. A macvlan mv0 with the default route is on eth5 (0000:00:12.0).
+pci_fn 0000:00:11.0 0000:00:11.0 8086 10d3 020000
+pci_fn 0000:00:12.0 0000:00:12.0 8086 10d3 020000
+pci_fn 0000:00:13.0 0000:00:13.0 8086 10d3 020000
+mkdir -p "$S/sys/devices/virtual/net/ovs-system" "$S/sys/devices/virtual/net/ovsbr0" \
+	"$S/sys/devices/virtual/net/mv0"
+for n in 11.0/net/eth6 12.0/net/eth5 13.0/net/eth4; do
+	mkdir -p "$P/0000:00:$n"
+	ln -s "../../devices/pci0000:00/0000:00:$n" "$S/sys/class/net/${n##*/}"
+done
+ln -s ../../devices/virtual/net/ovs-system "$S/sys/class/net/ovs-system"
+ln -s ../../devices/virtual/net/ovsbr0 "$S/sys/class/net/ovsbr0"
+ln -s ../../devices/virtual/net/mv0 "$S/sys/class/net/mv0"
+ln -s ../../../../virtual/net/ovs-system "$P/0000:00:11.0/net/eth6/master"
+ln -s ../ovs-system "$S/sys/devices/virtual/net/ovsbr0/master"
+ln -s "../../../../pci0000:00/0000:00:12.0/net/eth5" "$S/sys/devices/virtual/net/mv0/lower_eth5"
 cat >"$S/proc/self/mountinfo" <<'EOF'
 22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw
 23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
@@ -646,6 +665,8 @@ PATH=$ZBIN:$PATH
 printf 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n' >"$S/proc/net/route"
 printf 'eth8\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n' >>"$S/proc/net/route"
 printf 'eth9\t00000000\t0202000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n' >>"$S/proc/net/route"
+printf 'ovsbr0\t00000000\t0103000A\t0003\t0\t0\t200\t00000000\t0\t0\t0\n' >>"$S/proc/net/route"
+printf 'mv0\t00000000\t0104000A\t0003\t0\t0\t300\t00000000\t0\t0\t0\n' >>"$S/proc/net/route"
 {
 	echo "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001 eth8"
 	echo "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003 br0"
@@ -677,6 +698,8 @@ refused 00:1f.2 "the same, short address" "it backs the file system mounted on /
 refused 0000:02:00.0 "/ on dm-0 on its namespace" "it backs the file system mounted on /"
 refused 0000:00:02.0 "the IPv4 default route" "it carries the default route (eth9)"
 refused 0000:00:05.0 "the IPv6 default route, through br0" "it carries the default route (br0)"
+refused 0000:00:11.0 "an Open vSwitch port, the default route on its bridge" "it carries the default route (ovsbr0)"
+refused 0000:00:12.0 "the default route on a macvlan over it" "it carries the default route (mv0)"
 refused 0000:00:08.0 "btrfs /home (device 0:45) from sdc1" "it backs the file system mounted on /home"
 refused 0000:00:09.0 "btrfs /home's second device" \
 	"it holds nvme2n1, a device of the mounted btrfs file system 0c8bb0f3-4b3e-4b43-9a7b-5fa1b5d1f0e1"
@@ -694,7 +717,7 @@ refused 0000:00:0a.0 "ZFS rpool without zpool(8): fails closed" \
 	"cannot tell which disks hold the ZFS pool rpool mounted on /tank"
 PATH=$ZBIN:$PATH
 
-for a in 0000:00:01.1 0000:00:1f.3 0000:00:03.0 0000:07:00.0 0000:00:0f.0; do
+for a in 0000:00:01.1 0000:00:1f.3 0000:00:03.0 0000:07:00.0 0000:00:0f.0 0000:00:13.0; do
 	needs_no_module "claim $a (not needed by the host)" || continue
 	in_tree "$S" claim "$a"
 	expect "claim $a (not needed by the host): goes on to the module (not loaded)" 1 \

@@ -5,7 +5,8 @@
 # disk of selftests/unit): claim, and add of a rule that selects it, are
 # refused and it stays on ahci; a rule that excludes it is accepted; --force
 # add goes through with a warning. NIC0 carrying the default route: claim
-# is refused, naming the route.
+# is refused, naming the route. NIC1 with a default route only in a VRF's
+# table, and MF0 carrying the SSH session (SSH_CONNECTION): refused too.
 # ide-hd refuses a read-only node (vvfat without rw: is one): snapshot=on puts
 # a temporary writable overlay on top, so nothing ever reaches the host's
 # directory (and the guest mounts it read-only anyway).
@@ -33,7 +34,7 @@ disk_part() {
 	return 1
 }
 
-ktap_plan 17
+ktap_plan 23
 modprobe ahci
 modprobe sd_mod
 modprobe vfat
@@ -82,6 +83,37 @@ run "$VR" claim "$NIC0"
 ktap_check "claim $NIC0 exits 1 naming the default route ($ifname); still on e1000e" \
 	eval '[[ $cmd_rc == 1 ]] && grep "$NIC0" <<<"$cmd_out" | grep -qF "it carries the default route ($ifname)" &&
 		[[ $(pci_driver "$NIC0") == e1000e ]]'
+
+# A default route in another routing table: NIC1 in the VRF vrf-blue
+# (table 10), which /proc/net/route does not show. The control first: add
+# of a rule for NIC1 is accepted (and removed) before the route exists.
+modprobe vrf
+ktap_check "$NIC1 is on e1000e with a netdev" \
+	wait_for 30 eval '[[ $(pci_driver "$NIC1") == e1000e && -n $(ls "$(pci_dev "$NIC1")/net" 2>/dev/null) ]]'
+if1=$(find "$(pci_dev "$NIC1")/net" -mindepth 1 -maxdepth 1 -printf "%f\n" | head -n 1)
+ktap_check "control: add $NIC1 (no route through it yet) is accepted" \
+	eval '"$VR" add "$NIC1" >/dev/null 2>&1 && "$VR" remove "$NIC1" >/dev/null 2>&1'
+ktap_check "VRF vrf-blue (table 10) with $if1, and a default route in table 10" \
+	eval 'ip link add vrf-blue type vrf table 10 && ip link set vrf-blue up &&
+		ip link set "$if1" master vrf-blue && ip link set "$if1" up &&
+		ip addr add 10.0.3.15/24 dev "$if1" &&
+		ip route add default via 10.0.3.2 dev "$if1" table 10 onlink'
+run "$VR" claim "$NIC1"
+ktap_check "claim $NIC1 exits 1 naming its default route in table 10; still on e1000e" \
+	eval '[[ $cmd_rc == 1 ]] && grep "$NIC1" <<<"$cmd_out" | grep -qF "it carries a default route ($if1, routing table 10)" &&
+		[[ $(pci_driver "$NIC1") == e1000e ]]'
+
+# The interface of the SSH session (SSH_CONNECTION's server address), with
+# no route at all: MF0 at 10.0.4.15. Control: without the session, add is
+# accepted.
+if3=$(find "$(pci_dev "$MF0")/net" -mindepth 1 -maxdepth 1 -printf "%f\n" 2>/dev/null | head -n 1)
+ktap_check "$MF0 has a netdev (${if3:-none}) at 10.0.4.15, no route; add is accepted without a session" \
+	eval '[[ -n $if3 ]] && ip link set "$if3" up && ip addr add 10.0.4.15/32 dev "$if3" noprefixroute &&
+		"$VR" add "$MF0" >/dev/null 2>&1 && "$VR" remove "$MF0" >/dev/null 2>&1'
+SSH_CONNECTION="10.0.4.2 50022 10.0.4.15 22" run "$VR" add "$MF0"
+ktap_check "add $MF0 with SSH_CONNECTION to 10.0.4.15: refused, naming the session" \
+	eval '[[ $cmd_rc == 1 ]] && grep -qF "it carries this SSH session (10.0.4.15 on $if3)" <<<"$cmd_out" &&
+		! "$VR" rules | grep -q "$MF0"'
 
 # --force on an add that selects the controller: accepted with a warning;
 # with reclaim=stub the rule leaves a device bound to ahci alone (pending).
