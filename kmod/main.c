@@ -35,22 +35,6 @@ MODULE_PARM_DESC(dry_run, "Log what would be reserved and change nothing");
 
 char vr_config_error[VR_CONFIG_ERROR_SIZE];
 
-static int __init vr_parse_reclaim(const char *s, enum vr_reclaim *r)
-{
-	static const enum vr_reclaim all[] = {
-		VR_RECLAIM_NONE, VR_RECLAIM_STUB, VR_RECLAIM_ALL,
-	};
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(all); i++) {
-		if (!strcmp(s, vr_reclaim_name(all[i]))) {
-			*r = all[i];
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 /* Bad parameters reserve nothing: the module loads with no rules. */
 static void __init vr_apply_params(void)
 {
@@ -59,14 +43,14 @@ static void __init vr_apply_params(void)
 	int ret;
 
 	vr_config.dry_run = dry_run;
-	if (vr_parse_reclaim(reclaim, &vr_config.reclaim)) {
+	if (vr_reclaim_parse(reclaim, &vr_config.reclaim)) {
 		snprintf(vr_config_error, sizeof(vr_config_error),
 			 "reclaim=%.32s: expected none, stub or all", reclaim);
 		pr_err("%s; nothing is reserved\n", vr_config_error);
 		return;
 	}
 	ret = vr_rules_add(devices, VFIO_RESERVE_ORIGIN_PARAM, &err);
-	if (ret == -EINVAL || ret == -E2BIG) {
+	if (ret == -EINVAL) {
 		vr_sel_format_error(&err, text, sizeof(text));
 		snprintf(vr_config_error, sizeof(vr_config_error),
 			 "devices=: %s", text);

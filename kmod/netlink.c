@@ -871,7 +871,7 @@ static int vr_nl_rule_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 /* RULE_ADD's reservations are made, and answered, on the ordered queue. */
 static int vr_nl_rule_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct nlattr *attr = info->attrs[VFIO_RESERVE_A_RULE_SELECTOR];
+	struct nlattr *attr = info->attrs[VFIO_RESERVE_A_RULE_SELECTOR_LIST];
 	bool add = info->genlhdr->cmd == VFIO_RESERVE_CMD_RULE_ADD;
 	struct vr_sel_error err = { };
 	struct vr_req *req;
@@ -879,7 +879,7 @@ static int vr_nl_rule_doit(struct sk_buff *skb, struct genl_info *info)
 
 	if (vr_nl_may_write(skb, info))
 		return -EPERM;
-	if (GENL_REQ_ATTR_CHECK(info, VFIO_RESERVE_A_RULE_SELECTOR))
+	if (GENL_REQ_ATTR_CHECK(info, VFIO_RESERVE_A_RULE_SELECTOR_LIST))
 		return -EINVAL;
 	if (!*(char *)nla_data(attr)) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attr,
@@ -893,7 +893,7 @@ static int vr_nl_rule_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = add ? vr_rules_add(nla_data(attr), VFIO_RESERVE_ORIGIN_USER,
 				 &err) :
 		    vr_rules_del(nla_data(attr), &err);
-	if (ret == -EINVAL || ret == -E2BIG)
+	if (ret == -EINVAL)
 		vr_extack_selector(info->extack, attr, &err);
 	else if (ret == -ENOENT)
 		NL_SET_ERR_MSG_ATTR(info->extack, attr,
@@ -926,9 +926,12 @@ static const struct nla_policy vr_group_policy[VFIO_RESERVE_A_GROUP_ID + 1] = {
 	[VFIO_RESERVE_A_GROUP_ID] = { .type = NLA_U32 },
 };
 
-static const struct nla_policy vr_rule_policy[VFIO_RESERVE_A_RULE_SELECTOR + 1] = {
-	[VFIO_RESERVE_A_RULE_SELECTOR] = { .type = NLA_NUL_STRING,
-					   .len = VFIO_RESERVE_SELECTOR_LIST_MAX - 1 },
+/* Requests carry a list; SELECTOR (one, in replies) is refused in them. */
+static const struct nla_policy vr_rule_policy[VFIO_RESERVE_A_RULE_SELECTOR_LIST + 1] = {
+	[VFIO_RESERVE_A_RULE_SELECTOR_LIST] = {
+		.type = NLA_NUL_STRING,
+		.len = VFIO_RESERVE_SELECTOR_LIST_MAX - 1,
+	},
 };
 
 static const struct genl_ops vr_ops[] = {
@@ -997,7 +1000,6 @@ static struct genl_family vr_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = vr_ops,
 	.n_ops = ARRAY_SIZE(vr_ops),
-	.resv_start_op = VFIO_RESERVE_CMD_STATUS_GET,
 	.mcgrps = vr_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(vr_mcgrps),
 	.parallel_ops = true,

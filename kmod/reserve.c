@@ -93,17 +93,27 @@ static void vr_schedule_settle(void)
 	vr_run_ordered(&vr_settle_work);
 }
 
+/* reclaim= values, the parameter's and STATUS_GET's words. */
+static const char *const vr_reclaim_names[] = {
+	[VR_RECLAIM_NONE] = "none",
+	[VR_RECLAIM_STUB] = "stub",
+	[VR_RECLAIM_ALL] = "all",
+};
+
 const char *vr_reclaim_name(enum vr_reclaim r)
 {
-	switch (r) {
-	case VR_RECLAIM_NONE:
-		return "none";
-	case VR_RECLAIM_STUB:
-		return "stub";
-	case VR_RECLAIM_ALL:
-		return "all";
-	}
-	return "?";
+	return r < ARRAY_SIZE(vr_reclaim_names) ? vr_reclaim_names[r] : "?";
+}
+
+/* The policy named @s: 0, or -EINVAL when it names none. */
+int vr_reclaim_parse(const char *s, enum vr_reclaim *r)
+{
+	int i = match_string(vr_reclaim_names, ARRAY_SIZE(vr_reclaim_names), s);
+
+	if (i < 0)
+		return i;
+	*r = i;
+	return 0;
 }
 
 void vr_pci_ids(struct pci_dev *pdev, struct vr_pci_ids *id)
@@ -672,7 +682,7 @@ static struct notifier_block vr_bus_nb = {
  * ordered queue only (vr_run_ordered()).
  *
  * Return: 0, or -EINVAL (not an endpoint), -EBUSY (in use), -ENODEV
- * (removed meanwhile), -EPERM (dry run), -ENOMEM, or what setting the
+ * (removed meanwhile), -EOPNOTSUPP (dry run), -ENOMEM, or what setting the
  * driver_override returned.
  */
 int vr_claim(struct pci_dev *pdev, const char **why)
@@ -684,7 +694,7 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 
 	if (vr_config.dry_run) {
 		*why = "the module was loaded with dry_run=1";
-		return -EPERM;
+		return -EOPNOTSUPP;
 	}
 	if (!vr_eligible(pdev)) {
 		*why = "bridges and non-endpoint functions are never reserved";
@@ -865,7 +875,7 @@ static bool vr_rule_present(const struct vr_selector *sel)
  * are skipped and not counted. Devices present that match a new rule are
  * reserved as at load time.
  *
- * Return: the number of rules added, or -EINVAL, -E2BIG, -ENOSPC, -ENOMEM.
+ * Return: the number of rules added, or -EINVAL, -ENOSPC, -ENOMEM.
  */
 int vr_rules_add(const char *list, enum vfio_reserve_origin origin,
 		 struct vr_sel_error *err)

@@ -371,7 +371,8 @@ static void vr_sel_set_error(struct vr_sel_error *err, const char *list,
  * Nothing is taken from a list with a bad token: on error the caller must
  * ignore @sels entirely.
  *
- * Return: the number of selectors, or -EINVAL (bad token) or -E2BIG.
+ * Return: the number of selectors, or -EINVAL (a bad token, or more than
+ * @max: @err says which).
  */
 int vr_sel_parse_list(const char *list, struct vr_selector *sels,
 		      unsigned int max, struct vr_sel_error *err)
@@ -389,7 +390,7 @@ int vr_sel_parse_list(const char *list, struct vr_selector *sels,
 		if (n == max) {
 			vr_sel_set_error(err, list, tok, len, n + 1,
 					 "too many selectors in one list");
-			return -E2BIG;
+			return -EINVAL;
 		}
 		if (vr_sel_parse(tok, len, &sels[n], &reason)) {
 			vr_sel_set_error(err, list, tok, len, n + 1, reason);

@@ -116,6 +116,9 @@ newest() {
 stage newest newest
 if [ -s "$out/newest-dir" ]; then
 	stage lint-newest selftests/lint.sh --checkpatch "$(cat "$out/newest-dir")/linux" "$(cat "$out/newest-dir")/linux"
+	# The YNL spec by upstream's own schema and code generator, from the
+	# same source tree.
+	stage spec-newest selftests/spec_upstream.py "$(cat "$out/newest-dir")/linux"
 	# Nothing builds beside it any more: two VMs at once (the kernel build
 	# kept one core busy during the stages before).
 	stage matrix-newest env VR_DEBUG_APPEND="${VR_CHECK_DEBUG_APPEND:-vr.fuzz_messages=30000 vr.fuzz_seconds=120 vr.hotplug_cycles=20 vr.hotplug_seconds=120 vr.load_cycles=6 vr.failslab_loads=12 vr.release_tries=20}" \

@@ -476,7 +476,7 @@ def check_refs(imp):
 def check_limits(imp, hdr):
     """String length checks agree with the size constants (both with NUL)."""
     problems = []
-    pairs = [("dev", "addr", "addr-size"), ("rule", "selector", "selector-list-max")]
+    pairs = [("dev", "addr", "addr-size"), ("rule", "selector-list", "selector-list-max")]
     consts = {d["name"]: d["value"] for d in imp.spec.get("definitions", [])
               if d["type"] == "const"}
     for set_name, attr_name, const in pairs:

@@ -460,7 +460,7 @@ int vr_nl_rule_change(struct vr_nl *nl, uint8_t cmd, const char *list,
 		      uint32_t *count)
 {
 	*count = 0;
-	return vr_nl_request(nl, cmd, false, VFIO_RESERVE_A_RULE_SELECTOR, list,
+	return vr_nl_request(nl, cmd, false, VFIO_RESERVE_A_RULE_SELECTOR_LIST, list,
 			     NULL, VFIO_RESERVE_A_RULE_MAX, vr_parse_count,
 			     count);
 }

@@ -652,7 +652,7 @@ static void gen_valid(struct mb *b, uint8_t cmd, uint16_t *flags)
 	case VFIO_RESERVE_CMD_RULE_ADD:
 	case VFIO_RESERVE_CMD_RULE_DEL:
 		gen_selector_list(sel, sizeof(sel));
-		attr_str(b, VFIO_RESERVE_A_RULE_SELECTOR, sel);
+		attr_str(b, VFIO_RESERVE_A_RULE_SELECTOR_LIST, sel);
 		break;
 	case VFIO_RESERVE_CMD_DEVICE_CLAIM:
 	case VFIO_RESERVE_CMD_DEVICE_RELEASE:
@@ -1424,8 +1424,8 @@ static int cmd_simple(int argc, char **argv)
 			{ "claim", VFIO_RESERVE_CMD_DEVICE_CLAIM, VFIO_RESERVE_A_DEV_ADDR },
 			{ "release", VFIO_RESERVE_CMD_DEVICE_RELEASE, VFIO_RESERVE_A_DEV_ADDR },
 			{ "get", VFIO_RESERVE_CMD_DEVICE_GET, VFIO_RESERVE_A_DEV_ADDR },
-			{ "add", VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR },
-			{ "del", VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR },
+			{ "add", VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR_LIST },
+			{ "del", VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR_LIST },
 		};
 		unsigned int i;
 
@@ -1510,7 +1510,7 @@ static int fault_request(struct nl *nl, const char *op, const char *arg,
 {
 	if (!strcmp(op, "add") || !strcmp(op, "del"))
 		return request(nl, op[0] == 'a' ? VFIO_RESERVE_CMD_RULE_ADD :
-			       VFIO_RESERVE_CMD_RULE_DEL, 0, VFIO_RESERVE_A_RULE_SELECTOR,
+			       VFIO_RESERVE_CMD_RULE_DEL, 0, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 			       arg, strlen(arg) + 1, NULL, NULL, NULL);
 	if (!strcmp(op, "dumpdev"))
 		return dump_text(nl, VFIO_RESERVE_CMD_DEVICE_GET, dev_line, t, complete);
@@ -1621,7 +1621,7 @@ static int cmd_fault_nl(int argc, char **argv)
 			if (!same) { /* undo, without faults */
 				ret = request(&nl2, op[0] == 'a' ? VFIO_RESERVE_CMD_RULE_DEL :
 					      VFIO_RESERVE_CMD_RULE_ADD, 0,
-					      VFIO_RESERVE_A_RULE_SELECTOR, arg, strlen(arg) + 1,
+					      VFIO_RESERVE_A_RULE_SELECTOR_LIST, arg, strlen(arg) + 1,
 					      NULL, NULL, NULL);
 				if (ret)
 					die("cannot undo %s %s: %s", op, arg, strerror(-ret));

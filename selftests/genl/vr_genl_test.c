@@ -439,6 +439,7 @@ static const enum vr_type rule_types[VFIO_RESERVE_A_RULE_MAX + 1] = {
 	[VFIO_RESERVE_A_RULE_SELECTOR] = T_STR,
 	[VFIO_RESERVE_A_RULE_ORIGIN] = T_U8,
 	[VFIO_RESERVE_A_RULE_COUNT] = T_U32,
+	[VFIO_RESERVE_A_RULE_SELECTOR_LIST] = T_STR,
 };
 
 static const enum vr_type event_types[VFIO_RESERVE_A_EVENT_MAX + 1] = {
@@ -1526,7 +1527,7 @@ TEST_F(genl, rule_add_bad_or_empty_list_adds_nothing)
 
 	NEED_ADMIN();
 	dump_rules(_metadata, &self->nl, &before, r, 256);
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  "8086:10d3,0000:00:1f.8", &rep);
 	EXPECT_ERR(-EINVAL, &rep);
 	EXPECT_STREQ("selector 2 at position 10: the function must be 0-7 or '*'",
@@ -1539,7 +1540,7 @@ TEST_F(genl, rule_add_bad_or_empty_list_adds_nothing)
 	 * longest one still fits the kernel's 80 bytes (no "truncated
 	 * extack" in the log: 30-netlink's kernel_clean).
 	 */
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  "8086:10d3,\x1b[2J0000:00:02.0", &rep);
 	EXPECT_ERR(-EINVAL, &rep);
 	EXPECT_STREQ("selector 2 at position 10: a space or control character in a selector",
@@ -1547,12 +1548,12 @@ TEST_F(genl, rule_add_bad_or_empty_list_adds_nothing)
 	vr_reply_free(&rep);
 
 	/* The list must not be empty, for RULE_ADD nor for RULE_DEL. */
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  "", &rep);
 	EXPECT_ERR(-EINVAL, &rep);
 	EXPECT_NE(0, strlen(rep.ext)) TH_LOG("empty list: no extack message");
 	vr_reply_free(&rep);
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  "", &rep);
 	EXPECT_ERR(-EINVAL, &rep);
 	vr_reply_free(&rep);
@@ -1576,13 +1577,13 @@ TEST_F(genl, rule_add_del_round_trip)
 	if (rules_have(r, n, SPARE_RULE, NULL)) {	/* left by a killed run */
 		vr_reply_free(&rep);
 		vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL,
-			  VFIO_RESERVE_A_RULE_SELECTOR, SPARE_RULE, &rep);
+			  VFIO_RESERVE_A_RULE_SELECTOR_LIST, SPARE_RULE, &rep);
 		ASSERT_OK(&rep);
 	}
 	vr_reply_free(&rep);
 	get_status(_metadata, &self->nl, &st0, &s0);
 
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  SPARE_RULE, &rep);
 	ASSERT_OK(&rep);
 	EXPECT_EQ(1, vr_rule_count(&rep));
@@ -1598,7 +1599,7 @@ TEST_F(genl, rule_add_del_round_trip)
 	vr_reply_free(&st1);
 
 	/* A list with one selector that is no rule: -ENOENT, nothing removed. */
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  SPARE_RULE ",cafe:babe", &rep);
 	EXPECT_ERR(-ENOENT, &rep);
 	vr_reply_free(&rep);
@@ -1607,13 +1608,13 @@ TEST_F(genl, rule_add_del_round_trip)
 	vr_reply_free(&rep);
 
 	/* Present already: skipped. */
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  SPARE_RULE, &rep);
 	ASSERT_OK(&rep);
 	EXPECT_EQ(0, vr_rule_count(&rep));
 	vr_reply_free(&rep);
 
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  SPARE_RULE, &rep);
 	ASSERT_OK(&rep);
 	EXPECT_EQ(1, vr_rule_count(&rep));
@@ -1659,7 +1660,7 @@ TEST_F(genl, rule_counts_repeats_once)
 	ASSERT_FALSE(rules_have(r, n, SPARE_RULE, NULL));
 	get_status(_metadata, &self->nl, &st0, &s0);
 
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  SPARE_RULE "," SPARE_RULE, &rep);
 	ASSERT_OK(&rep);
 	EXPECT_EQ(1, vr_rule_count(&rep)) TH_LOG("\"%s,%s\": added", SPARE_RULE, SPARE_RULE);
@@ -1671,7 +1672,7 @@ TEST_F(genl, rule_counts_repeats_once)
 	EXPECT_EQ((int)s0.rules + 1, n) TH_LOG("the dump lists %d rules", n);
 	vr_reply_free(&rep);
 
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  SPARE_RULE "," SPARE_RULE, &rep);
 	ASSERT_OK(&rep);
 	EXPECT_EQ(1, vr_rule_count(&rep)) TH_LOG("\"%s,%s\": removed", SPARE_RULE, SPARE_RULE);
@@ -1687,7 +1688,7 @@ TEST_F(genl, rule_counts_repeats_once)
 	for (batch = 64, added = 0; batch && added < 4096;) {
 		filler_list(list, sizeof(list), added, batch);
 		vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD,
-			  VFIO_RESERVE_A_RULE_SELECTOR, list, &rep);
+			  VFIO_RESERVE_A_RULE_SELECTOR_LIST, list, &rep);
 		if (rep.error == -ENOSPC) {
 			batch = batch > 1 ? 1 : 0;
 		} else {
@@ -1709,11 +1710,11 @@ TEST_F(genl, rule_counts_repeats_once)
 	TH_LOG("the module holds at most %u rules", full);
 
 	/* One short of the limit, a repeated selector still fits. */
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  "dead:0000", &rep);
 	EXPECT_OK(&rep);
 	vr_reply_free(&rep);
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  SPARE_RULE "," SPARE_RULE, &rep);
 	EXPECT_EQ(0, rep.error) TH_LOG("%u rules and \"%s,%s\": error %d, \"%s\"",
 				       full - 1, SPARE_RULE, SPARE_RULE,
@@ -1724,13 +1725,13 @@ TEST_F(genl, rule_counts_repeats_once)
 	EXPECT_EQ(full, s1.rules);
 	vr_reply_free(&st1);
 
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  SPARE_RULE, &rep);
 	vr_reply_free(&rep);
 	for (i = 1; i < added; i += 64) {
 		filler_list(list, sizeof(list), i, added - i < 64 ? added - i : 64);
 		vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL,
-			  VFIO_RESERVE_A_RULE_SELECTOR, list, &rep);
+			  VFIO_RESERVE_A_RULE_SELECTOR_LIST, list, &rep);
 		EXPECT_OK(&rep);
 		vr_reply_free(&rep);
 	}
@@ -1755,7 +1756,7 @@ static void rule_del_between(void *arg)
 	struct rule_del_between *d = arg;
 	struct vr_reply rep;
 
-	vr_do_str(d->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(d->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  d->list, &rep);
 	d->error = rep.error;
 	vr_reply_free(&rep);
@@ -1790,7 +1791,7 @@ TEST_F(genl, rule_dump_in_parts_survives_rule_del)
 	for (i = 0; i < 192; i += 64) {
 		filler_list(list, sizeof(list), i, 64);
 		vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD,
-			  VFIO_RESERVE_A_RULE_SELECTOR, list, &rep);
+			  VFIO_RESERVE_A_RULE_SELECTOR_LIST, list, &rep);
 		ASSERT_OK(&rep);
 		vr_reply_free(&rep);
 	}
@@ -1826,7 +1827,7 @@ TEST_F(genl, rule_dump_in_parts_survives_rule_del)
 	for (i = 16; i < 192; i += 64) {
 		filler_list(list, sizeof(list), i, 192 - i < 64 ? 192 - i : 64);
 		vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL,
-			  VFIO_RESERVE_A_RULE_SELECTOR, list, &rep);
+			  VFIO_RESERVE_A_RULE_SELECTOR_LIST, list, &rep);
 		EXPECT_OK(&rep);
 		vr_reply_free(&rep);
 	}
@@ -1841,7 +1842,7 @@ TEST_F(genl, rule_del_absent_is_enoent)
 	NEED_ADMIN();
 	n = dump_rules(_metadata, &self->nl, &before, r, 256);
 	ASSERT_FALSE(rules_have(r, n, SPARE_RULE, NULL));
-	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR,
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  SPARE_RULE, &rep);
 	EXPECT_ERR(-ENOENT, &rep);
 	EXPECT_NE(0, strlen(rep.ext)) TH_LOG("no extack message");
@@ -1872,8 +1873,13 @@ TEST_F(genl, malformed_missing_attribute)
 	if (has_cap_net_admin()) {
 		vr_do_raw(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, 0, NULL, 0, &rep);
 		EXPECT_ERR(-EINVAL, &rep);
-		EXPECT_TRUE(rep.has_miss && rep.miss_type == VFIO_RESERVE_A_RULE_SELECTOR)
+		EXPECT_TRUE(rep.has_miss && rep.miss_type == VFIO_RESERVE_A_RULE_SELECTOR_LIST)
 			TH_LOG("missing attribute not named (extack \"%s\")", rep.ext);
+		vr_reply_free(&rep);
+		/* SELECTOR is one selector, in replies only: never a request's. */
+		vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD,
+			  VFIO_RESERVE_A_RULE_SELECTOR, SPARE_RULE, &rep);
+		EXPECT_ERR(-EINVAL, &rep);
 		vr_reply_free(&rep);
 	}
 	still_answers(_metadata, &self->nl);
@@ -1933,7 +1939,7 @@ TEST_F(genl, malformed_oversized_strings)
 		memset(big, 'f', 5000);
 		big[4999] = '\0';
 		vr_do_raw(&self->nl, VFIO_RESERVE_CMD_RULE_ADD,
-			  VFIO_RESERVE_A_RULE_SELECTOR, big, 5000, &rep);
+			  VFIO_RESERVE_A_RULE_SELECTOR_LIST, big, 5000, &rep);
 		EXPECT_ERR(-EINVAL, &rep);
 		EXPECT_NE(0, strlen(rep.ext)) TH_LOG("5000-byte SELECTOR: no extack");
 		vr_reply_free(&rep);
@@ -2025,8 +2031,8 @@ TEST_F(genl, unprivileged_reads_work_writes_eperm)
 		int type;
 		const char *value;
 	} writes[] = {
-		{ VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR, SPARE_RULE },
-		{ VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR, SPARE_RULE },
+		{ VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR_LIST, SPARE_RULE },
+		{ VFIO_RESERVE_CMD_RULE_DEL, VFIO_RESERVE_A_RULE_SELECTOR_LIST, SPARE_RULE },
 		{ VFIO_RESERVE_CMD_DEVICE_CLAIM, VFIO_RESERVE_A_DEV_ADDR, NO_SUCH_ADDR },
 		{ VFIO_RESERVE_CMD_DEVICE_RELEASE, VFIO_RESERVE_A_DEV_ADDR, NO_SUCH_ADDR },
 	};
@@ -2543,7 +2549,7 @@ static int run_one(uint8_t cmd, const char *arg)
 			VFIO_RESERVE_FAMILY_NAME, strerror(-ret));
 		return 1;
 	}
-	vr_do_str(&nl, cmd, rule ? VFIO_RESERVE_A_RULE_SELECTOR : VFIO_RESERVE_A_DEV_ADDR,
+	vr_do_str(&nl, cmd, rule ? VFIO_RESERVE_A_RULE_SELECTOR_LIST : VFIO_RESERVE_A_DEV_ADDR,
 		  arg, &rep);
 	vr_close(&nl);
 	if (rep.error) {

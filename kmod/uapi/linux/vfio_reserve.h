@@ -1,20 +1,40 @@
-/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
 /*
  * Copyright (C) 2026 The vfio-reserve authors.
  *
- * The vfio_reserve generic netlink family.
+ * The vfio-reserve generic netlink family (of the module vfio_reserve).
  *
- * Family VFIO_RESERVE_FAMILY_NAME, version VFIO_RESERVE_FAMILY_VERSION, in
- * the initial network namespace only (PCI devices are global). Multicast
+ * Family VFIO_RESERVE_FAMILY_NAME ("vfio-reserve", as upstream's genetlink
+ * schema wants family names: lower case, digits and dashes), version
+ * VFIO_RESERVE_FAMILY_VERSION, in the initial network namespace only (PCI
+ * devices are global). Before the first release it was "vfio_reserve"; no
+ * release ever used that name, so nothing resolves it any more. Multicast
  * group VFIO_RESERVE_MCGRP_EVENTS. kmod/uapi/vfio_reserve.yaml describes the
  * same family as a YNL spec; `make check` keeps the two in agreement.
  *
  * Every request is validated strictly against the policy of its command:
  * an unknown attribute, a wrong type or length, or a missing required
- * attribute is refused with -EINVAL and an extack message naming it.
+ * attribute is refused with -EINVAL and an extack message naming it. As
+ * the kernel asks of new families, the family leaves resv_start_op at 0:
+ * every command, on every kernel it supports (6.1 on), has its reserved
+ * header bytes checked and its policy enforced, with no legacy exemption.
  * Commands marked (admin) take devices from their drivers: they need
  * CAP_NET_ADMIN (GENL_ADMIN_PERM) and CAP_SYS_ADMIN (checked by the module)
  * and fail with -EPERM otherwise; the others work for any user.
+ *
+ * Errors, for every command (an extack message says which case):
+ *   -EINVAL      the request breaks the command's policy; a selector list
+ *                with a bad token or more than 64 selectors; a claim of a
+ *                bridge or other non-endpoint function
+ *   -EPERM       an (admin) command without CAP_NET_ADMIN and CAP_SYS_ADMIN
+ *   -ENODEV      no PCI function at that address (or removed meanwhile)
+ *   -ENOENT      no such IOMMU group (GROUP_GET), rule (RULE_DEL) or
+ *                reservation (DEVICE_RELEASE)
+ *   -EBUSY       the device's IOMMU group is in use by a VFIO user
+ *   -EAGAIN      the device is being added (hotplug): try again
+ *   -ENOSPC      RULE_ADD would pass the module's limit of 256 rules
+ *   -EOPNOTSUPP  DEVICE_CLAIM while the module runs with dry_run=1
+ *   -ENOMEM      out of memory; nothing was changed
  *
  * DEVICE_CLAIM, DEVICE_RELEASE and RULE_ADD bind and unbind drivers, which
  * the module does on its own ordered queue, never in the request's
@@ -58,7 +78,8 @@
  *             VFIO_RESERVE_A_RULE_ORIGIN, one message per rule, in order.
  *
  * VFIO_RESERVE_CMD_RULE_ADD (do, admin)
- *   request:  VFIO_RESERVE_A_RULE_SELECTOR: a non-empty selector list. All or
+ *   request:  VFIO_RESERVE_A_RULE_SELECTOR_LIST: a non-empty selector
+ *             list (comma separated). All or
  *             nothing: a bad token fails with -EINVAL and an extack
  *             message naming it and its position; rules already present
  *             are skipped. Present devices that match are reserved as
@@ -66,7 +87,7 @@
  *   reply:    VFIO_RESERVE_A_RULE_COUNT, the number of rules added.
  *
  * VFIO_RESERVE_CMD_RULE_DEL (do, admin)
- *   request:  VFIO_RESERVE_A_RULE_SELECTOR: a selector list, each equal
+ *   request:  VFIO_RESERVE_A_RULE_SELECTOR_LIST: a selector list, each equal
  *             to a rule (-ENOENT, nothing removed, otherwise). Devices
  *             stay reserved; pending ones of a removed rule are dropped.
  *   reply:    VFIO_RESERVE_A_RULE_COUNT, the number of rules removed.
@@ -96,7 +117,7 @@
 #ifndef _UAPI_LINUX_VFIO_RESERVE_H
 #define _UAPI_LINUX_VFIO_RESERVE_H
 
-#define VFIO_RESERVE_FAMILY_NAME	"vfio_reserve"
+#define VFIO_RESERVE_FAMILY_NAME	"vfio-reserve"
 #define VFIO_RESERVE_FAMILY_VERSION	1
 #define VFIO_RESERVE_MCGRP_EVENTS	"events"
 
@@ -205,9 +226,10 @@ enum vfio_reserve_origin {
 
 enum vfio_reserve_a_rule {
 	VFIO_RESERVE_A_RULE_UNSPEC,
-	VFIO_RESERVE_A_RULE_SELECTOR,		/* string */
+	VFIO_RESERVE_A_RULE_SELECTOR,		/* string: one selector */
 	VFIO_RESERVE_A_RULE_ORIGIN,		/* u8: enum vfio_reserve_origin */
 	VFIO_RESERVE_A_RULE_COUNT,		/* u32 */
+	VFIO_RESERVE_A_RULE_SELECTOR_LIST,	/* string: a selector list */
 
 	__VFIO_RESERVE_A_RULE_MAX,
 	VFIO_RESERVE_A_RULE_MAX = __VFIO_RESERVE_A_RULE_MAX - 1

@@ -7,12 +7,18 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-ktap_plan 8
+ktap_plan 9
 modprobe vfio_reserve dry_run=1
 ktap_check "dry_run=1 logs what it would reserve and changes nothing" \
 	eval '[[ -z $(pci_driver "$NIC1") ]] &&
 		[[ $(<"$(pci_dev "$NIC1")/driver_override") == "(null)" ]] &&
 		dmesg | grep -q "vfio_reserve: $NIC1: dry run: would reserve for vfio-pci by rule $NIC1"'
+# A claim under dry_run=1 is not supported (EOPNOTSUPP, not EPERM: the
+# caller has the right, the module the wrong mode), and changes nothing.
+run "$VR" claim "$NIC0"
+ktap_check "dry_run=1: claim $NIC0 fails with 'Operation not supported', naming dry_run=1" \
+	eval '[[ $cmd_rc == 1 ]] && grep -q "Operation not supported" <<<"$cmd_out" &&
+		grep -q "dry_run=1" <<<"$cmd_out" && [[ -z $(pci_driver "$NIC0") ]]'
 rmmod vfio_reserve
 modprobe vfio_reserve
 ktap_check "nic1 is on vfio-pci" wait_for 10 eval '[[ $(pci_driver "$NIC1") == vfio-pci ]]'

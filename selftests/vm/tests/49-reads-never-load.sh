@@ -41,7 +41,7 @@ done
 ktap_diag "exit statuses:$rcs"
 ktap_check "status, list, groups, rules, check as root and as nobody: not loaded" \
 	eval '! loaded'
-nobody genl ctrl get name vfio_reserve >/dev/null 2>&1
+nobody genl ctrl get name vfio-reserve >/dev/null 2>&1
 "$VR" remove 8086:ffff >/dev/null 2>&1
 ktap_check "a raw resolve of the family as nobody, and root's remove: not loaded" \
 	eval '! loaded'
