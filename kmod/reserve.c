@@ -142,7 +142,7 @@ void vr_pci_ids(struct pci_dev *pdev, struct vr_pci_ids *id)
 }
 
 /* Only plain endpoints: never a bridge, whatever its header says. */
-static bool vr_eligible(struct pci_dev *pdev)
+bool vr_eligible(struct pci_dev *pdev)
 {
 	return pdev->hdr_type == PCI_HEADER_TYPE_NORMAL &&
 	       (pdev->class >> 16) != PCI_BASE_CLASS_BRIDGE;

@@ -73,6 +73,7 @@ int vr_release(struct pci_dev *pdev, const char **why);
 struct vr_dev *vr_dev_find(struct pci_dev *pdev);
 void vr_pci_ids(struct pci_dev *pdev, struct vr_pci_ids *id);
 bool vr_group_in_use(struct pci_dev *pdev);
+bool vr_eligible(struct pci_dev *pdev);
 const char *vr_reclaim_name(enum vr_reclaim r);
 int vr_reclaim_parse(const char *s, enum vr_reclaim *r);
 

@@ -127,8 +127,7 @@ void vr_facts_get(struct pci_dev *pdev, struct vr_facts *f)
 	}
 	f->intr_remap = vr_intr_remap(pdev);
 	f->in_use = vr_group_in_use(pdev);
-	f->bridge = pdev->hdr_type != PCI_HEADER_TYPE_NORMAL ||
-		    (pdev->class >> 16) == PCI_BASE_CLASS_BRIDGE;
+	f->bridge = !vr_eligible(pdev);
 	vr_reset_methods(pdev, f->reset, sizeof(f->reset));
 #ifdef CONFIG_PCI_IOV
 	if (pdev->is_physfn) {
