@@ -63,6 +63,8 @@ static atomic_t vr_bus_gen = ATOMIC_INIT(0);
  *
  * Read it before walking the bus: a walk that a hotplug overlapped sees a
  * different value afterwards.
+ *
+ * Return: the current generation.
  */
 unsigned int vr_bus_generation(void)
 {

@@ -3,7 +3,7 @@
 # lint.sh [--checkpatch DIR] KDIR...: on every kernel of the matrix (each
 # KDIR a build tree, /lib/modules/KVER/build or a configured source tree),
 # the module builds warning-free with W=1 and is clean under sparse; with
-# --checkpatch, DIR/scripts/checkpatch.pl --strict (the newest kernel's
+# --checkpatch, DIR/scripts/checkpatch.pl --strict and kernel-doc -Wall (the newest kernel's
 # source) is clean on kmod/. Prints TAP.
 set -u
 # Kbuild must print its CHECK lines even under "make -s".
@@ -47,7 +47,7 @@ fresh_copy() {
 
 echo "TAP version 13"
 ncp=0
-[ -n "$cptree" ] && ncp=1
+[ -n "$cptree" ] && ncp=2	# checkpatch, kernel-doc
 echo "1..$((2 * $# + ncp))"
 cd "$top" || exit 1
 for kdir in "$@"; do
@@ -93,5 +93,15 @@ if [ -n "$cptree" ]; then
 			2>&1 | grep -v '^total: 0 errors, 0 warnings, 0 checks' >"$out/checkpatch.log"
 	fi
 	result "lint: checkpatch.pl --strict of $(kernel_of "$cptree") is clean on kmod/ and testdrv/" "$out/checkpatch.log"
+	# Every kernel-doc comment complete (parameters, Return:), by the
+	# same tree's scripts/kernel-doc.
+	kd=$cptree/scripts/kernel-doc
+	if [ ! -x "$kd" ]; then
+		echo "no $kd" >"$out/kernel-doc.log"
+	else
+		"$kd" -none -Wall kmod/*.c kmod/*.h kmod/compat/*.h kmod/uapi/linux/*.h \
+			selftests/vm/testdrv/vr_testdrv.c >"$out/kernel-doc.log" 2>&1
+	fi
+	result "lint: kernel-doc -Wall of $(kernel_of "$cptree") reports nothing in kmod/ and testdrv/" "$out/kernel-doc.log"
 fi
 exit $fail
