@@ -526,7 +526,7 @@ S=$TREES/safety
 P=$S/sys/devices/pci0000:00
 mkdir -p "$S/proc/self" "$S/proc/net" "$S/sys/dev/block" "$S/sys/class/net" \
 	"$S/sys/bus/pci/devices" "$S/sys/devices/virtual/block/dm-0/slaves" \
-	"$S/sys/devices/virtual/net/br0"
+	"$S/sys/devices/virtual/net/vrtbr0"
 # pci_fn ADDR PATH_BELOW_PCI0000:00 VENDOR DEVICE CLASS: a function's
 # directory, its ids and its bus link.
 pci_fn() {
@@ -553,16 +553,16 @@ ln -s "../../devices/virtual/block/dm-0" "$S/sys/dev/block/253:0"
 ln -s "../../../../pci0000:00/0000:00:04.0/0000:02:00.0/nvme/nvme0/nvme0n1/nvme0n1p2" \
 	"$S/sys/devices/virtual/block/dm-0/slaves/nvme0n1p2"
 pci_fn 0000:00:02.0 0000:00:02.0 8086 10d3 020000	# NIC with the IPv4 default route
-mkdir -p "$P/0000:00:02.0/net/eth9"
-ln -s "../../devices/pci0000:00/0000:00:02.0/net/eth9" "$S/sys/class/net/eth9"
+mkdir -p "$P/0000:00:02.0/net/vrteth9"
+ln -s "../../devices/pci0000:00/0000:00:02.0/net/vrteth9" "$S/sys/class/net/vrteth9"
 pci_fn 0000:00:03.0 0000:00:03.0 8086 10d3 020000	# NIC with only a LAN route
-mkdir -p "$P/0000:00:03.0/net/eth8"
-ln -s "../../devices/pci0000:00/0000:00:03.0/net/eth8" "$S/sys/class/net/eth8"
-pci_fn 0000:00:05.0 0000:00:05.0 8086 10d3 020000	# NIC under br0 (IPv6 default)
-mkdir -p "$P/0000:00:05.0/net/eth7"
-ln -s "../../devices/pci0000:00/0000:00:05.0/net/eth7" "$S/sys/class/net/eth7"
-ln -s "../../devices/virtual/net/br0" "$S/sys/class/net/br0"
-ln -s "../../../../pci0000:00/0000:00:05.0/net/eth7" "$S/sys/devices/virtual/net/br0/lower_eth7"
+mkdir -p "$P/0000:00:03.0/net/vrteth8"
+ln -s "../../devices/pci0000:00/0000:00:03.0/net/vrteth8" "$S/sys/class/net/vrteth8"
+pci_fn 0000:00:05.0 0000:00:05.0 8086 10d3 020000	# NIC under vrtbr0 (IPv6 default)
+mkdir -p "$P/0000:00:05.0/net/vrteth7"
+ln -s "../../devices/pci0000:00/0000:00:05.0/net/vrteth7" "$S/sys/class/net/vrteth7"
+ln -s "../../devices/virtual/net/vrtbr0" "$S/sys/class/net/vrtbr0"
+ln -s "../../../../pci0000:00/0000:00:05.0/net/vrteth7" "$S/sys/devices/virtual/net/vrtbr0/lower_vrteth7"
 # disk FN_DIR NAME [PART]: a disk (and partition) below a function's directory,
 # listed in /sys/class/block, each with a /dev node that is not in use.
 disk() {
@@ -622,24 +622,24 @@ ln -s /dev/dri/renderD129 "$S/proc/4343/fd/3"
 echo cuda-app >"$S/proc/4444/comm"
 ln -s /dev/nvidia0 "$S/proc/4444/fd/5"
 # Open vSwitch: the default route (above) goes out of the bridge's internal
-# port ovsbr0; its port eth6 is on 0000:00:11.0. Sysfs links neither to the
-# other, only both to their master ovs-system; eth4, on 0000:00:13.0, is no
-# OVS port. A macvlan mv0 with the default route is on eth5 (0000:00:12.0).
+# port vrtovsbr0; its port vrteth6 is on 0000:00:11.0. Sysfs links neither to the
+# other, only both to their master ovs-system; vrteth4, on 0000:00:13.0, is no
+# OVS port. A macvlan vrtmv0 with the default route is on vrteth5 (0000:00:12.0).
 pci_fn 0000:00:11.0 0000:00:11.0 8086 10d3 020000
 pci_fn 0000:00:12.0 0000:00:12.0 8086 10d3 020000
 pci_fn 0000:00:13.0 0000:00:13.0 8086 10d3 020000
-mkdir -p "$S/sys/devices/virtual/net/ovs-system" "$S/sys/devices/virtual/net/ovsbr0" \
-	"$S/sys/devices/virtual/net/mv0"
-for n in 11.0/net/eth6 12.0/net/eth5 13.0/net/eth4; do
+mkdir -p "$S/sys/devices/virtual/net/ovs-system" "$S/sys/devices/virtual/net/vrtovsbr0" \
+	"$S/sys/devices/virtual/net/vrtmv0"
+for n in 11.0/net/vrteth6 12.0/net/vrteth5 13.0/net/vrteth4; do
 	mkdir -p "$P/0000:00:$n"
 	ln -s "../../devices/pci0000:00/0000:00:$n" "$S/sys/class/net/${n##*/}"
 done
 ln -s ../../devices/virtual/net/ovs-system "$S/sys/class/net/ovs-system"
-ln -s ../../devices/virtual/net/ovsbr0 "$S/sys/class/net/ovsbr0"
-ln -s ../../devices/virtual/net/mv0 "$S/sys/class/net/mv0"
-ln -s ../../../../virtual/net/ovs-system "$P/0000:00:11.0/net/eth6/master"
-ln -s ../ovs-system "$S/sys/devices/virtual/net/ovsbr0/master"
-ln -s "../../../../pci0000:00/0000:00:12.0/net/eth5" "$S/sys/devices/virtual/net/mv0/lower_eth5"
+ln -s ../../devices/virtual/net/vrtovsbr0 "$S/sys/class/net/vrtovsbr0"
+ln -s ../../devices/virtual/net/vrtmv0 "$S/sys/class/net/vrtmv0"
+ln -s ../../../../virtual/net/ovs-system "$P/0000:00:11.0/net/vrteth6/master"
+ln -s ../ovs-system "$S/sys/devices/virtual/net/vrtovsbr0/master"
+ln -s "../../../../pci0000:00/0000:00:12.0/net/vrteth5" "$S/sys/devices/virtual/net/vrtmv0/lower_vrteth5"
 cat >"$S/proc/self/mountinfo" <<'EOF'
 22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw
 23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
@@ -663,13 +663,13 @@ chmod +x "$ZBIN/zpool"
 NOZPATH=$PATH
 PATH=$ZBIN:$PATH
 printf 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n' >"$S/proc/net/route"
-printf 'eth8\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n' >>"$S/proc/net/route"
-printf 'eth9\t00000000\t0202000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n' >>"$S/proc/net/route"
-printf 'ovsbr0\t00000000\t0103000A\t0003\t0\t0\t200\t00000000\t0\t0\t0\n' >>"$S/proc/net/route"
-printf 'mv0\t00000000\t0104000A\t0003\t0\t0\t300\t00000000\t0\t0\t0\n' >>"$S/proc/net/route"
+printf 'vrteth8\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n' >>"$S/proc/net/route"
+printf 'vrteth9\t00000000\t0202000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n' >>"$S/proc/net/route"
+printf 'vrtovsbr0\t00000000\t0103000A\t0003\t0\t0\t200\t00000000\t0\t0\t0\n' >>"$S/proc/net/route"
+printf 'vrtmv0\t00000000\t0104000A\t0003\t0\t0\t300\t00000000\t0\t0\t0\n' >>"$S/proc/net/route"
 {
-	echo "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001 eth8"
-	echo "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003 br0"
+	echo "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001 vrteth8"
+	echo "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003 vrtbr0"
 	echo "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200 lo"
 } >"$S/proc/net/ipv6_route"
 : >"$S/proc/swaps"
@@ -696,10 +696,10 @@ refused 0000:00:01.0 "boot VGA" "it is the boot VGA device (the host console)"
 refused 0000:00:1f.2 "/srv/data on its disk" "it backs the file system mounted on /srv/data"
 refused 00:1f.2 "the same, short address" "it backs the file system mounted on /srv/data"
 refused 0000:02:00.0 "/ on dm-0 on its namespace" "it backs the file system mounted on /"
-refused 0000:00:02.0 "the IPv4 default route" "it carries the default route (eth9)"
-refused 0000:00:05.0 "the IPv6 default route, through br0" "it carries the default route (br0)"
-refused 0000:00:11.0 "an Open vSwitch port, the default route on its bridge" "it carries the default route (ovsbr0)"
-refused 0000:00:12.0 "the default route on a macvlan over it" "it carries the default route (mv0)"
+refused 0000:00:02.0 "the IPv4 default route" "it carries the default route (vrteth9)"
+refused 0000:00:05.0 "the IPv6 default route, through vrtbr0" "it carries the default route (vrtbr0)"
+refused 0000:00:11.0 "an Open vSwitch port, the default route on its bridge" "it carries the default route (vrtovsbr0)"
+refused 0000:00:12.0 "the default route on a macvlan over it" "it carries the default route (vrtmv0)"
 refused 0000:00:08.0 "btrfs /home (device 0:45) from sdc1" "it backs the file system mounted on /home"
 refused 0000:00:09.0 "btrfs /home's second device" \
 	"it holds nvme2n1, a device of the mounted btrfs file system 0c8bb0f3-4b3e-4b43-9a7b-5fa1b5d1f0e1"
@@ -762,7 +762,7 @@ if needs_no_module "add: the safety checks without the module"; then
 	add_refused class:0108 "every NVMe" "10000:01:00.0" "mounted on /vm" "0000:00:0a.0" \
 		"ZFS pool rpool" "0000:00:09.0" "btrfs" "0000:00:10.0" "cannot tell"
 	check "... but not the NVMe nobody uses" eval '! grep -q "0000:00:0f.0" <<<"$err"'
-	add_refused 8086:10d3 "three NICs, two needed" "0000:00:02.0" "(eth9)" "0000:00:05.0" "(br0)"
+	add_refused 8086:10d3 "three NICs, two needed" "0000:00:02.0" "(vrteth9)" "0000:00:05.0" "(vrtbr0)"
 	check "... but not the NIC with only a LAN route" eval '! grep -q "0000:00:03.0" <<<"$err"'
 	in_tree "$S" add '8086:2922,!0000:00:1f.2'
 	expect "add '8086:2922,!0000:00:1f.2' (excludes it): on to the module" 1 "vfio_reserve is not loaded"
