@@ -65,17 +65,22 @@ ktap_check "rule-add of a 2-selector list: count 2, and the helper lists both" \
 j=$(ynl --do rule-del --json '{"selector-list": "8086:ffff,!0000:00:1f.3"}' 2>&1)
 ktap_check "rule-del of it: count 2" py 'j["count"] == 2'
 
-# The events group, subscribed while $NIC0 is claimed and released.
-ynl --subscribe events --sleep 12 >/tmp/ynl-events.json 2>&1 &
+# The events group, subscribed while $NIC0 is claimed and released. The
+# subscriber prints each event as it comes (unbuffered), and is stopped
+# once the release's event is there: on a debug kernel each ynl run takes
+# many seconds.
+PYTHONUNBUFFERED=1 ynl --subscribe events --sleep 900 >/tmp/ynl-events.json 2>&1 &
 sub=$!
-sleep 5
+sleep "$(scaled 8)"
 j=$(ynl --do device-claim --json "{\"addr\": \"$NIC0\"}" 2>&1)
 claimed=$(pci_driver "$NIC0")
 ynl --do device-release --json "{\"addr\": \"$NIC0\"}" >/dev/null 2>&1
 ktap_check "device-claim $NIC0: the reply says reserved, sysfs says vfio-pci; device-release lets it go" \
 	eval 'py "j[\"state\"] == \"reserved\"" && [[ $claimed == vfio-pci ]] &&
 		wait_for 10 eval "[[ \$(pci_driver $NIC0) != vfio-pci ]]"'
-wait "$sub"
+wait_for "$(scaled 60)" grep -q '"released"' /tmp/ynl-events.json
+kill "$sub" 2>/dev/null
+wait "$sub" 2>/dev/null
 ktap_diag </tmp/ynl-events.json
 ktap_check "--subscribe events saw $NIC0 reserved and released" \
 	eval 'grep -q "reserved" /tmp/ynl-events.json && grep -q "released" /tmp/ynl-events.json &&
