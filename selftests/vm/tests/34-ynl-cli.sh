@@ -7,7 +7,7 @@
 # it decodes must agree with sysfs and with the helper's JSON.
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0
 # vm-timeout: 240
-# shellcheck disable=SC2016 # the checks are eval'd strings
+# shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
