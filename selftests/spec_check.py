@@ -556,7 +556,7 @@ def run_checks(header_path, spec_path):
     return results
 
 
-def print_tap(results):
+def print_tap(results, name="spec_check"):
     print("TAP version 13")
     print(f"1..{len(results)}")
     failed = 0
@@ -568,7 +568,7 @@ def print_tap(results):
                 print(f"# {p}")
         else:
             print(f"ok {n} {desc}")
-    print(f"# spec_check: {len(results) - failed} agree, {failed} disagree")
+    print(f"# {name}: {len(results) - failed} agree, {failed} disagree")
     return 1 if failed else 0
 
 

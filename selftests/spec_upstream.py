@@ -140,19 +140,8 @@ def main(argv):
             caught = False
         results.append(("... and a header with one command renamed is caught",
                         [] if caught else ["the renamed command went unseen"]))
-    print("TAP version 13")
-    print(f"1..{len(results)}")
-    failed = 0
-    for i, (desc, problems) in enumerate(results, 1):
-        if problems:
-            failed += 1
-            print(f"not ok {i} spec (upstream): {desc}")
-            for line in problems:
-                print(f"# {line}")
-        else:
-            print(f"ok {i} spec (upstream): {desc}")
-    return 1 if failed else 0
-
+    return spec_check.print_tap([(f"spec (upstream): {d}", p) for d, p in results],
+                                "spec_upstream")
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -28,9 +28,9 @@ static int vr_parse_addrs(const char *cmd, int argc, char **argv,
 }
 
 /*
- * A claim of several addresses failed at the @n-th: release those this
- * command took (not those reserved before it) and hand them back to their
- * drivers, so that nothing has changed.
+ * A claim of several addresses failed after taking the first @n: release
+ * those this command took (not those reserved before it) and hand them back
+ * to their drivers, so that nothing has changed.
  */
 static void vr_claim_undo(const struct vr_opts *o, struct vr_nl *nl,
 			  char (*addrs)[VR_ADDR_SIZE], const bool *was, int n)
@@ -100,7 +100,7 @@ static void vr_claim_viability(struct vr_nl *nl, char (*addrs)[VR_ADDR_SIZE],
 int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 {
 	char (*addrs)[VR_ADDR_SIZE];
-	int i, ret, failed = 0;
+	int i, ret, undo = -1;	/* on failure: how many to give back */
 	bool *was = NULL;
 	struct vr_device d;
 	char why[256];
@@ -142,7 +142,7 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 		was[i] = !vr_nl_device(&nl, VFIO_RESERVE_CMD_DEVICE_GET,
 				       addrs[i], &d) &&
 			 d.state == VFIO_RESERVE_STATE_RESERVED;
-	for (i = 0; i < argc - 1 && !failed; i++) {
+	for (i = 0; i < argc - 1; i++) {
 		ret = vr_nl_device(&nl, VFIO_RESERVE_CMD_DEVICE_CLAIM, addrs[i],
 				   &d);
 		if (ret) {
@@ -150,13 +150,13 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 
 			snprintf(what, sizeof(what), "claim %s", addrs[i]);
 			vr_nl_fail(&nl, what, ret);
-			failed = i + 1;
+			undo = i;		/* those before it */
 			break;
 		}
 		if (vr_wait_driver(o, addrs[i], "vfio-pci", VR_BIND_WAIT_MS)) {
 			vr_err("%s: reserved, but vfio-pci did not bind it: modprobe vfio-pci, and see dmesg",
 			       addrs[i]);
-			failed = i + 2;	/* this one is undone too */
+			undo = i + 1;	/* and this one */
 			break;
 		}
 		if (d.has_group)
@@ -166,12 +166,12 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 			printf("%s: reserved, bound to vfio-pci (no IOMMU group: the IOMMU is off)\n",
 			       addrs[i]);
 	}
-	if (failed)
-		vr_claim_undo(o, &nl, addrs, was, failed - 1);
+	if (undo >= 0)
+		vr_claim_undo(o, &nl, addrs, was, undo);
 	else
 		vr_claim_viability(&nl, addrs, argc - 1);
 	vr_nl_close(&nl);
-	ret = failed ? VR_EXIT_FAIL : VR_EXIT_OK;
+	ret = undo >= 0 ? VR_EXIT_FAIL : VR_EXIT_OK;
 out:
 	free(was);
 	free(addrs);

@@ -110,36 +110,48 @@ static bool vr_node_on(const struct vr_opts *o, const char *node,
 }
 
 /*
- * The member disks of a ZFS pool, from zpool(8) (run without a shell): is
- * one behind @addr? -errno when zpool cannot tell.
+ * A ZFS file system (source POOL/DATASET) mounted on @mnt: does a member
+ * disk of its pool, from zpool(8) run without a shell, sit behind @addr?
+ * True, with @why, also when zpool cannot tell. Each pool is asked once
+ * per check: @done lists those asked.
  */
-static int vr_zpool_on(const struct vr_opts *o, const char *pool,
-		       const char *addr, char *vdev, size_t size)
+static bool vr_zfs_on(const struct vr_opts *o, const char *src,
+		      const char *mnt, const char *addr, char *done,
+		      size_t done_size, char *why, size_t size)
 {
-	char name[256], line[1024], *argv[] = { "zpool", "list", "-vHPL", name,
-						 NULL };
+	char pool[256], word[260], line[1024];
+	char *argv[] = { "zpool", "list", "-vHPL", pool, NULL };
 	bool found = false;
 	pid_t pid;
 	FILE *p;
 	int ret;
 
-	snprintf(name, sizeof(name), "%s", pool);
+	snprintf(pool, sizeof(pool), "%.*s", (int)strcspn(src, "/@"), src);
+	snprintf(word, sizeof(word), " %s ", pool);
+	if (strstr(done, word))
+		return false;
+	if (strlen(done) + strlen(word) < done_size)
+		strcat(done, word + 1);
 	p = vr_popen(argv, &pid);
-	if (!p)
-		return -errno;
-	while (fgets(line, sizeof(line), p)) {
+	ret = p ? 0 : -errno;
+	while (p && fgets(line, sizeof(line), p)) {
 		char *dev = line + strspn(line, "\t ");
 
 		dev[strcspn(dev, "\t\n")] = '\0';
 		if (!found && !strncmp(dev, "/dev/", 5) && vr_node_on(o, dev, addr)) {
-			snprintf(vdev, size, "%s", dev);
+			snprintf(why, size, "it holds %s of the ZFS pool %s mounted on %s",
+				 dev, pool, mnt);
 			found = true;
 		}
 	}
-	ret = vr_pclose(p, pid);
-	if (ret)
-		return ret < 0 ? ret : -ENOENT;
-	return found;
+	if (p)
+		ret = vr_pclose(p, pid);
+	if (!ret)
+		return found;
+	snprintf(why, size,
+		 "cannot tell which disks hold the ZFS pool %s mounted on %s (zpool list: %s); run it as root with zfsutils installed",
+		 pool, mnt, ret > 0 ? "failed" : strerror(-ret));
+	return true;
 }
 
 /*
@@ -152,12 +164,11 @@ static bool vr_mount_on(const struct vr_opts *o, const char *addr, char *why,
 			size_t size)
 {
 	char path[PATH_MAX], line[4096], mnt[1024], fstype[64], src[1024];
-	char pool[256], vdev[256], zfs_done[1024] = " ";
+	char zfs_done[1024] = " ";
 	unsigned int maj, min;
 	bool found = false;
 	const char *sep;
 	FILE *f;
-	int ret;
 
 	snprintf(path, sizeof(path), "%s/self/mountinfo", o->proc);
 	f = fopen(path, "re");
@@ -172,35 +183,13 @@ static bool vr_mount_on(const struct vr_opts *o, const char *addr, char *why,
 			   mnt) != 3 || !sep ||
 		    sscanf(sep + 3, "%63s %1023s", fstype, src) != 2)
 			continue;
+		if (!maj && !strcmp(fstype, "zfs")) {
+			found = vr_zfs_on(o, src, mnt, addr, zfs_done,
+					  sizeof(zfs_done), why, size);
+			continue;	/* @why says which */
+		}
 		if (maj) {
 			found = vr_devnum_on(o, maj, min, addr);
-		} else if (!strcmp(fstype, "zfs")) {
-			char word[260];
-
-			snprintf(pool, sizeof(pool), "%.*s",
-				 (int)strcspn(src, "/@"), src);
-			snprintf(word, sizeof(word), " %s ", pool);
-			if (strstr(zfs_done, word))
-				continue;
-			ret = vr_zpool_on(o, pool, addr, vdev, sizeof(vdev));
-			if (ret < 0) {
-				snprintf(why, size,
-					 "cannot tell which disks hold the ZFS pool %s mounted on %s (zpool list: %s); run it as root with zfsutils installed",
-					 pool, mnt, ret == -ENOENT ?
-					 "failed" : strerror(-ret));
-				found = true;
-				break;
-			}
-			if (ret) {
-				snprintf(why, size,
-					 "it holds %s of the ZFS pool %s mounted on %s",
-					 vdev, pool, mnt);
-				found = true;
-				break;
-			}
-			if (strlen(zfs_done) + strlen(word) < sizeof(zfs_done))
-				strcat(zfs_done, word + 1);
-			continue;
 		} else if (src[0] == '/') {
 			found = vr_node_on(o, src, addr);
 		}
@@ -328,14 +317,14 @@ static bool vr_swap_on(const struct vr_opts *o, const char *addr, char *why,
 	while (!found && fscanf(f, "%1023s %*[^\n]", dev) == 1) {
 		if (dev[0] != '/')
 			continue;	/* the heading */
-		if (!stat(dev, &st))
-			found = S_ISBLK(st.st_mode) ?
-				vr_devnum_on(o, major(st.st_rdev),
-					     minor(st.st_rdev), addr) :
-				vr_devnum_on(o, major(st.st_dev),
-					     minor(st.st_dev), addr);
-		else
+		if (!stat(dev, &st)) {
+			/* a device, or the file system a swap file is on */
+			dev_t n = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+
+			found = vr_devnum_on(o, major(n), minor(n), addr);
+		} else {
 			found = vr_node_on(o, dev, addr);
+		}
 		if (found)
 			snprintf(why, size, "it backs the active swap %s", dev);
 	}
@@ -635,7 +624,7 @@ static bool vr_display_on(const struct vr_opts *o, const char *addr,
 	snprintf(path, sizeof(path), "%s/driver/nvidia/gpus/%s/information",
 		 o->proc, addr);
 	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
+	while (f && n < 8 && fgets(line, sizeof(line), f))
 		if (sscanf(line, "Device Minor: %d", &minor) == 1)
 			snprintf(want[n++], sizeof(want[0]), "/dev/nvidia%d",
 				 minor);
