@@ -26,7 +26,8 @@ KSFT_HDR := $(BUILD)/ksft/kselftest_harness.h
 
 # The kernel release the module is built for (KDIR is /lib/modules/KVER/build).
 KVER ?= $(notdir $(patsubst %/build,%,$(KDIR)))
-VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+# The version's one source is kmod/version.h.
+VERSION := $(shell sed -n 's/^\#define VR_VERSION "\(.*\)"/\1/p' kmod/version.h)
 
 PREFIX ?= /usr
 SBINDIR ?= $(PREFIX)/sbin
@@ -41,7 +42,7 @@ USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror $(CFLAGS)
 
 .PHONY: all module helper clean deps check check-run check-debug check-kernels unit vm lint demo genl spec \
 	bench bench-smoke \
-	install install-module install-user dkms-install dkms-remove print-kdir
+	install install-module install-user dkms-install dkms-remove print-kdir version checkpatch-6.1
 
 all: module helper
 
@@ -67,6 +68,19 @@ $(KSFT_HDR):
 			linux-source-6.1/tools/testing/selftests/kselftest.h \
 			linux-source-6.1/tools/testing/selftests/kselftest_harness.h; \
 	fi
+
+# 6.1's checkpatch (with its spelling and const_structs lists) for lint.
+KSRC61_CP := $(BUILD)/ksrc/linux-source-6.1/scripts/checkpatch.pl
+$(KSRC61_CP):
+	@mkdir -p $(BUILD)/ksrc
+	@tar -xJf $(KSRC_TAR) -C $(BUILD)/ksrc \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch
+	@touch $@
+
+checkpatch-6.1: $(KSRC61_CP)
+	@echo $(BUILD)/ksrc/linux-source-6.1
 
 $(BUILD)/unit/selector_test: selftests/unit/selector_test.c kmod/selector.c kmod/selector.h $(KSFT_HDR)
 	@mkdir -p $(dir $@)
@@ -95,7 +109,9 @@ spec:
 	@rc=0; selftests/spec_check.py || rc=1; selftests/spec_check.py --mutate || rc=1; exit $$rc
 
 lint:
-	@selftests/lint.sh --checkpatch "$$(selftests/debug/build-kernel.sh --print-dir)/linux" "$(KDIR)"
+	@selftests/lint.sh --checkpatch "$$($(MAKE) -s --no-print-directory checkpatch-6.1)" \
+		--checkpatch "$$(selftests/debug/build-kernel.sh --print-dir)/linux" \
+		--kernel-doc "$$(selftests/debug/build-kernel.sh --print-dir)/linux" "$(KDIR)"
 
 vm: module helper genl
 	@selftests/vm/vm.py --ko $(CURDIR)/vfio_reserve.ko $(or $(T),selftests/vm/tests/*.sh)
@@ -145,6 +161,7 @@ dkms-install:
 	rm -rf $(DKMS_SRC)
 	mkdir -p $(DKMS_SRC)
 	cp -r Kbuild dkms.conf kmod $(DKMS_SRC)/
+	sed -i 's/#MODULE_VERSION#/$(VERSION)/' $(DKMS_SRC)/dkms.conf
 	dkms add -m vfio-reserve -v $(VERSION)
 	dkms build -m vfio-reserve -v $(VERSION) -k $(KVER)
 	dkms install -m vfio-reserve -v $(VERSION) -k $(KVER)
@@ -161,6 +178,9 @@ check:
 
 check-run:
 	@selftests/check.sh
+
+version:
+	@echo $(VERSION)
 
 print-kdir:
 	@echo $(KDIR)

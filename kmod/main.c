@@ -18,6 +18,7 @@
 #include "main.h"
 #include "netlink.h"
 #include "reserve.h"
+#include "version.h"
 
 static char *devices = "";
 module_param(devices, charp, 0444);
@@ -38,12 +39,17 @@ char vr_config_error[VR_CONFIG_ERROR_SIZE];
 /* Bad parameters reserve nothing: the module loads with no rules. */
 static void __init vr_apply_params(void)
 {
+	struct vr_config config = {
+		.reclaim = VR_RECLAIM_STUB,
+		.dry_run = dry_run,
+	};
 	struct vr_sel_error err = { };
 	char text[VR_CONFIG_ERROR_SIZE - 16];
 	int ret;
 
-	vr_config.dry_run = dry_run;
-	if (vr_reclaim_parse(reclaim, &vr_config.reclaim)) {
+	ret = vr_reclaim_parse(reclaim, &config.reclaim);
+	vr_config_set(&config);
+	if (ret) {
 		snprintf(vr_config_error, sizeof(vr_config_error),
 			 "reclaim=%.32s: expected none, stub or all", reclaim);
 		pr_err("%s; nothing is reserved\n", vr_config_error);
@@ -65,6 +71,7 @@ static void __init vr_apply_params(void)
 
 static int __init vr_init(void)
 {
+	struct vr_config config;
 	int ret;
 
 	/*
@@ -72,15 +79,16 @@ static int __init vr_init(void)
 	 * events of the first reservations go nowhere (vr_nl_ready).
 	 */
 	vr_apply_params();
-	ret = vr_reserve_init();
+	ret = vr_reserve_init(vr_nl_event);
 	if (ret)
 		goto err_rules;
 	ret = vr_nl_init();
 	if (ret)
 		goto err_reserve;
+	vr_config_get(&config);
 	pr_info("version %s loaded: %u rules, reclaim=%s%s\n", VR_VERSION,
-		vr_rules_count(), vr_reclaim_name(vr_config.reclaim),
-		vr_config.dry_run ? ", dry run" : "");
+		vr_rules_count(), vr_reclaim_name(config.reclaim),
+		config.dry_run ? ", dry run" : "");
 	return 0;
 
 err_reserve:

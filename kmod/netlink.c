@@ -3,8 +3,8 @@
  * Copyright (C) 2026 The vfio-reserve authors.
  *
  * The vfio_reserve generic netlink family; the protocol is documented in
- * uapi/linux/vfio_reserve.h. Handlers run in parallel (no genl_mutex): the
- * state they read is protected by vr_lock.
+ * uapi/linux/vfio_reserve.h. Handlers run in parallel (no genl_mutex): what
+ * they read of the module's state they get as copies from reserve.c.
  *
  * A handler runs with genl's cb_lock read-held, so it never waits for a
  * driver: a probe that registers a genl family (or loads a module that
@@ -24,41 +24,23 @@
 
 #include "main.h"
 #include "netlink.h"
+#include "reserve.h"
 #include "status.h"
+#include "version.h"
 
 static struct genl_family vr_family;
 static bool vr_nl_ready;
-
-/* An extack message that is not a literal; @msg must outlive the reply. */
-static void vr_extack(struct netlink_ext_ack *extack, const struct nlattr *attr,
-		      const char *msg)
-{
-	if (!extack)
-		return;
-	extack->_msg = msg;
-	extack->bad_attr = attr;
-}
-
-#ifndef VR_HAVE_NL_SET_ERR_MSG_FMT
-/*
- * Before 6.2 an extack holds only a pointer to its message, which
- * netlink_ack() copies right after the handler returns, in the same thread.
- * Formatted messages are kept in a ring long enough for that; the last byte
- * of each slot is never written, so a slot reused under a flood of errors
- * can garble a message but never overrun.
- */
-#define VR_EXTACK_SLOTS	32
-#define VR_EXTACK_SIZE	96
-static char vr_extack_ring[VR_EXTACK_SLOTS][VR_EXTACK_SIZE];
-static atomic_t vr_extack_next = ATOMIC_INIT(0);
-#endif
 
 /*
  * Which selector of the list, where, and why, pointing at the attribute.
  * The token itself is not repeated (the requester has it): the message
  * fits the kernel's 80 bytes (NETLINK_MAX_FMTMSG_LEN) whatever the input,
  * since every reason does (selftests/unit/selector_test.c), and nothing
- * the user wrote reaches the kernel log through a truncation warning.
+ * the user wrote reaches the kernel log through a truncation warning. No
+ * "vfio_reserve: " prefix (_MOD): the requester knows which family it
+ * asked, and the prefix would not fit beside the longest reason. Before
+ * formatted messages (6.2) the message is a fixed one; the helper parses
+ * every list itself before sending it, and names the selector.
  */
 static void vr_extack_selector(struct netlink_ext_ack *extack,
 			       const struct nlattr *attr,
@@ -69,12 +51,8 @@ static void vr_extack_selector(struct netlink_ext_ack *extack,
 			   err->index, err->pos, err->reason);
 	NL_SET_BAD_ATTR(extack, attr);
 #else
-	unsigned int slot = (unsigned int)atomic_inc_return(&vr_extack_next);
-	char *buf = vr_extack_ring[slot % VR_EXTACK_SLOTS];
-
-	snprintf(buf, VR_EXTACK_SIZE - 1, "selector %u at position %u: %s",
-		 err->index, err->pos, err->reason);
-	vr_extack(extack, attr, buf);
+	NL_SET_ERR_MSG_ATTR(extack, attr,
+			    "a selector of the list is invalid (vfio-reserve names it)");
 #endif
 }
 
@@ -258,6 +236,7 @@ static int vr_fill_dev_with(struct sk_buff *skb, struct pci_dev *pdev,
 	void *hdr;
 
 	vr_facts_get(pdev, f);
+	vr_reservation_get(pdev, f);
 	hdr = genlmsg_put(skb, portid, seq, &vr_family, flags, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
@@ -614,6 +593,7 @@ struct vr_req {
 	struct vr_facts *f;		/* CLAIM, RELEASE: scratch space */
 	u8 cmd;
 	u32 count;			/* RULE_ADD: the rules it added */
+	struct netlink_ext_ack extack;	/* why it failed */
 };
 
 static void vr_req_work(struct work_struct *work);
@@ -681,14 +661,13 @@ static void vr_req_work(struct work_struct *work)
 {
 	struct vr_req *req = container_of(work, struct vr_req, work);
 	u32 portid = NETLINK_CB(req->skb).portid, seq = req->nlh->nlmsg_seq;
-	struct netlink_ext_ack extack = { };
-	const char *why = NULL;
+	struct netlink_ext_ack *extack = &req->extack;
 	int ret = 0;
 
 	if (req->cmd == VFIO_RESERVE_CMD_DEVICE_CLAIM)
-		ret = vr_claim(req->pdev, &why);
+		ret = vr_claim(req->pdev, extack);
 	else if (req->cmd == VFIO_RESERVE_CMD_DEVICE_RELEASE)
-		ret = vr_release(req->pdev, &why);
+		ret = vr_release(req->pdev, extack);
 	else
 		vr_rules_apply();
 	if (!ret && req->pdev)
@@ -701,10 +680,10 @@ static void vr_req_work(struct work_struct *work)
 		nlmsg_unicast(req->skb->sk, req->msg, portid);
 		req->msg = NULL;
 	} else {
-		vr_extack(&extack, req->attr, why);
+		NL_SET_BAD_ATTR(extack, req->attr);
 	}
 	if (ret || (req->nlh->nlmsg_flags & NLM_F_ACK))
-		netlink_ack(req->skb, req->nlh, ret, &extack);
+		netlink_ack(req->skb, req->nlh, ret, extack);
 	vr_req_free(req);
 }
 
@@ -805,11 +784,14 @@ static int vr_nl_group_doit(struct sk_buff *skb, struct genl_info *info)
 
 static int vr_nl_status_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct vr_config config;
 	struct sk_buff *msg;
 	struct vr_totals t;
 	void *hdr;
 
 	vr_totals_get(&t);
+	vr_reservation_count(&t.reserved, &t.pending);
+	vr_config_get(&config);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
@@ -820,8 +802,8 @@ static int vr_nl_status_doit(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u8(msg, VFIO_RESERVE_A_STATUS_IOMMU, t.iommu) ||
 	    nla_put_u8(msg, VFIO_RESERVE_A_STATUS_INTR_REMAP, t.intr_remap) ||
 	    nla_put_string(msg, VFIO_RESERVE_A_STATUS_RECLAIM,
-			   vr_reclaim_name(vr_config.reclaim)) ||
-	    nla_put_u8(msg, VFIO_RESERVE_A_STATUS_DRY_RUN, vr_config.dry_run) ||
+			   vr_reclaim_name(config.reclaim)) ||
+	    nla_put_u8(msg, VFIO_RESERVE_A_STATUS_DRY_RUN, config.dry_run) ||
 	    nla_put_u32(msg, VFIO_RESERVE_A_STATUS_RULES, vr_rules_count()) ||
 	    nla_put_u32(msg, VFIO_RESERVE_A_STATUS_RESERVED, t.reserved) ||
 	    nla_put_u32(msg, VFIO_RESERVE_A_STATUS_PENDING, t.pending) ||
@@ -838,33 +820,29 @@ static int vr_nl_rule_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct vr_dump_ctx *ctx = (struct vr_dump_ctx *)cb->ctx;
 	char text[VR_SEL_TEXT_SIZE];
-	struct vr_rule *r;
+	struct vr_rule r;
 	void *hdr;
 
 	/*
-	 * Rules are few: resume after the id of the last one sent (ids grow
-	 * along the list), so a RULE_DEL or RULE_ADD between two parts
-	 * neither repeats nor skips a rule that stays.
+	 * Rules are few: resume after the id of the last one sent, so a
+	 * RULE_DEL or RULE_ADD between two parts neither repeats nor skips a
+	 * rule that stays.
 	 */
-	mutex_lock(&vr_lock);
-	list_for_each_entry(r, &vr_rules, node) {
-		if (r->id < ctx->next)
-			continue;
+	while (vr_rule_get(ctx->next, &r)) {
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 				  cb->nlh->nlmsg_seq, &vr_family, NLM_F_MULTI,
 				  VFIO_RESERVE_CMD_RULE_GET);
 		if (!hdr)
 			break;
-		vr_sel_format(&r->sel, text, sizeof(text));
+		vr_sel_format(&r.sel, text, sizeof(text));
 		if (nla_put_string(skb, VFIO_RESERVE_A_RULE_SELECTOR, text) ||
-		    nla_put_u8(skb, VFIO_RESERVE_A_RULE_ORIGIN, r->origin)) {
+		    nla_put_u8(skb, VFIO_RESERVE_A_RULE_ORIGIN, r.origin)) {
 			genlmsg_cancel(skb, hdr);
 			break;
 		}
 		genlmsg_end(skb, hdr);
-		ctx->next = r->id + 1;
+		ctx->next = r.id + 1;
 	}
-	mutex_unlock(&vr_lock);
 	return skb->len;
 }
 
@@ -1013,7 +991,8 @@ static struct genl_family vr_family __ro_after_init = {
  * @driver: the driver involved, or NULL
  * @rule: the rule involved, or NULL
  *
- * Built only when someone listens. Never called under vr_lock.
+ * Built only when someone listens. The module's vr_event_fn (reserve.h):
+ * never called with a lock of the module held.
  */
 void vr_nl_event(enum vfio_reserve_event kind, struct pci_dev *pdev,
 		 const char *driver, const char *rule)

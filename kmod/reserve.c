@@ -34,23 +34,43 @@
 #include <linux/string.h>
 #include <linux/workqueue.h>
 
-#include "netlink.h"
 #include "reserve.h"
-#include "status.h"
 
 #define VR_STUB_DRIVER	"pci-stub"
 
+/* One matched device. Protected by vr_lock. */
+struct vr_dev {
+	struct list_head node;
+	struct pci_dev *pdev;		/* reference held */
+	enum vfio_reserve_state state;
+	char rule[VR_SEL_TEXT_SIZE];	/* what matched, or "claim" */
+	char prev_driver[VR_DRV_NAME_SIZE];	/* "" when none */
+	const char *prev_override;	/* NULL when none */
+	bool setting;			/* the notifier is setting the override */
+};
+
 /*
- * Protects vr_rules, vr_nrules, vr_next_rule_id and vr_devs; innermost
- * (see above).
+ * Protects the rules (vr_rule_sels, vr_rule_info, vr_nrules,
+ * vr_next_rule_id) and vr_devs; innermost (see above).
  */
-DEFINE_MUTEX(vr_lock);
-LIST_HEAD(vr_rules);
-LIST_HEAD(vr_devs);
-struct vr_config vr_config = { .reclaim = VR_RECLAIM_STUB };
+static DEFINE_MUTEX(vr_lock);
+static LIST_HEAD(vr_devs);
+/*
+ * The rules in the order they were added. The selectors are an array of
+ * their own so that matching is the helper's vr_sel_list_match().
+ */
+static struct vr_selector vr_rule_sels[VR_MAX_RULES];
+static struct {
+	enum vfio_reserve_origin origin;
+	u64 id;
+} vr_rule_info[VR_MAX_RULES];
 static unsigned int vr_nrules;
 /* The id of the next rule added; never reused. */
 static u64 vr_next_rule_id = 1;
+/* Set once before init (vr_config_set()). */
+static struct vr_config vr_config = { .reclaim = VR_RECLAIM_STUB };
+/* Who hears of what happens to devices; set once in vr_reserve_init(). */
+static vr_event_fn vr_event;
 /* Set under vr_lock when the module stops: no work is queued after it. */
 static bool vr_stopping;
 /* The one ordered queue of binds and unbinds (see above). */
@@ -90,6 +110,31 @@ bool vr_run_ordered(struct work_struct *work)
 	return queued;
 }
 
+static void vr_emit(enum vfio_reserve_event kind, struct pci_dev *pdev,
+		    const char *driver, const char *rule)
+{
+	if (vr_event)
+		vr_event(kind, pdev, driver, rule);
+}
+
+/**
+ * vr_config_set() - the policy the parameters chose
+ * @config: copied; before vr_reserve_init() only
+ */
+void vr_config_set(const struct vr_config *config)
+{
+	vr_config = *config;
+}
+
+/**
+ * vr_config_get() - the policy in force
+ * @config: gets a copy
+ */
+void vr_config_get(struct vr_config *config)
+{
+	*config = vr_config;
+}
+
 static void vr_schedule_settle(void)
 {
 	vr_run_ordered(&vr_settle_work);
@@ -116,70 +161,6 @@ int vr_reclaim_parse(const char *s, enum vr_reclaim *r)
 		return i;
 	*r = i;
 	return 0;
-}
-
-void vr_pci_ids(struct pci_dev *pdev, struct vr_pci_ids *id)
-{
-	memset(id, 0, sizeof(*id));
-	id->domain = pci_domain_nr(pdev->bus);
-	id->bus = pdev->bus->number;
-	id->slot = PCI_SLOT(pdev->devfn);
-	id->func = PCI_FUNC(pdev->devfn);
-	id->vendor = pdev->vendor;
-	id->device = pdev->device;
-	id->subvendor = pdev->subsystem_vendor;
-	id->subdevice = pdev->subsystem_device;
-	id->class = pdev->class;
-#ifdef CONFIG_PCI_IOV
-	if (pdev->is_virtfn) {
-		struct pci_dev *pf = pdev->physfn;
-
-		id->is_vf = true;
-		id->pf_domain = pci_domain_nr(pf->bus);
-		id->pf_bus = pf->bus->number;
-		id->pf_slot = PCI_SLOT(pf->devfn);
-		id->pf_func = PCI_FUNC(pf->devfn);
-	}
-#endif
-}
-
-/* Only plain endpoints: never a bridge, whatever its header says. */
-bool vr_eligible(struct pci_dev *pdev)
-{
-	return pdev->hdr_type == PCI_HEADER_TYPE_NORMAL &&
-	       (pdev->class >> 16) != PCI_BASE_CLASS_BRIDGE;
-}
-
-static int vr_count_dma_drivers(struct device *dev, void *data)
-{
-	char drv[VR_DRV_NAME_SIZE];
-	unsigned int *n = data;
-
-	if (dev_is_pci(dev) && vr_driver_peek(to_pci_dev(dev), drv, sizeof(drv)))
-		(*n)++;
-	return 0;
-}
-
-/*
- * Claimed by a user (a VFIO container or iommufd, that is a VM). The core
- * counts kernel drivers using the DMA API as owners too, but the two can
- * never own a group together, so a claimed group without such a driver is
- * claimed by a user.
- */
-bool vr_group_in_use(struct pci_dev *pdev)
-{
-	struct iommu_group *group = iommu_group_get(&pdev->dev);
-	unsigned int kernel_users = 0;
-	bool claimed;
-
-	if (!group)
-		return false;
-	claimed = iommu_group_dma_owner_claimed(group);
-	if (claimed)
-		iommu_group_for_each_dev(group, &kernel_users,
-					 vr_count_dma_drivers);
-	iommu_group_put(group);
-	return claimed && !kernel_users;
 }
 
 static bool vr_vfio_registered(void)
@@ -219,7 +200,7 @@ static int vr_set_override(struct pci_dev *pdev, const char *s)
 	return vr_override_set(&pdev->dev, s);
 }
 
-struct vr_dev *vr_dev_find(struct pci_dev *pdev)
+static struct vr_dev *vr_dev_find(struct pci_dev *pdev)
 {
 	struct vr_dev *vd;
 
@@ -283,30 +264,30 @@ static struct vr_dev *vr_dev_new(struct pci_dev *pdev, const char *rule)
 	return vd;
 }
 
-/* First inclusion that matches @id unless an exclusion does; under vr_lock. */
-static bool vr_rules_match(const struct vr_pci_ids *id, char *rule,
-			   size_t size)
+/*
+ * The first inclusion that matches @pdev, unless an exclusion does, into
+ * @rule; under vr_lock. A pinned rule whose address is @pdev's but whose
+ * ids are not is reported: the device at that address changed.
+ */
+static bool vr_rules_match(struct pci_dev *pdev, const struct vr_pci_ids *id,
+			   char *rule, size_t size)
 {
-	const struct vr_rule *r, *found = NULL;
+	unsigned int i;
+	int found;
 
 	lockdep_assert_held(&vr_lock);
-	list_for_each_entry(r, &vr_rules, node) {
-		if (vr_sel_pin_differs(&r->sel, id)) {
-			vr_sel_format(&r->sel, rule, size);
-			pr_warn("%04x:%02x:%02x.%d: not reserved: rule %s is pinned to other ids than this device's %04x:%04x (renumbered?)\n",
-				id->domain, id->bus, id->slot, id->func, rule,
-				id->vendor, id->device);
-		}
-		if (!vr_sel_match(&r->sel, id))
+	for (i = 0; i < vr_nrules; i++) {
+		if (!vr_sel_pin_differs(&vr_rule_sels[i], id))
 			continue;
-		if (r->sel.exclude)
-			return false;
-		if (!found)
-			found = r;
+		vr_sel_format(&vr_rule_sels[i], rule, size);
+		pci_warn(pdev, "not reserved: rule %s is pinned to other ids than this device's %04x:%04x (renumbered?)\n",
+			 rule, id->vendor, id->device);
 	}
-	if (found)
-		vr_sel_format(&found->sel, rule, size);
-	return found;
+	found = vr_sel_list_match(vr_rule_sels, vr_nrules, id);
+	if (found < 0)
+		return false;
+	vr_sel_format(&vr_rule_sels[found], rule, size);
+	return true;
 }
 
 /* May the module take @pdev from the driver it has now? */
@@ -324,12 +305,11 @@ static void vr_log_reserved(struct pci_dev *pdev, const char *rule,
 			    const char *prev_driver)
 {
 	if (prev_driver[0] && strcmp(prev_driver, VR_DRIVER))
-		pr_info("%s: reserved for %s by rule %s (taken from %s)\n",
-			pci_name(pdev), VR_DRIVER, rule, prev_driver);
+		pci_info(pdev, "reserved for %s by rule %s (taken from %s)\n",
+			 VR_DRIVER, rule, prev_driver);
 	else
-		pr_info("%s: reserved for %s by rule %s\n", pci_name(pdev),
-			VR_DRIVER, rule);
-	vr_nl_event(VFIO_RESERVE_EVENT_RESERVED, pdev, VR_DRIVER, rule);
+		pci_info(pdev, "reserved for %s by rule %s\n", VR_DRIVER, rule);
+	vr_emit(VFIO_RESERVE_EVENT_RESERVED, pdev, VR_DRIVER, rule);
 }
 
 /*
@@ -373,24 +353,24 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 		return;
 	vr_pci_ids(pdev, &id);
 	mutex_lock(&vr_lock);
-	matched = vr_rules_match(&id, rule, sizeof(rule)) &&
+	matched = vr_rules_match(pdev, &id, rule, sizeof(rule)) &&
 		  !vr_dev_find(pdev);
 	mutex_unlock(&vr_lock);
 	if (!matched)
 		return;
 	if (vr_config.dry_run) {
-		pr_info("%s: dry run: would reserve for %s by rule %s\n",
-			pci_name(pdev), VR_DRIVER, rule);
+		pci_info(pdev, "dry run: would reserve for %s by rule %s\n",
+			 VR_DRIVER, rule);
 		return;
 	}
 	if (vr_group_in_use(pdev)) {
-		pr_info("%s: matches rule %s but its IOMMU group is in use: left alone\n",
-			pci_name(pdev), rule);
+		pci_info(pdev, "matches rule %s but its IOMMU group is in use: left alone\n",
+			 rule);
 		return;
 	}
 	vd = vr_dev_new(pdev, rule);
 	if (!vd) {
-		pr_err("%s: out of memory, not reserved\n", pci_name(pdev));
+		pci_err(pdev, "out of memory, not reserved\n");
 		return;
 	}
 	state = vr_may_take(vd) ? VFIO_RESERVE_STATE_RESERVED : VFIO_RESERVE_STATE_PENDING;
@@ -408,16 +388,14 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 	mutex_unlock(&vr_lock);
 
 	if (state == VFIO_RESERVE_STATE_PENDING) {
-		pr_info("%s: matches rule %s but is bound to %s: pending (reclaim=%s; unbind it, or use reclaim=all or claim)\n",
-			pci_name(pdev), rule, prev,
-			vr_reclaim_name(vr_config.reclaim));
-		vr_nl_event(VFIO_RESERVE_EVENT_PENDING, pdev, prev, rule);
+		pci_info(pdev, "matches rule %s but is bound to %s: pending (reclaim=%s; unbind it, or use reclaim=all or claim)\n",
+			 rule, prev, vr_reclaim_name(vr_config.reclaim));
+		vr_emit(VFIO_RESERVE_EVENT_PENDING, pdev, prev, rule);
 		return;
 	}
 	if (vr_set_override(pdev, VR_DRIVER)) {
 		vr_unreserve(pdev, true);
-		pr_err("%s: cannot set driver_override: not reserved\n",
-		       pci_name(pdev));
+		pci_err(pdev, "cannot set driver_override: not reserved\n");
 		return;
 	}
 	if (added) {
@@ -459,10 +437,9 @@ static void vr_disown(struct pci_dev *pdev, const char *now)
 	mutex_unlock(&vr_lock);
 	if (!vd)
 		return;
-	pr_info("%s: driver_override changed to \"%s\" by someone else: no longer reserved\n",
-		pci_name(pdev), now);
-	vr_nl_event(VFIO_RESERVE_EVENT_RELEASED, pdev, now[0] ? now : NULL,
-		    vd->rule);
+	pci_info(pdev, "driver_override changed to \"%s\" by someone else: no longer reserved\n",
+		 now);
+	vr_emit(VFIO_RESERVE_EVENT_RELEASED, pdev, now[0] ? now : NULL, vd->rule);
 	vr_dev_free(vd);
 }
 
@@ -490,16 +467,15 @@ static void vr_bind(struct pci_dev *pdev)
 		return;
 	if (drv[0]) {
 		if (vr_group_in_use(pdev)) {
-			pr_warn("%s: left on %s: its IOMMU group is in use\n",
-				pci_name(pdev), drv);
+			pci_warn(pdev, "left on %s: its IOMMU group is in use\n",
+				 drv);
 			return;
 		}
 		device_release_driver(&pdev->dev);
 	}
 	ret = device_attach(&pdev->dev);
 	if (ret <= 0 && vr_vfio_registered())
-		pr_warn("%s: %s did not bind (%d)\n", pci_name(pdev),
-			VR_DRIVER, ret);
+		pci_warn(pdev, "%s did not bind (%d)\n", VR_DRIVER, ret);
 }
 
 /* Records to act on, with a reference each; under vr_lock. */
@@ -543,8 +519,7 @@ static bool vr_promote(struct pci_dev *pdev)
 		return false;
 	if (vr_set_override(pdev, VR_DRIVER)) {
 		vr_unreserve(pdev, false);
-		pr_err("%s: cannot set driver_override: still pending\n",
-		       pci_name(pdev));
+		pci_err(pdev, "cannot set driver_override: still pending\n");
 		return false;
 	}
 	vr_log_reserved(pdev, rule, "");
@@ -615,8 +590,8 @@ static void vr_forget(struct pci_dev *pdev)
 	mutex_unlock(&vr_lock);
 	if (!vd)
 		return;
-	pr_info("%s: removed while %s\n", pci_name(pdev),
-		vd->state == VFIO_RESERVE_STATE_RESERVED ? "reserved" : "pending");
+	pci_info(pdev, "removed while %s\n",
+		 vd->state == VFIO_RESERVE_STATE_RESERVED ? "reserved" : "pending");
 	vr_dev_free(vd);
 }
 
@@ -630,14 +605,14 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 	case BUS_NOTIFY_ADD_DEVICE:
 		/* after bus_add_device(): a walk from now on sees it */
 		atomic_inc(&vr_bus_gen);
-		vr_nl_event(VFIO_RESERVE_EVENT_ADDED, pdev, NULL, NULL);
+		vr_emit(VFIO_RESERVE_EVENT_ADDED, pdev, NULL, NULL);
 		vr_consider(pdev, true);
 		if (vr_in_state(pdev, VFIO_RESERVE_STATE_RESERVED) && !vr_vfio_registered())
 			vr_schedule_settle();
 		break;
 	case BUS_NOTIFY_DEL_DEVICE:
 		vr_forget(pdev);
-		vr_nl_event(VFIO_RESERVE_EVENT_REMOVED, pdev, NULL, NULL);
+		vr_emit(VFIO_RESERVE_EVENT_REMOVED, pdev, NULL, NULL);
 		break;
 	case BUS_NOTIFY_REMOVED_DEVICE:
 		/* after bus_remove_device(): a walk from now on misses it */
@@ -646,7 +621,7 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 		vr_forget(pdev);
 		break;
 	case BUS_NOTIFY_BOUND_DRIVER:
-		vr_nl_event(VFIO_RESERVE_EVENT_BOUND, pdev, dev->driver->name, NULL);
+		vr_emit(VFIO_RESERVE_EVENT_BOUND, pdev, dev->driver->name, NULL);
 		/*
 		 * Another driver could bind a reserved device only because the
 		 * override changed; vr_disown() acts on reserved records only
@@ -661,7 +636,7 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 		break;
 	case BUS_NOTIFY_UNBIND_DRIVER:
 		/* The last moment the driver's name is known; unbind cannot fail. */
-		vr_nl_event(VFIO_RESERVE_EVENT_UNBOUND, pdev, dev->driver->name, NULL);
+		vr_emit(VFIO_RESERVE_EVENT_UNBOUND, pdev, dev->driver->name, NULL);
 		break;
 	case BUS_NOTIFY_UNBOUND_DRIVER:
 		if (vr_in_state(pdev, VFIO_RESERVE_STATE_PENDING))
@@ -678,7 +653,7 @@ static struct notifier_block vr_bus_nb = {
 /**
  * vr_claim() - reserve one device now, whatever the rules say
  * @pdev: the device
- * @why: set to an explanation when refused
+ * @extack: why it was refused, or NULL
  *
  * Takes the device from any driver but a user's. Idempotent. On the
  * ordered queue only (vr_run_ordered()).
@@ -687,7 +662,7 @@ static struct notifier_block vr_bus_nb = {
  * (removed meanwhile), -EOPNOTSUPP (dry run), -ENOMEM, or what setting the
  * driver_override returned.
  */
-int vr_claim(struct pci_dev *pdev, const char **why)
+int vr_claim(struct pci_dev *pdev, struct netlink_ext_ack *extack)
 {
 	char rule[VR_SEL_TEXT_SIZE], prev[VR_DRV_NAME_SIZE];
 	struct vr_dev *vd, *old;
@@ -695,15 +670,15 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 	int ret;
 
 	if (vr_config.dry_run) {
-		*why = "the module was loaded with dry_run=1";
+		NL_SET_ERR_MSG(extack, "the module was loaded with dry_run=1");
 		return -EOPNOTSUPP;
 	}
 	if (!vr_eligible(pdev)) {
-		*why = "bridges and non-endpoint functions are never reserved";
+		NL_SET_ERR_MSG(extack, "bridges and non-endpoint functions are never reserved");
 		return -EINVAL;
 	}
 	if (vr_group_in_use(pdev)) {
-		*why = "its IOMMU group is in use by a VFIO user";
+		NL_SET_ERR_MSG(extack, "its IOMMU group is in use by a VFIO user");
 		return -EBUSY;
 	}
 	vd = vr_dev_new(pdev, VR_CLAIM_RULE);
@@ -714,7 +689,7 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 	if (!vr_listed(pdev)) {
 		mutex_unlock(&vr_lock);
 		vr_dev_free(vd);
-		*why = "the device is being removed";
+		NL_SET_ERR_MSG(extack, "the device is being removed");
 		return -ENODEV;
 	}
 	old = vr_dev_find(pdev);
@@ -735,7 +710,7 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 	if (ret) {
 		if (!old || was_pending)
 			vr_unreserve(pdev, !old);
-		*why = "cannot set driver_override";
+		NL_SET_ERR_MSG(extack, "cannot set driver_override");
 		return ret;
 	}
 	if (!old || was_pending)
@@ -748,7 +723,7 @@ int vr_claim(struct pci_dev *pdev, const char **why)
 /**
  * vr_release() - give a reserved device back
  * @pdev: the device
- * @why: set to an explanation when refused
+ * @extack: why it was refused, or NULL
  *
  * Restores the previous driver_override, unbinds vfio-pci and lets the
  * core probe the device again (the native driver, when it is loaded).
@@ -758,13 +733,14 @@ int vr_claim(struct pci_dev *pdev, const char **why)
  * Return: 0, or -ENOENT (not reserved), -EBUSY (in use), -EAGAIN (being
  * added), -ENOMEM.
  */
-int vr_release(struct pci_dev *pdev, const char **why)
+int vr_release(struct pci_dev *pdev, struct netlink_ext_ack *extack)
 {
 	struct vr_dev *vd;
 	int ret, tries;
 
 	if (vr_group_in_use(pdev)) {
-		*why = "its IOMMU group is in use by a VFIO user (a VM): stop it first";
+		NL_SET_ERR_MSG(extack,
+			       "its IOMMU group is in use by a VFIO user (a VM): stop it first");
 		return -EBUSY;
 	}
 	mutex_lock(&vr_lock);
@@ -783,18 +759,18 @@ int vr_release(struct pci_dev *pdev, const char **why)
 	}
 	if (vd && vd->setting) {
 		mutex_unlock(&vr_lock);
-		*why = "the device is being added: try again";
+		NL_SET_ERR_MSG(extack, "the device is being added: try again");
 		return -EAGAIN;
 	}
 	if (vd)
 		list_del(&vd->node);
 	mutex_unlock(&vr_lock);
 	if (!vd) {
-		*why = "the device is not reserved";
+		NL_SET_ERR_MSG(extack, "the device is not reserved");
 		return -ENOENT;
 	}
 	if (vd->state == VFIO_RESERVE_STATE_PENDING) {
-		pr_info("%s: pending reservation dropped\n", pci_name(pdev));
+		pci_info(pdev, "pending reservation dropped\n");
 		vr_dev_free(vd);
 		return 0;
 	}
@@ -807,18 +783,59 @@ int vr_release(struct pci_dev *pdev, const char **why)
 		}
 		mutex_unlock(&vr_lock);
 		vr_dev_free(vd);
-		*why = "cannot restore driver_override";
+		NL_SET_ERR_MSG(extack, "cannot restore driver_override");
 		return ret;
 	}
 	if (vr_bound_to(pdev, VR_DRIVER))
 		device_release_driver(&pdev->dev);
-	pr_info("%s: released (driver_override %s)\n", pci_name(pdev),
-		vd->prev_override ? vd->prev_override : "cleared");
-	vr_nl_event(VFIO_RESERVE_EVENT_RELEASED, pdev, NULL, vd->rule);
+	pci_info(pdev, "released (driver_override %s)\n",
+		 vd->prev_override ? vd->prev_override : "cleared");
+	vr_emit(VFIO_RESERVE_EVENT_RELEASED, pdev, NULL, vd->rule);
 	if (device_attach(&pdev->dev) < 0)
-		pr_info("%s: no driver took it back\n", pci_name(pdev));
+		pci_info(pdev, "no driver took it back\n");
 	vr_dev_free(vd);
 	return 0;
+}
+
+/**
+ * vr_reservation_get() - what the module did with @pdev, into @f
+ * @pdev: the device
+ * @f: its state, rule and previous driver are set when it has a record
+ */
+void vr_reservation_get(struct pci_dev *pdev, struct vr_facts *f)
+{
+	struct vr_dev *vd;
+
+	mutex_lock(&vr_lock);
+	vd = vr_dev_find(pdev);
+	if (vd) {
+		f->state = vd->state;
+		strscpy(f->rule, vd->rule, sizeof(f->rule));
+		strscpy(f->prev_driver, vd->prev_driver,
+			sizeof(f->prev_driver));
+	}
+	mutex_unlock(&vr_lock);
+}
+
+/**
+ * vr_reservation_count() - how many devices are reserved and pending
+ * @reserved: gets the first
+ * @pending: gets the second
+ */
+void vr_reservation_count(u32 *reserved, u32 *pending)
+{
+	struct vr_dev *vd;
+
+	*reserved = 0;
+	*pending = 0;
+	mutex_lock(&vr_lock);
+	list_for_each_entry(vd, &vr_devs, node) {
+		if (vd->state == VFIO_RESERVE_STATE_RESERVED)
+			(*reserved)++;
+		else
+			(*pending)++;
+	}
+	mutex_unlock(&vr_lock);
 }
 
 unsigned int vr_rules_count(void)
@@ -846,25 +863,25 @@ static int vr_sels_unique(struct vr_selector *sels, int n)
 	return kept;
 }
 
-static void vr_rules_free(struct list_head *list)
+/* The index of the rule equal to @sel, or -1; under vr_lock. */
+static int vr_rule_find(const struct vr_selector *sel)
 {
-	struct vr_rule *r, *tmp;
-
-	list_for_each_entry_safe(r, tmp, list, node) {
-		list_del(&r->node);
-		kfree(r);
-	}
-}
-
-static bool vr_rule_present(const struct vr_selector *sel)
-{
-	struct vr_rule *r;
+	unsigned int i;
 
 	lockdep_assert_held(&vr_lock);
-	list_for_each_entry(r, &vr_rules, node)
-		if (vr_sel_equal(&r->sel, sel))
-			return true;
-	return false;
+	for (i = 0; i < vr_nrules; i++)
+		if (vr_sel_equal(&vr_rule_sels[i], sel))
+			return (int)i;
+	return -1;
+}
+
+/* Parse @list into @sels (VR_SEL_LIST_MAX), repeats dropped. */
+static int vr_parse_unique(const char *list, struct vr_selector *sels,
+			   struct vr_sel_error *err)
+{
+	int n = vr_sel_parse_list(list, sels, VR_SEL_LIST_MAX, err);
+
+	return n < 0 ? n : vr_sels_unique(sels, n);
 }
 
 /**
@@ -883,63 +900,70 @@ int vr_rules_add(const char *list, enum vfio_reserve_origin origin,
 		 struct vr_sel_error *err)
 {
 	struct vr_selector *sels;
-	struct vr_rule *r;
-	LIST_HEAD(fresh);
 	int n, i, added = 0;
 
 	sels = kcalloc(VR_SEL_LIST_MAX, sizeof(*sels), GFP_KERNEL);
 	if (!sels)
 		return -ENOMEM;
-	n = vr_sel_parse_list(list, sels, VR_SEL_LIST_MAX, err);
-	/* A selector given twice is one rule, counted once. */
-	if (n > 0)
-		n = vr_sels_unique(sels, n);
-	for (i = 0; i < n; i++) {
-		r = kzalloc_obj(*r, GFP_KERNEL);
-		if (!r) {
-			n = -ENOMEM;
-			break;
-		}
-		r->sel = sels[i];
-		r->origin = origin;
-		list_add_tail(&r->node, &fresh);
-	}
-	kfree(sels);
+	n = vr_parse_unique(list, sels, err);
 	if (n < 0)
-		goto out_free;
-
+		goto out;
 	mutex_lock(&vr_lock);
-	list_for_each_entry(r, &fresh, node)
-		if (!vr_rule_present(&r->sel))
+	for (i = 0; i < n; i++)
+		if (vr_rule_find(&sels[i]) < 0)
 			added++;
 	if (vr_nrules + added > VR_MAX_RULES) {
 		mutex_unlock(&vr_lock);
 		n = -ENOSPC;
-		goto out_free;
+		goto out;
 	}
-	while (!list_empty(&fresh)) {
-		r = list_first_entry(&fresh, struct vr_rule, node);
-		list_del(&r->node);
-		if (vr_rule_present(&r->sel)) {
-			kfree(r);
+	for (i = 0; i < n; i++) {
+		if (vr_rule_find(&sels[i]) >= 0)
 			continue;
-		}
-		r->id = vr_next_rule_id++;
-		list_add_tail(&r->node, &vr_rules);
+		vr_rule_sels[vr_nrules] = sels[i];
+		vr_rule_info[vr_nrules].origin = origin;
+		vr_rule_info[vr_nrules].id = vr_next_rule_id++;
 		vr_nrules++;
 	}
 	mutex_unlock(&vr_lock);
-	return added;
-
-out_free:
-	vr_rules_free(&fresh);
+	n = added;
+out:
+	kfree(sels);
 	return n;
+}
+
+/**
+ * vr_rule_get() - a copy of the first rule from an id on
+ * @from: the smallest id wanted
+ * @rule: gets the rule
+ *
+ * Ids grow along the rules, so a caller that resumes after the id of the
+ * last rule it saw neither repeats nor skips one that stays.
+ *
+ * Return: whether there was one.
+ */
+bool vr_rule_get(u64 from, struct vr_rule *rule)
+{
+	bool found = false;
+	unsigned int i;
+
+	mutex_lock(&vr_lock);
+	for (i = 0; i < vr_nrules; i++) {
+		if (vr_rule_info[i].id < from)
+			continue;
+		rule->sel = vr_rule_sels[i];
+		rule->origin = vr_rule_info[i].origin;
+		rule->id = vr_rule_info[i].id;
+		found = true;
+		break;
+	}
+	mutex_unlock(&vr_lock);
+	return found;
 }
 
 void vr_rules_clear(void)
 {
 	mutex_lock(&vr_lock);
-	vr_rules_free(&vr_rules);
 	vr_nrules = 0;
 	mutex_unlock(&vr_lock);
 }
@@ -949,6 +973,17 @@ void vr_rules_apply(void)
 {
 	vr_scan();
 	vr_settle();
+}
+
+/* Remove rule @i, keeping the order of the others; under vr_lock. */
+static void vr_rule_remove(unsigned int i)
+{
+	lockdep_assert_held(&vr_lock);
+	vr_nrules--;
+	memmove(&vr_rule_sels[i], &vr_rule_sels[i + 1],
+		(vr_nrules - i) * sizeof(vr_rule_sels[0]));
+	memmove(&vr_rule_info[i], &vr_rule_info[i + 1],
+		(vr_nrules - i) * sizeof(vr_rule_info[0]));
 }
 
 /**
@@ -963,48 +998,35 @@ void vr_rules_apply(void)
  */
 int vr_rules_del(const char *list, struct vr_sel_error *err)
 {
-	struct vr_selector *sels;
-	struct vr_rule *r, *tmp;
+	char text[VR_SEL_TEXT_SIZE];
 	struct vr_dev *vd, *vtmp;
-	LIST_HEAD(gone);
+	struct vr_selector *sels;
 	LIST_HEAD(dropped);
 	int n, i;
 
 	sels = kcalloc(VR_SEL_LIST_MAX, sizeof(*sels), GFP_KERNEL);
 	if (!sels)
 		return -ENOMEM;
-	n = vr_sel_parse_list(list, sels, VR_SEL_LIST_MAX, err);
+	n = vr_parse_unique(list, sels, err);
 	if (n < 0)
 		goto out;
-	n = vr_sels_unique(sels, n);
 	mutex_lock(&vr_lock);
 	for (i = 0; i < n; i++) {
-		if (!vr_rule_present(&sels[i])) {
+		if (vr_rule_find(&sels[i]) < 0) {
 			mutex_unlock(&vr_lock);
 			n = -ENOENT;
 			goto out;
 		}
 	}
 	for (i = 0; i < n; i++) {
-		list_for_each_entry_safe(r, tmp, &vr_rules, node) {
-			if (vr_sel_equal(&r->sel, &sels[i])) {
-				list_move_tail(&r->node, &gone);
-				vr_nrules--;
-				break;
-			}
-		}
-	}
-	list_for_each_entry(r, &gone, node) {
-		char text[VR_SEL_TEXT_SIZE];
-
-		vr_sel_format(&r->sel, text, sizeof(text));
+		vr_rule_remove((unsigned int)vr_rule_find(&sels[i]));
+		vr_sel_format(&sels[i], text, sizeof(text));
 		list_for_each_entry_safe(vd, vtmp, &vr_devs, node)
 			if (vd->state == VFIO_RESERVE_STATE_PENDING &&
 			    !strcmp(vd->rule, text))
 				list_move_tail(&vd->node, &dropped);
 	}
 	mutex_unlock(&vr_lock);
-	vr_rules_free(&gone);
 	list_for_each_entry_safe(vd, vtmp, &dropped, node) {
 		list_del(&vd->node);
 		vr_dev_free(vd);
@@ -1021,10 +1043,11 @@ out:
  * wait for this init to end ("softdep vfio_pci pre: vfio_reserve" and a
  * modprobe of vfio-pci that loaded this module first).
  */
-int vr_reserve_init(void)
+int vr_reserve_init(vr_event_fn event)
 {
 	int ret;
 
+	vr_event = event;
 	vr_wq = alloc_ordered_workqueue(KBUILD_MODNAME, 0);
 	if (!vr_wq)
 		return -ENOMEM;
@@ -1061,8 +1084,8 @@ void vr_reserve_exit(void)
 	list_for_each_entry_safe(vd, tmp, &vr_devs, node) {
 		list_del(&vd->node);
 		if (vd->state == VFIO_RESERVE_STATE_RESERVED) {
-			pr_info("%s: stays reserved for %s after unload\n",
-				pci_name(vd->pdev), VR_DRIVER);
+			pci_info(vd->pdev, "stays reserved for %s after unload\n",
+				 VR_DRIVER);
 			kept++;
 		}
 		vr_dev_free(vd);

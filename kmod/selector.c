@@ -14,22 +14,24 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+/* The host build's stand-in for the kernel's hex_to_bin(). */
+static int hex_to_bin(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch |= 0x20;
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
 #endif
 
 #include "selector.h"
 
-static int vr_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Exactly @digits hex digits, nothing else. */
+/*
+ * Exactly @digits hex digits, nothing else. Not kstrtou32(): a token is a
+ * slice of the list, not a string, and kstrto* take a "0x" prefix and a
+ * trailing newline, while a field of a PCI address has a fixed width.
+ */
 static bool vr_parse_hex(const char *s, size_t len, size_t digits, u32 *val)
 {
 	size_t i;
@@ -38,7 +40,7 @@ static bool vr_parse_hex(const char *s, size_t len, size_t digits, u32 *val)
 	if (len != digits)
 		return false;
 	for (i = 0; i < len; i++) {
-		int d = vr_hex_digit(s[i]);
+		int d = hex_to_bin((unsigned char)s[i]);
 
 		if (d < 0)
 			return false;
@@ -71,16 +73,6 @@ static bool vr_parse_hex_or_any(const char *s, size_t len, size_t digits,
 	return vr_parse_hex(s, len, digits, val);
 }
 
-static const char *vr_memchr(const char *s, size_t len, char c)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] == c)
-			return s + i;
-	return NULL;
-}
-
 /* Split @s at @sep into at most @max fields; returns the count, 0 if more. */
 static unsigned int vr_split(const char *s, size_t len, char sep,
 			     const char **f, size_t *flen, unsigned int max)
@@ -89,7 +81,7 @@ static unsigned int vr_split(const char *s, size_t len, char sep,
 	const char *end = s + len;
 
 	for (;;) {
-		const char *p = vr_memchr(s, (size_t)(end - s), sep);
+		const char *p = memchr(s, sep, (size_t)(end - s));
 		const char *stop = p ? p : end;
 
 		if (n == max)
@@ -122,8 +114,8 @@ static int vr_parse_addr(const char *s, size_t len, bool wild,
 	size_t fl[3], fnl;
 	unsigned int n;
 
-	dot = vr_memchr(s, len, '.');
-	if (!dot || vr_memchr(dot + 1, len - (size_t)(dot + 1 - s), '.')) {
+	dot = memchr(s, '.', len);
+	if (!dot || memchr(dot + 1, '.', len - (size_t)(dot + 1 - s))) {
 		*reason = "an address is [dddd:]bb:ss.f";
 		return -EINVAL;
 	}
@@ -220,7 +212,7 @@ static int vr_parse_class(const char *s, size_t len, struct vr_selector *sel,
 static int vr_parse_pinned(const char *s, size_t len, struct vr_selector *sel,
 			   const char **reason)
 {
-	const char *hash = vr_memchr(s, len, '#');
+	const char *hash = memchr(s, '#', len);
 	size_t alen = (size_t)(hash - s), ilen = len - alen - 1;
 	const char *f[2];
 	size_t fl[2];
@@ -256,7 +248,7 @@ static bool vr_has_prefix(const char *s, size_t len, const char *prefix)
  */
 static bool vr_unknown_prefix(const char *s, size_t len)
 {
-	const char *colon = vr_memchr(s, len, ':');
+	const char *colon = memchr(s, ':', len);
 	size_t i, n = colon ? (size_t)(colon - s) : len;
 	bool word = false;
 
@@ -266,7 +258,7 @@ static bool vr_unknown_prefix(const char *s, size_t len)
 	for (i = 0; i < n; i++) {
 		if (s[i] >= '0' && s[i] <= '9')
 			return false;
-		if (vr_hex_digit(s[i]) < 0 && s[i] != '*')
+		if (hex_to_bin((unsigned char)s[i]) < 0 && s[i] != '*')
 			word = true;
 	}
 	return word;
@@ -327,13 +319,13 @@ int vr_sel_parse(const char *tok, size_t len, struct vr_selector *sel,
 		*reason = "unknown prefix (known: class:, vf:)";
 		return -EINVAL;
 	}
-	if (vr_memchr(tok, len, '#'))
+	if (memchr(tok, '#', len))
 		return vr_parse_pinned(tok, len, sel, reason);
-	if (vr_memchr(tok, len, '.')) {
+	if (memchr(tok, '.', len)) {
 		sel->kind = VR_SEL_ADDR;
 		return vr_parse_addr(tok, len, true, sel, reason);
 	}
-	if (vr_memchr(tok, len, ':')) {
+	if (memchr(tok, ':', len)) {
 		sel->kind = VR_SEL_ID;
 		return vr_parse_id(tok, len, sel, reason);
 	}

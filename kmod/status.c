@@ -97,10 +97,73 @@ bool vr_driver_peek(struct pci_dev *pdev, char *driver, size_t size)
 	return blocks;
 }
 
+void vr_pci_ids(struct pci_dev *pdev, struct vr_pci_ids *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->domain = pci_domain_nr(pdev->bus);
+	id->bus = pdev->bus->number;
+	id->slot = PCI_SLOT(pdev->devfn);
+	id->func = PCI_FUNC(pdev->devfn);
+	id->vendor = pdev->vendor;
+	id->device = pdev->device;
+	id->subvendor = pdev->subsystem_vendor;
+	id->subdevice = pdev->subsystem_device;
+	id->class = pdev->class;
+#ifdef CONFIG_PCI_IOV
+	if (pdev->is_virtfn) {
+		struct pci_dev *pf = pdev->physfn;
+
+		id->is_vf = true;
+		id->pf_domain = pci_domain_nr(pf->bus);
+		id->pf_bus = pf->bus->number;
+		id->pf_slot = PCI_SLOT(pf->devfn);
+		id->pf_func = PCI_FUNC(pf->devfn);
+	}
+#endif
+}
+
+/* Only plain endpoints: never a bridge, whatever its header says. */
+bool vr_eligible(struct pci_dev *pdev)
+{
+	return pdev->hdr_type == PCI_HEADER_TYPE_NORMAL &&
+	       (pdev->class >> 16) != PCI_BASE_CLASS_BRIDGE;
+}
+
+static int vr_count_dma_drivers(struct device *dev, void *data)
+{
+	char drv[VR_DRV_NAME_SIZE];
+	unsigned int *n = data;
+
+	if (dev_is_pci(dev) && vr_driver_peek(to_pci_dev(dev), drv, sizeof(drv)))
+		(*n)++;
+	return 0;
+}
+
+/*
+ * Claimed by a user (a VFIO container or iommufd, that is a VM). The core
+ * counts kernel drivers using the DMA API as owners too, but the two can
+ * never own a group together, so a claimed group without such a driver is
+ * claimed by a user.
+ */
+bool vr_group_in_use(struct pci_dev *pdev)
+{
+	struct iommu_group *group = iommu_group_get(&pdev->dev);
+	unsigned int kernel_users = 0;
+	bool claimed;
+
+	if (!group)
+		return false;
+	claimed = iommu_group_dma_owner_claimed(group);
+	if (claimed)
+		iommu_group_for_each_dev(group, &kernel_users,
+					 vr_count_dma_drivers);
+	iommu_group_put(group);
+	return claimed && !kernel_users;
+}
+
 void vr_facts_get(struct pci_dev *pdev, struct vr_facts *f)
 {
 	struct iommu_group *group;
-	struct vr_dev *vd;
 
 	memset(f, 0, sizeof(*f));
 	strscpy(f->addr, pci_name(pdev), sizeof(f->addr));
@@ -108,16 +171,6 @@ void vr_facts_get(struct pci_dev *pdev, struct vr_facts *f)
 	/* No device lock: see vr_driver_peek() and vr_override_peek(). */
 	vr_driver_peek(pdev, f->driver, sizeof(f->driver));
 	vr_override_peek(&pdev->dev, f->override, sizeof(f->override));
-
-	mutex_lock(&vr_lock);
-	vd = vr_dev_find(pdev);
-	if (vd) {
-		f->state = vd->state;
-		strscpy(f->rule, vd->rule, sizeof(f->rule));
-		strscpy(f->prev_driver, vd->prev_driver,
-			sizeof(f->prev_driver));
-	}
-	mutex_unlock(&vr_lock);
 
 	group = iommu_group_get(&pdev->dev);
 	if (group) {
@@ -157,18 +210,8 @@ static int vr_totals_one(struct device *dev, void *data)
 
 void vr_totals_get(struct vr_totals *t)
 {
-	struct vr_dev *vd;
-
 	memset(t, 0, sizeof(*t));
 	t->intr_remap = true;
 	vr_for_each_pci_dev(t, vr_totals_one);
 	t->intr_remap &= t->iommu;
-	mutex_lock(&vr_lock);
-	list_for_each_entry(vd, &vr_devs, node) {
-		if (vd->state == VFIO_RESERVE_STATE_RESERVED)
-			t->reserved++;
-		else
-			t->pending++;
-	}
-	mutex_unlock(&vr_lock);
 }

@@ -2,15 +2,20 @@
 /*
  * Copyright (C) 2026 The vfio-reserve authors.
  *
- * The facts that decide whether a device can be assigned, in one place.
+ * The facts that decide whether a device can be assigned, in one place:
+ * what the PCI core, the IOMMU layer and the device say. The bottom layer
+ * of the module; it knows nothing of rules or reservations (reserve.h adds
+ * those to a vr_facts).
  */
 #ifndef VR_STATUS_H
 #define VR_STATUS_H
 
 #include <linux/pci.h>
 
-#include "reserve.h"
+#include "selector.h"
+#include "uapi/linux/vfio_reserve.h"
 
+#define VR_DRV_NAME_SIZE	32
 #define VR_OVERRIDE_SIZE	64
 #define VR_RESET_SIZE		64
 
@@ -19,6 +24,7 @@ struct vr_facts {
 	struct vr_pci_ids ids;
 	char driver[VR_DRV_NAME_SIZE];
 	char override[VR_OVERRIDE_SIZE];
+	/* from vr_reservation_get(), 0 and "" when not reserved */
 	enum vfio_reserve_state state;
 	char rule[VR_SEL_TEXT_SIZE];
 	char prev_driver[VR_DRV_NAME_SIZE];
@@ -37,10 +43,13 @@ struct vr_facts {
 struct vr_totals {
 	bool iommu;
 	bool intr_remap;
-	u32 reserved;
+	u32 reserved;		/* from vr_reservation_count() */
 	u32 pending;
 };
 
+void vr_pci_ids(struct pci_dev *pdev, struct vr_pci_ids *id);
+bool vr_eligible(struct pci_dev *pdev);
+bool vr_group_in_use(struct pci_dev *pdev);
 void vr_facts_get(struct pci_dev *pdev, struct vr_facts *f);
 bool vr_driver_peek(struct pci_dev *pdev, char *driver, size_t size);
 void vr_totals_get(struct vr_totals *t);

@@ -76,7 +76,9 @@ build() {
 }
 
 stage build build
-stage lint selftests/lint.sh "$KDEB12" ${KLTS:+"$KLTS"}
+# 6.1's checkpatch here; the newest kernel's, and its kernel-doc, with it.
+stage lint selftests/lint.sh --checkpatch "$(make -s --no-print-directory checkpatch-6.1)" \
+	"$KDEB12" ${KLTS:+"$KLTS"}
 stage spec make -s --no-print-directory spec
 stage unit make -s --no-print-directory unit
 # Every VM test on Debian 12's 6.1 under VT-d, two VMs at a time; then the
@@ -115,7 +117,8 @@ newest() {
 }
 stage newest newest
 if [ -s "$out/newest-dir" ]; then
-	stage lint-newest selftests/lint.sh --checkpatch "$(cat "$out/newest-dir")/linux" "$(cat "$out/newest-dir")/linux"
+	stage lint-newest selftests/lint.sh --checkpatch "$(cat "$out/newest-dir")/linux" \
+		--kernel-doc "$(cat "$out/newest-dir")/linux" "$(cat "$out/newest-dir")/linux"
 	# The YNL spec by upstream's own schema and code generator, from the
 	# same source tree.
 	stage spec-newest selftests/spec_upstream.py "$(cat "$out/newest-dir")/linux"

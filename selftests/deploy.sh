@@ -85,10 +85,10 @@ check "dkms.conf's BUILD_EXCLUSIVE_KERNEL is the matrix's range (6.1 to 7.3)" dk
 # DKMS builds for every kernel installed, as its kernel hook does.
 make -s dkms-remove KDIR="$kdir" >/dev/null 2>&1
 dkms_build() { # dkms_build KVER
-	if [ ! -d "/usr/src/vfio-reserve-$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)" ]; then
+	if [ ! -d "/usr/src/vfio-reserve-$(make -s version)" ]; then
 		make dkms-install KDIR="/lib/modules/$1/build" || return 1
 	else
-		dkms install -m vfio-reserve -v "$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)" -k "$1" || return 1
+		dkms install -m vfio-reserve -v "$(make -s version)" -k "$1" || return 1
 	fi
 	dkms status -m vfio-reserve -k "$1" | grep -q "installed" || return 1
 	modinfo -k "$1" -F filename vfio_reserve | grep -q "/updates/dkms/vfio_reserve.ko"

@@ -1,19 +1,30 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# lint.sh [--checkpatch DIR] KDIR...: on every kernel of the matrix (each
-# KDIR a build tree, /lib/modules/KVER/build or a configured source tree),
-# the module builds warning-free with W=1 and is clean under sparse; with
-# --checkpatch, DIR/scripts/checkpatch.pl --strict and kernel-doc -Wall (the newest kernel's
-# source) is clean on kmod/. Prints TAP.
+# lint.sh [--checkpatch DIR]... [--kernel-doc DIR] KDIR...: on every kernel
+# of the matrix (each KDIR a build tree, /lib/modules/KVER/build or a
+# configured source tree), the module builds warning-free with W=1 and is
+# clean under sparse; DIR/scripts/checkpatch.pl --strict (repeatable: 6.1's
+# and the newest kernel's) and DIR/scripts/kernel-doc -Wall (the newest
+# kernel's; 6.1's has no -Wall) are clean on kmod/. Prints TAP.
 set -u
 # Kbuild must print its CHECK lines even under "make -s".
 unset MAKEFLAGS MFLAGS MAKELEVEL
-cptree=
-if [ "${1:-}" = --checkpatch ]; then
-	cptree=$2
+cptrees=()
+kdtree=
+while [ $# -ge 2 ]; do
+	case $1 in
+	--checkpatch) cptrees+=("$2") ;;
+	--kernel-doc) kdtree=$2 ;;
+	*) break ;;
+	esac
 	shift 2
-fi
-[ $# -gt 0 ] || [ -n "$cptree" ] || { echo "usage: $0 [--checkpatch DIR] KDIR..." >&2; exit 2; }
+done
+[ $# -gt 0 ] || [ ${#cptrees[@]} -gt 0 ] || [ -n "$kdtree" ] ||
+	{ echo "usage: $0 [--checkpatch DIR]... [--kernel-doc DIR] KDIR..." >&2; exit 2; }
+# a configured tree by its release, the scripts of a tarball by name
+tree_name() {
+	make -s -C "$1" kernelrelease 2>/dev/null || basename "$1"
+}
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/lint
 mkdir -p "$out"
@@ -47,7 +58,7 @@ fresh_copy() {
 
 echo "TAP version 13"
 ncp=0
-[ -n "$cptree" ] && ncp=2	# checkpatch, kernel-doc
+ncp=$((${#cptrees[@]} + (${#kdtree} > 0)))	# checkpatch, kernel-doc
 echo "1..$((2 * $# + ncp))"
 cd "$top" || exit 1
 for kdir in "$@"; do
@@ -81,27 +92,33 @@ for kdir in "$@"; do
 	fi
 done
 
-if [ -n "$cptree" ]; then
+for cptree in "${cptrees[@]}"; do
+	cpname=$(tree_name "$cptree")
+	cplog=$out/$cpname
 	cp=$cptree/scripts/checkpatch.pl
 	if [ ! -f "$cp" ]; then
-		echo "no $cp" >"$out/checkpatch.log"
+		echo "no $cp" >"$cplog.checkpatch.log"
 	else
 		perl "$cp" --strict --no-tree --terse --show-types --quiet \
 			--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
 			-f kmod/*.c kmod/*.h kmod/compat/*.h kmod/uapi/linux/*.h \
 			selftests/vm/testdrv/vr_testdrv.c \
-			2>&1 | grep -v '^total: 0 errors, 0 warnings, 0 checks' >"$out/checkpatch.log"
+			2>&1 | grep -v '^total: 0 errors, 0 warnings, 0 checks' >"$cplog.checkpatch.log"
 	fi
-	result "lint: checkpatch.pl --strict of $(kernel_of "$cptree") is clean on kmod/ and testdrv/" "$out/checkpatch.log"
+	result "lint: checkpatch.pl --strict of $cpname is clean on kmod/ and testdrv/" "$cplog.checkpatch.log"
+done
+if [ -n "$kdtree" ]; then
+	cpname=$(tree_name "$kdtree")
+	cplog=$out/$cpname
 	# Every kernel-doc comment complete (parameters, Return:), by the
 	# same tree's scripts/kernel-doc.
-	kd=$cptree/scripts/kernel-doc
+	kd=$kdtree/scripts/kernel-doc
 	if [ ! -x "$kd" ]; then
-		echo "no $kd" >"$out/kernel-doc.log"
+		echo "no $kd" >"$cplog.kernel-doc.log"
 	else
 		"$kd" -none -Wall kmod/*.c kmod/*.h kmod/compat/*.h kmod/uapi/linux/*.h \
-			selftests/vm/testdrv/vr_testdrv.c >"$out/kernel-doc.log" 2>&1
+			selftests/vm/testdrv/vr_testdrv.c >"$cplog.kernel-doc.log" 2>&1
 	fi
-	result "lint: kernel-doc -Wall of $(kernel_of "$cptree") reports nothing in kmod/ and testdrv/" "$out/kernel-doc.log"
+	result "lint: kernel-doc -Wall of $cpname reports nothing in kmod/ and testdrv/" "$cplog.kernel-doc.log"
 fi
 exit $fail

@@ -17,10 +17,18 @@
 #ifndef VR_COMPAT_H
 #define VR_COMPAT_H
 
-/* Every message of the module starts with its name. */
+/*
+ * Every message of the module carries its name: "vfio_reserve: ..." and,
+ * about a device, "<driver> 0000:01:00.0: vfio_reserve: ..." (pci_info()).
+ */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#define dev_fmt(fmt) pr_fmt(fmt)
 
 #include <linux/device.h>
+#ifdef VR_HAVE_LINUX_HEX_H
+/* hex_to_bin(): in <linux/hex.h> where it exists, in <linux/kernel.h> before */
+#include <linux/hex.h>
+#endif
 #include <linux/iommu.h>
 #include <linux/pci.h>
 #include <linux/slab.h>

@@ -110,11 +110,11 @@ def main():
     addr, port, netdev = sys.argv[3], sys.argv[4], sys.argv[5]
     ctl = Ctl()
     kmsg = Kmsg()
-    want = f"vfio_reserve: {addr}: reserved for vfio-pci by rule {addr}"
+    want = f"{addr}: vfio_reserve: reserved for vfio-pci by rule {addr}"
     # the churn's DEVICE_CLAIM may get there first: between the device's
     # entry on the bus and the module's notifier
-    claimed = f"vfio_reserve: {addr}: reserved for vfio-pci by rule claim"
-    released = f"vfio_reserve: {addr}: released"
+    claimed = f"{addr}: vfio_reserve: reserved for vfio-pci by rule claim"
+    released = f"{addr}: vfio_reserve: released"
     add = {"execute": "device_add", "arguments": {"driver": "e1000e", "bus": port,
            "netdev": netdev, "id": "hp0", "romfile": ""}}
     rm = {"execute": "device_del", "arguments": {"id": "hp0"}}

@@ -25,7 +25,7 @@ show modprobe e1000e
 show vfio-reserve list 8086:10d3
 ktap_check "the chosen NIC is on vfio-pci; e1000e never probed it; the host keeps its twin" \
 	eval '[[ $(pci_driver $NIC1) == vfio-pci && $(probe_log e1000e $NIC1) == 0 && $(pci_driver $NIC0) == e1000e ]]'
-ktap_diag "$ dmesg | grep vfio_reserve"; dmesg --notime | grep "vfio_reserve: [0v]" | ktap_diag
+ktap_diag "$ dmesg | grep vfio_reserve"; dmesg --notime | grep "vfio_reserve: " | ktap_diag
 
 say "2. Is this host ready for device assignment?"
 show vfio-reserve status

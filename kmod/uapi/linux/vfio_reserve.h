@@ -80,8 +80,10 @@
  * VFIO_RESERVE_CMD_RULE_ADD (do, admin)
  *   request:  VFIO_RESERVE_A_RULE_SELECTOR_LIST: a non-empty selector
  *             list (comma separated). All or
- *             nothing: a bad token fails with -EINVAL and an extack
- *             message naming it and its position; rules already present
+ *             nothing: a bad token fails with -EINVAL, the extack
+ *             pointing at the list, its message naming the token's number
+ *             and position and why (a fixed message on kernels before
+ *             6.2, which have no formatted ones); rules already present
  *             are skipped. Present devices that match are reserved as
  *             at load time.
  *   reply:    VFIO_RESERVE_A_RULE_COUNT, the number of rules added.

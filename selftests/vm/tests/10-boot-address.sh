@@ -21,7 +21,7 @@ ktap_check "e1000e never probed nic1 and it has no netdev" \
 ktap_check "nic0 $NIC0 is on e1000e with a netdev" \
 	eval '[[ $(pci_driver "$NIC0") == e1000e && -d $(pci_dev "$NIC0")/net ]]'
 ktap_check "one dmesg line names the rule that matched" \
-	eval '[[ $(dmesg | grep -c "vfio_reserve: $NIC1: reserved for vfio-pci by rule 0000:01:00.0") == 1 ]]'
+	eval '[[ $(dmesg | grep -c "$NIC1: vfio_reserve: reserved for vfio-pci by rule 0000:01:00.0") == 1 ]]'
 ktap_check "driver_override of nic1 is vfio-pci" \
 	eval '[[ $(<"$(pci_dev "$NIC1")/driver_override") == vfio-pci ]]'
 ktap_check "/dev/vfio/<group of nic1> exists" \

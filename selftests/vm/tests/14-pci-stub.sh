@@ -17,10 +17,10 @@ ktap_check "modprobe vfio_reserve devices=$NIC1,$NIC0" \
 	modprobe vfio_reserve devices="$NIC1,$NIC0"
 ktap_check "nic1 moved from pci-stub to vfio-pci" \
 	wait_for 10 eval '[[ $(pci_driver "$NIC1") == vfio-pci ]] &&
-		dmesg | grep -q "vfio_reserve: $NIC1: reserved for vfio-pci by rule $NIC1 (taken from pci-stub)"'
+		dmesg | grep -q "$NIC1: vfio_reserve: reserved for vfio-pci by rule $NIC1 (taken from pci-stub)"'
 ktap_check "nic0 stays on e1000e and is reported pending" \
 	eval '[[ $(pci_driver "$NIC0") == e1000e ]] &&
-		dmesg | grep -q "vfio_reserve: $NIC0: matches rule $NIC0 but is bound to e1000e: pending"'
+		dmesg | grep -q "$NIC0: vfio_reserve: matches rule $NIC0 but is bound to e1000e: pending"'
 ktap_check "nic0's driver_override is untouched" \
 	eval '[[ $(<"$(pci_dev "$NIC0")/driver_override") == "(null)" ]]'
 ktap_finish

@@ -12,7 +12,7 @@ modprobe vfio_reserve dry_run=1
 ktap_check "dry_run=1 logs what it would reserve and changes nothing" \
 	eval '[[ -z $(pci_driver "$NIC1") ]] &&
 		[[ $(<"$(pci_dev "$NIC1")/driver_override") == "(null)" ]] &&
-		dmesg | grep -q "vfio_reserve: $NIC1: dry run: would reserve for vfio-pci by rule $NIC1"'
+		dmesg | grep -q "$NIC1: vfio_reserve: dry run: would reserve for vfio-pci by rule $NIC1"'
 # A claim under dry_run=1 is not supported (EOPNOTSUPP, not EPERM: the
 # caller has the right, the module the wrong mode), and changes nothing.
 run "$VR" claim "$NIC0"
@@ -27,7 +27,7 @@ ktap_check "rmmod vfio_reserve succeeds" rmmod vfio_reserve
 ktap_check "nic1 stays on vfio-pci with its override; the module said so" \
 	eval '[[ $(pci_driver "$NIC1") == vfio-pci && -c /dev/vfio/$group &&
 		$(<"$(pci_dev "$NIC1")/driver_override") == vfio-pci ]] &&
-		dmesg | grep -q "vfio_reserve: $NIC1: stays reserved for vfio-pci after unload"'
+		dmesg | grep -q "$NIC1: vfio_reserve: stays reserved for vfio-pci after unload"'
 # The positive control for "never probed" below: e1000e loaded and probes its twin.
 ktap_check "positive control: e1000e loaded and probed nic0 $NIC0" \
 	load_native e1000e "$NIC0"
@@ -36,7 +36,7 @@ ktap_check "e1000e loaded after the unload does not take nic1" \
 dmesg -C
 ktap_check "loading again is idempotent" \
 	eval 'modprobe vfio_reserve && [[ $(pci_driver "$NIC1") == vfio-pci ]] &&
-		[[ $(dmesg | grep -c "vfio_reserve: $NIC1: reserved for vfio-pci by rule $NIC1") == 1 ]] &&
+		[[ $(dmesg | grep -c "$NIC1: vfio_reserve: reserved for vfio-pci by rule $NIC1") == 1 ]] &&
 		[[ $(probe_log vfio-pci "$NIC1") == 0 ]]'
 ktap_check "and unloads again" rmmod vfio_reserve
 ktap_finish

@@ -43,7 +43,7 @@ assert d[\"$NVME\"][\"state\"] == \"none\"
 echo 0 >"$pf/sriov_numvfs"
 ktap_check "removing the VFs is clean and forgets them" \
 	eval '! pci_exists $VF1 && ! pci_exists $VF2 &&
-		[[ $(dmesg | grep -c "vfio_reserve: 0000:02:00.[12]: removed while reserved") == 2 ]] &&
+		[[ $(dmesg | grep -c "0000:02:00.[12]: vfio_reserve: removed while reserved") == 2 ]] &&
 		$VR status --json | grep -q "0 reserved"'
 echo 0 >"$pf/sriov_drivers_autoprobe"
 echo 2 >"$pf/sriov_numvfs"

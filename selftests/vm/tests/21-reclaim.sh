@@ -20,13 +20,13 @@ ktap_check "reclaim=stub: nic1 stays on e1000e, its netdev too" \
 	eval '[[ $(pci_driver "$NIC1") == e1000e && -d $(pci_dev "$NIC1")/net ]]'
 ktap_check "... and it is reported pending" \
 	eval '[[ $(state_of "$NIC1") == pending ]] &&
-		dmesg | grep -q "vfio_reserve: $NIC1: matches rule $NIC1 but is bound to e1000e: pending"'
+		dmesg | grep -q "$NIC1: vfio_reserve: matches rule $NIC1 but is bound to e1000e: pending"'
 rmmod vfio_reserve
 modprobe vfio_reserve devices="$NIC1" reclaim=all
 ktap_check "reclaim=all: nic1 moved from e1000e to vfio-pci" \
 	wait_for 10 eval '[[ $(pci_driver "$NIC1") == vfio-pci && ! -e $(pci_dev "$NIC1")/net ]]'
 ktap_check "... the log says where it came from" \
-	eval 'dmesg | grep -q "vfio_reserve: $NIC1: reserved for vfio-pci by rule $NIC1 (taken from e1000e)"'
+	eval 'dmesg | grep -q "$NIC1: vfio_reserve: reserved for vfio-pci by rule $NIC1 (taken from e1000e)"'
 ktap_check "... and the module remembers e1000e as its previous driver" \
 	eval '$VR list --json | grep -q "\"address\":\"$NIC1\".*\"previous_driver\":\"e1000e\""'
 ktap_check "nic0 was never touched" \

@@ -31,7 +31,7 @@ ktap_check "$CYCLES add/remove cycles: reserved and bound on every arrival" \
 	eval '[[ $bad == 0 ]]'
 ktap_check "e1000e never probed it" eval '[[ $(probe_log e1000e "$HP_ADDR") == 0 ]]'
 ktap_check "the module forgot every one of them" \
-	eval '[[ $(dmesg | grep -c "vfio_reserve: $HP_ADDR: removed while reserved") == $CYCLES ]] &&
+	eval '[[ $(dmesg | grep -c "$HP_ADDR: vfio_reserve: removed while reserved") == $CYCLES ]] &&
 		$VR status | grep -q ", 0 reserved, 0 pending"'
 ktap_check "it unloads cleanly" rmmod vfio_reserve
 ktap_finish

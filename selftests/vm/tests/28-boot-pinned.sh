@@ -24,10 +24,10 @@ ktap_check "positive control: e1000e loaded and probed nic1 $NIC1" \
 ktap_check "nic0 $NIC0, pinned to its own ids, is on vfio-pci; e1000e never probed it" \
 	wait_for 10 eval '[[ $(pci_driver "$NIC0") == vfio-pci && $(probe_log e1000e "$NIC0") == 0 ]]'
 ktap_check "one dmesg line names nic0's pinned rule" \
-	eval '[[ $(dmesg | grep -c "vfio_reserve: $NIC0: reserved for vfio-pci by rule 0000:00:02.0#8086:10d3") == 1 ]]'
+	eval '[[ $(dmesg | grep -c "$NIC0: vfio_reserve: reserved for vfio-pci by rule 0000:00:02.0#8086:10d3") == 1 ]]'
 ktap_check "nic1 $NIC1, pinned to 10de:2204, is on e1000e with a netdev, override (null)" \
 	wait_for 10 eval '[[ $(pci_driver "$NIC1") == e1000e && -d $(pci_dev "$NIC1")/net &&
 		$(<"$(pci_dev "$NIC1")/driver_override") == "(null)" ]]'
 ktap_check "dmesg says why nic1 was not reserved" \
-	eval 'dmesg | grep -qF "vfio_reserve: $NIC1: not reserved: rule 0000:01:00.0#10de:2204 is pinned to other ids than this device'"'"'s 8086:10d3"'
+	eval 'dmesg | grep -qF "$NIC1: vfio_reserve: not reserved: rule 0000:01:00.0#10de:2204 is pinned to other ids than this device'"'"'s 8086:10d3"'
 ktap_finish

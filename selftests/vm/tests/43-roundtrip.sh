@@ -121,9 +121,9 @@ for line in open("/tmp/mon.out"):
     if e["address"] == sys.argv[1]:
         print(e["event"], e["driver"] or "-")' "$NIC1")
 ktap_check "the module logged the release and announced it (released, then bound e1000e)" \
-	eval 'dmesg | grep -q "vfio_reserve: $NIC1: released" &&
+	eval 'dmesg | grep -q "$NIC1: vfio_reserve: released" &&
 		in_order "$events" "released -" "bound e1000e"'
 ktap_check "the module logged the claim and announced it (reserved event, then bound vfio-pci)" \
-	eval 'dmesg | grep -q "vfio_reserve: $NIC1: reserved for vfio-pci" &&
+	eval 'dmesg | grep -q "$NIC1: vfio_reserve: reserved for vfio-pci" &&
 		in_order "$events" "pending e1000e" "reserved vfio-pci" "bound vfio-pci"'
 ktap_finish

@@ -58,7 +58,7 @@ ktap_check "e1000e never probed it and keeps the other NIC" \
 	eval 'grep -aq "^VR-NIC 0000:00:02.0 driver=e1000e override=(null) net=[a-z]" <(tr -d "\r" </tmp/nested.out) &&
 		! grep -q "e1000e 0000:01:00.0" /tmp/nested.out'
 ktap_check "the module logged the reservation by its boot rule" \
-	grep -q "vfio_reserve: 0000:01:00.0: reserved for vfio-pci by rule 0000:01:00.0#8086:10d3" /tmp/nested.out
+	grep -q "0000:01:00.0: vfio_reserve: reserved for vfio-pci by rule 0000:01:00.0#8086:10d3" /tmp/nested.out
 
 $VR unpersist --no-initramfs >/tmp/unpersist.out 2>&1
 rc=$?
