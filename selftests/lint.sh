@@ -102,7 +102,7 @@ for cptree in "${cptrees[@]}"; do
 		perl "$cp" --strict --no-tree --terse --show-types --quiet \
 			--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
 			-f kmod/*.c kmod/*.h kmod/compat/*.h kmod/uapi/linux/*.h \
-			selftests/vm/testdrv/vr_testdrv.c \
+			selftests/vm/testdrv/*.c \
 			2>&1 | grep -v '^total: 0 errors, 0 warnings, 0 checks' >"$cplog.checkpatch.log"
 	fi
 	result "lint: checkpatch.pl --strict of $cpname is clean on kmod/ and testdrv/" "$cplog.checkpatch.log"
@@ -117,7 +117,7 @@ if [ -n "$kdtree" ]; then
 		echo "no $kd" >"$cplog.kernel-doc.log"
 	else
 		"$kd" -none -Wall kmod/*.c kmod/*.h kmod/compat/*.h kmod/uapi/linux/*.h \
-			selftests/vm/testdrv/vr_testdrv.c >"$cplog.kernel-doc.log" 2>&1
+			selftests/vm/testdrv/*.c >"$cplog.kernel-doc.log" 2>&1
 	fi
 	result "lint: kernel-doc -Wall of $cpname reports nothing in kmod/ and testdrv/" "$cplog.kernel-doc.log"
 fi

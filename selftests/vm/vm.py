@@ -35,10 +35,11 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 
 MODULE_NAME = "vfio_reserve"
-# The tests' own driver (selftests/vm/testdrv), which Kbuild builds beside
-# the module: found at this path below the module's directory.
-TESTDRV_NAME = "vr_testdrv"
-TESTDRV_PATH = os.path.join("selftests", "vm", "testdrv", TESTDRV_NAME + ".ko")
+# The tests' own drivers (selftests/vm/testdrv), which Kbuild builds beside
+# the module: found in this directory below the module's. vr_testvariant is
+# built only for a kernel with vfio-pci-core.
+TESTDRV_NAMES = ("vr_testdrv", "vr_testvariant")
+TESTDRV_DIR = os.path.join("selftests", "vm", "testdrv")
 NINEP_MODULES = ("virtio_pci", "9pnet_virtio", "9p")
 BUSYBOX = "/bin/busybox"
 DEFAULT_TIMEOUT = 120
@@ -170,8 +171,11 @@ class ModRoot:
         self.base = os.path.join(vmdir, "modroot")
         self.kver = kver
         self.ko = ko
-        testdrv = os.path.join(os.path.dirname(ko), TESTDRV_PATH) if ko else ""
-        self.testdrv = testdrv if os.path.exists(testdrv) else None
+        self.testdrvs = []
+        for name in TESTDRV_NAMES if ko else ():
+            path = os.path.join(os.path.dirname(ko), TESTDRV_DIR, name + ".ko")
+            if os.path.exists(path):
+                self.testdrvs.append((name, path))
         self.host = host or f"/lib/modules/{kver}"
         self.kdir = os.path.join(self.base, "lib", "modules", kver)
         self.stamp = os.path.join(self.base, f".stamp-{kver}")
@@ -186,8 +190,8 @@ class ModRoot:
             self.copy_host_tree()
             state = None
         ko_state = [self.ko, mtime(self.ko)] if self.ko else None
-        if self.testdrv:
-            ko_state += [self.testdrv, mtime(self.testdrv)]
+        for _, path in self.testdrvs:
+            ko_state += [path, mtime(path)]
         if state is not None and state.get("host", "/lib/modules") != \
                 self.host_key():
             self.copy_host_tree()
@@ -242,15 +246,15 @@ class ModRoot:
                 unshare_file(path)
 
     def install_module(self):
-        names = "|".join(re.escape(n) for n in (MODULE_NAME, TESTDRV_NAME))
+        names = "|".join(re.escape(n) for n in (MODULE_NAME,) + TESTDRV_NAMES)
         for dirpath, _, files in os.walk(self.kdir):
             for name in files:
                 if re.fullmatch(rf"({names})\.ko(\.\w+)?", name):
                     os.unlink(os.path.join(dirpath, name))
         if self.ko:
             self.install_one(self.ko, MODULE_NAME)
-        if self.testdrv:
-            self.install_one(self.testdrv, TESTDRV_NAME)
+        for name, path in self.testdrvs:
+            self.install_one(path, name)
 
     def install_one(self, ko, name):
         extra = os.path.join(self.kdir, "extra")
