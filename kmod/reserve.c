@@ -37,6 +37,14 @@
 #include "reserve.h"
 
 #define VR_STUB_DRIVER	"pci-stub"
+/* xen-pciback's PCI driver (untested here: no Xen). */
+#define VR_XEN_DRIVER	"pciback"
+/*
+ * The driver_override of a device reserved for a target not known to be
+ * safe yet: the module's own name, which no PCI driver has, so nothing
+ * binds the device until the target is loaded and checked (vr_settle()).
+ */
+#define VR_HOLD		KBUILD_MODNAME
 
 /* One matched device. Protected by vr_lock. */
 struct vr_dev {
@@ -44,6 +52,8 @@ struct vr_dev {
 	struct pci_dev *pdev;		/* reference held */
 	enum vfio_reserve_state state;
 	char rule[VR_SEL_TEXT_SIZE];	/* what matched, or "claim" */
+	char target[VR_DRV_NAME_SIZE];	/* the driver it is reserved for */
+	char override[VR_DRV_NAME_SIZE];	/* set: @target or VR_HOLD */
 	char prev_driver[VR_DRV_NAME_SIZE];	/* "" when none */
 	const char *prev_override;	/* NULL when none */
 	bool setting;			/* the notifier is setting the override */
@@ -163,20 +173,69 @@ int vr_reclaim_parse(const char *s, enum vr_reclaim *r)
 	return 0;
 }
 
-static bool vr_vfio_registered(void)
+static bool vr_registered(const char *target)
 {
-	return driver_find(VR_DRIVER, &pci_bus_type);
+	return driver_find(target, &pci_bus_type);
 }
 
-/* Is vfio-pci there, loaded now if need be? Never from a netlink handler. */
-static bool vr_load_vfio(void)
+/*
+ * May @target hold a reserved device? vfio-pci and pci-stub by their names,
+ * and xen-pciback's; any other driver once registered, and only if it
+ * manages DMA itself (driver_managed_dma: vfio-pci-core's variants), as
+ * only such a driver leaves the IOMMU group viable.
+ *
+ * Return: 1 yes, 0 not known yet (not registered), -EPERM never (a
+ * registered driver that uses the kernel's DMA API: a native driver).
+ */
+static int vr_target_safe(const char *target)
 {
-	if (vr_vfio_registered() ||
-	    (!request_module(VR_DRIVER) && vr_vfio_registered()))
-		return true;
-	pr_warn("cannot load %s: reserved devices stay unbound until it is loaded (modprobe %s)\n",
-		VR_DRIVER, VR_DRIVER);
-	return false;
+	struct device_driver *drv;
+	int safe = 0;
+
+	if (!strcmp(target, VR_DRIVER) || !strcmp(target, VR_STUB_DRIVER) ||
+	    !strcmp(target, VR_XEN_DRIVER))
+		return 1;
+	/* the driver's memory outlives an RCU grace period (vr_driver_peek()) */
+	rcu_read_lock();
+	drv = driver_find(target, &pci_bus_type);
+	if (drv)
+		safe = to_pci_driver(drv)->driver_managed_dma ? 1 : -EPERM;
+	rcu_read_unlock();
+	return safe;
+}
+
+/* The driver_override a reservation for @target sets now. */
+static const char *vr_override_for(const char *target)
+{
+	return vr_target_safe(target) == 1 ? target : VR_HOLD;
+}
+
+/*
+ * Is @target there, loaded now if need be (its module of that name), and
+ * safe? Never from a netlink handler. @tried: the last target this settle
+ * asked modprobe for, so that many devices cost one modprobe.
+ */
+static bool vr_load_target(struct pci_dev *pdev, const char *target,
+			   char *tried, size_t size)
+{
+	int safe;
+
+	if (!vr_registered(target) && strcmp(tried, target)) {
+		strscpy(tried, target, size);
+		request_module("%s", target);
+	}
+	safe = vr_target_safe(target);
+	if (safe < 0) {
+		pci_warn(pdev, "left unbound: %s is not a VFIO driver (it does not manage DMA itself)\n",
+			 target);
+		return false;
+	}
+	if (!vr_registered(target)) {
+		pci_warn(pdev, "left unbound: cannot load %s (modprobe %s)\n",
+			 target, target);
+		return false;
+	}
+	return safe == 1;
 }
 
 /* The driver's name, read under the device lock. */
@@ -240,8 +299,12 @@ static void vr_dev_free(struct vr_dev *vd)
 	kfree(vd);
 }
 
-/* A record of @pdev as it is now: its driver and driver_override. */
-static struct vr_dev *vr_dev_new(struct pci_dev *pdev, const char *rule)
+/*
+ * A record of @pdev as it is now, its driver and driver_override, to be
+ * reserved for @target by @rule.
+ */
+static struct vr_dev *vr_dev_new(struct pci_dev *pdev, const char *rule,
+				 const char *target)
 {
 	struct vr_dev *vd = kzalloc_obj(*vd, GFP_KERNEL);
 	char *prev;
@@ -250,6 +313,8 @@ static struct vr_dev *vr_dev_new(struct pci_dev *pdev, const char *rule)
 		return NULL;
 	vd->pdev = pci_dev_get(pdev);
 	strscpy(vd->rule, rule, sizeof(vd->rule));
+	strscpy(vd->target, target, sizeof(vd->target));
+	strscpy(vd->override, vr_override_for(target), sizeof(vd->override));
 	device_lock(&pdev->dev);
 	if (pdev->dev.driver)
 		strscpy(vd->prev_driver, pdev->dev.driver->name,
@@ -266,11 +331,12 @@ static struct vr_dev *vr_dev_new(struct pci_dev *pdev, const char *rule)
 
 /*
  * The first inclusion that matches @pdev, unless an exclusion does, into
- * @rule; under vr_lock. A pinned rule whose address is @pdev's but whose
- * ids are not is reported: the device at that address changed.
+ * @rule, and its target driver into @target (VR_DRV_NAME_SIZE); under
+ * vr_lock. A pinned rule whose address is @pdev's but whose ids are not is
+ * reported: the device at that address changed.
  */
 static bool vr_rules_match(struct pci_dev *pdev, const struct vr_pci_ids *id,
-			   char *rule, size_t size)
+			   char *rule, size_t size, char *target)
 {
 	unsigned int i;
 	int found;
@@ -287,13 +353,16 @@ static bool vr_rules_match(struct pci_dev *pdev, const struct vr_pci_ids *id,
 	if (found < 0)
 		return false;
 	vr_sel_format(&vr_rule_sels[found], rule, size);
+	strscpy(target, vr_rule_sels[found].driver[0] ?
+		vr_rule_sels[found].driver : VR_DRIVER, VR_DRV_NAME_SIZE);
 	return true;
 }
 
 /* May the module take @pdev from the driver it has now? */
 static bool vr_may_take(const struct vr_dev *vd)
 {
-	if (!vd->prev_driver[0] || !strcmp(vd->prev_driver, VR_DRIVER))
+	if (!vd->prev_driver[0] || !strcmp(vd->prev_driver, vd->target) ||
+	    !strcmp(vd->prev_driver, VR_DRIVER))
 		return true;
 	if (vr_config.reclaim == VR_RECLAIM_ALL)
 		return true;
@@ -302,14 +371,14 @@ static bool vr_may_take(const struct vr_dev *vd)
 }
 
 static void vr_log_reserved(struct pci_dev *pdev, const char *rule,
-			    const char *prev_driver)
+			    const char *prev_driver, const char *target)
 {
-	if (prev_driver[0] && strcmp(prev_driver, VR_DRIVER))
+	if (prev_driver[0] && strcmp(prev_driver, target))
 		pci_info(pdev, "reserved for %s by rule %s (taken from %s)\n",
-			 VR_DRIVER, rule, prev_driver);
+			 target, rule, prev_driver);
 	else
-		pci_info(pdev, "reserved for %s by rule %s\n", VR_DRIVER, rule);
-	vr_emit(VFIO_RESERVE_EVENT_RESERVED, pdev, VR_DRIVER, rule);
+		pci_info(pdev, "reserved for %s by rule %s\n", target, rule);
+	vr_emit(VFIO_RESERVE_EVENT_RESERVED, pdev, target, rule);
 }
 
 /*
@@ -344,6 +413,7 @@ static void vr_unreserve(struct pci_dev *pdev, bool drop)
 static void vr_consider(struct pci_dev *pdev, bool added)
 {
 	char rule[VR_SEL_TEXT_SIZE], prev[VR_DRV_NAME_SIZE];
+	char target[VR_DRV_NAME_SIZE], override[VR_DRV_NAME_SIZE];
 	enum vfio_reserve_state state;
 	struct vr_pci_ids id;
 	struct vr_dev *vd;
@@ -353,14 +423,14 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 		return;
 	vr_pci_ids(pdev, &id);
 	mutex_lock(&vr_lock);
-	matched = vr_rules_match(pdev, &id, rule, sizeof(rule)) &&
+	matched = vr_rules_match(pdev, &id, rule, sizeof(rule), target) &&
 		  !vr_dev_find(pdev);
 	mutex_unlock(&vr_lock);
 	if (!matched)
 		return;
 	if (vr_config.dry_run) {
 		pci_info(pdev, "dry run: would reserve for %s by rule %s\n",
-			 VR_DRIVER, rule);
+			 target, rule);
 		return;
 	}
 	if (vr_group_in_use(pdev)) {
@@ -368,7 +438,7 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 			 rule);
 		return;
 	}
-	vd = vr_dev_new(pdev, rule);
+	vd = vr_dev_new(pdev, rule, target);
 	if (!vd) {
 		pci_err(pdev, "out of memory, not reserved\n");
 		return;
@@ -378,6 +448,7 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 	/* until the override is set: vr_release() waits for it (@added only) */
 	vd->setting = added && state == VFIO_RESERVE_STATE_RESERVED;
 	strscpy(prev, vd->prev_driver, sizeof(prev));
+	strscpy(override, vd->override, sizeof(override));
 	mutex_lock(&vr_lock);
 	if (vr_dev_find(pdev) || (!added && !vr_listed(pdev))) {
 		mutex_unlock(&vr_lock);
@@ -393,7 +464,7 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 		vr_emit(VFIO_RESERVE_EVENT_PENDING, pdev, prev, rule);
 		return;
 	}
-	if (vr_set_override(pdev, VR_DRIVER)) {
+	if (vr_set_override(pdev, override)) {
 		vr_unreserve(pdev, true);
 		pci_err(pdev, "cannot set driver_override: not reserved\n");
 		return;
@@ -406,17 +477,39 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 			vd->setting = false;
 		mutex_unlock(&vr_lock);
 	}
-	vr_log_reserved(pdev, rule, prev);
+	vr_log_reserved(pdev, rule, prev, target);
 }
 
 /*
- * Is @pdev's driver_override still the one a reservation sets? @now gets
- * what it is. The caller holds the device lock.
+ * The target and the driver_override of @pdev's reserved record, into
+ * VR_DRV_NAME_SIZE buffers. Return: whether it has one.
  */
-static bool vr_override_ours(struct pci_dev *pdev, char *now, size_t size)
+static bool vr_reserved_for(struct pci_dev *pdev, char *target,
+			    char *override)
 {
-	return vr_override_copy(&pdev->dev, now, size) == strlen(VR_DRIVER) &&
-	       !strcmp(now, VR_DRIVER);
+	struct vr_dev *vd;
+	bool found;
+
+	mutex_lock(&vr_lock);
+	vd = vr_dev_find(pdev);
+	found = vd && vd->state == VFIO_RESERVE_STATE_RESERVED;
+	if (found) {
+		strscpy(target, vd->target, VR_DRV_NAME_SIZE);
+		strscpy(override, vd->override, VR_DRV_NAME_SIZE);
+	}
+	mutex_unlock(&vr_lock);
+	return found;
+}
+
+/*
+ * Is @pdev's driver_override still @mine, the one its reservation set?
+ * @now gets what it is. The caller holds the device lock.
+ */
+static bool vr_override_ours(struct pci_dev *pdev, const char *mine,
+			     char *now, size_t size)
+{
+	return vr_override_copy(&pdev->dev, now, size) == strlen(mine) &&
+	       !strcmp(now, mine);
 }
 
 /*
@@ -444,26 +537,30 @@ static void vr_disown(struct pci_dev *pdev, const char *now)
 }
 
 /*
- * Bind a reserved device to vfio-pci, taking it from the driver it has if
- * that is what the reservation decided. A device whose override someone
- * else changed is disowned instead, and left as it is. Never under vr_lock.
+ * Bind a reserved device to its target, taking it from the driver it has
+ * if that is what the reservation decided; a device held for a target not
+ * loaded or not safe stays unbound. A device whose override someone else
+ * changed is disowned instead, and left as it is. Never under vr_lock.
  */
 static void vr_bind(struct pci_dev *pdev)
 {
 	char drv[VR_DRV_NAME_SIZE], now[VR_OVERRIDE_SIZE];
+	char target[VR_DRV_NAME_SIZE], override[VR_DRV_NAME_SIZE];
 	bool ours;
 	int ret;
 
+	if (!vr_reserved_for(pdev, target, override))
+		return;
 	device_lock(&pdev->dev);
 	strscpy(drv, pdev->dev.driver ? pdev->dev.driver->name : "",
 		sizeof(drv));
-	ours = vr_override_ours(pdev, now, sizeof(now));
+	ours = vr_override_ours(pdev, override, now, sizeof(now));
 	device_unlock(&pdev->dev);
 	if (!ours) {
 		vr_disown(pdev, now);
 		return;
 	}
-	if (!strcmp(drv, VR_DRIVER))
+	if (!strcmp(drv, target))
 		return;
 	if (drv[0]) {
 		if (vr_group_in_use(pdev)) {
@@ -473,9 +570,11 @@ static void vr_bind(struct pci_dev *pdev)
 		}
 		device_release_driver(&pdev->dev);
 	}
+	if (strcmp(override, target))
+		return;	/* held: vr_settle() said why */
 	ret = device_attach(&pdev->dev);
-	if (ret <= 0 && vr_vfio_registered())
-		pci_warn(pdev, "%s did not bind (%d)\n", VR_DRIVER, ret);
+	if (ret <= 0 && vr_registered(target))
+		pci_warn(pdev, "%s did not bind (%d)\n", target, ret);
 }
 
 /* Records to act on, with a reference each; under vr_lock. */
@@ -503,6 +602,7 @@ static struct pci_dev **vr_collect(unsigned int *n)
 static bool vr_promote(struct pci_dev *pdev)
 {
 	char drv[VR_DRV_NAME_SIZE], rule[VR_SEL_TEXT_SIZE];
+	char target[VR_DRV_NAME_SIZE], override[VR_DRV_NAME_SIZE];
 	struct vr_dev *vd;
 	bool promoted = false;
 
@@ -511,19 +611,60 @@ static bool vr_promote(struct pci_dev *pdev)
 	vd = vr_dev_find(pdev);
 	if (vd && vd->state == VFIO_RESERVE_STATE_PENDING && !drv[0]) {
 		vd->state = VFIO_RESERVE_STATE_RESERVED;
+		strscpy(vd->override, vr_override_for(vd->target),
+			sizeof(vd->override));
 		strscpy(rule, vd->rule, sizeof(rule));
+		strscpy(target, vd->target, sizeof(target));
+		strscpy(override, vd->override, sizeof(override));
 		promoted = true;
 	}
 	mutex_unlock(&vr_lock);
 	if (!promoted)
 		return false;
-	if (vr_set_override(pdev, VR_DRIVER)) {
+	if (vr_set_override(pdev, override)) {
 		vr_unreserve(pdev, false);
 		pci_err(pdev, "cannot set driver_override: still pending\n");
 		return false;
 	}
-	vr_log_reserved(pdev, rule, "");
+	vr_log_reserved(pdev, rule, "", target);
 	return true;
+}
+
+/*
+ * A device held for its target (VR_HOLD) gets the target's name once the
+ * target is loaded and safe; otherwise it stays held, and unbound.
+ */
+static void vr_release_hold(struct pci_dev *pdev, char *tried, size_t size)
+{
+	char target[VR_DRV_NAME_SIZE], override[VR_DRV_NAME_SIZE];
+	struct vr_dev *vd;
+	bool set = false;
+
+	if (!vr_reserved_for(pdev, target, override) ||
+	    !vr_load_target(pdev, target, tried, size) ||
+	    strcmp(override, VR_HOLD))
+		return;
+	device_lock(&pdev->dev);
+	mutex_lock(&vr_lock);
+	vd = vr_dev_find(pdev);
+	/* still held by this module: nobody changed the override meanwhile */
+	if (vd && !strcmp(vd->override, VR_HOLD) &&
+	    vr_override_ours(pdev, VR_HOLD, override, sizeof(override))) {
+		strscpy(vd->override, target, sizeof(vd->override));
+		set = true;
+	}
+	mutex_unlock(&vr_lock);
+	device_unlock(&pdev->dev);
+	/* not under the device lock: 6.1's driver_set_override() takes it */
+	if (set && vr_set_override(pdev, target)) {
+		pci_err(pdev, "cannot set driver_override to %s: left unbound\n",
+			target);
+		mutex_lock(&vr_lock);
+		vd = vr_dev_find(pdev);
+		if (vd)
+			strscpy(vd->override, VR_HOLD, sizeof(vd->override));
+		mutex_unlock(&vr_lock);
+	}
 }
 
 static bool vr_in_state(struct pci_dev *pdev, enum vfio_reserve_state state)
@@ -539,11 +680,12 @@ static bool vr_in_state(struct pci_dev *pdev, enum vfio_reserve_state state)
 }
 
 /*
- * Bring every reserved device onto vfio-pci, loading it if need be. On the
- * ordered queue.
+ * Bring every reserved device onto its target, loading it if need be. On
+ * the ordered queue.
  */
 static void vr_settle(void)
 {
+	char tried[VR_DRV_NAME_SIZE] = "";
 	struct pci_dev **devs;
 	unsigned int n, i;
 
@@ -552,8 +694,8 @@ static void vr_settle(void)
 	mutex_unlock(&vr_lock);
 	for (i = 0; i < n; i++)
 		vr_promote(devs[i]);
-	if (n)
-		vr_load_vfio();
+	for (i = 0; i < n; i++)
+		vr_release_hold(devs[i], tried, sizeof(tried));
 	for (i = 0; i < n; i++) {
 		if (vr_in_state(devs[i], VFIO_RESERVE_STATE_RESERVED))
 			vr_bind(devs[i]);
@@ -598,6 +740,8 @@ static void vr_forget(struct pci_dev *pdev)
 static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 			 void *data)
 {
+	char target[VR_DRV_NAME_SIZE], override[VR_DRV_NAME_SIZE];
+	char now[VR_OVERRIDE_SIZE];
 	struct device *dev = data;
 	struct pci_dev *pdev = to_pci_dev(dev);
 
@@ -607,7 +751,9 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 		atomic_inc(&vr_bus_gen);
 		vr_emit(VFIO_RESERVE_EVENT_ADDED, pdev, NULL, NULL);
 		vr_consider(pdev, true);
-		if (vr_in_state(pdev, VFIO_RESERVE_STATE_RESERVED) && !vr_vfio_registered())
+		/* the core binds it now if it can; else load, or say why not */
+		if (vr_reserved_for(pdev, target, override) &&
+		    (strcmp(override, target) || !vr_registered(target)))
 			vr_schedule_settle();
 		break;
 	case BUS_NOTIFY_DEL_DEVICE:
@@ -627,12 +773,10 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 		 * override changed; vr_disown() acts on reserved records only
 		 * (the device lock is held here, as vr_override_ours() wants).
 		 */
-		if (strcmp(dev->driver->name, VR_DRIVER)) {
-			char now[VR_OVERRIDE_SIZE];
-
-			if (!vr_override_ours(pdev, now, sizeof(now)))
-				vr_disown(pdev, now);
-		}
+		if (vr_reserved_for(pdev, target, override) &&
+		    strcmp(dev->driver->name, target) &&
+		    !vr_override_ours(pdev, override, now, sizeof(now)))
+			vr_disown(pdev, now);
 		break;
 	case BUS_NOTIFY_UNBIND_DRIVER:
 		/* The last moment the driver's name is known; unbind cannot fail. */
@@ -655,8 +799,9 @@ static struct notifier_block vr_bus_nb = {
  * @pdev: the device
  * @extack: why it was refused, or NULL
  *
- * Takes the device from any driver but a user's. Idempotent. On the
- * ordered queue only (vr_run_ordered()).
+ * Takes the device from any driver but a user's, for vfio-pci, or for the
+ * target of the rule that already matched it (never a variant downgraded
+ * to vfio-pci). Idempotent. On the ordered queue only (vr_run_ordered()).
  *
  * Return: 0, or -EINVAL (not an endpoint), -EBUSY (in use), -ENODEV
  * (removed meanwhile), -EOPNOTSUPP (dry run), -ENOMEM, or what setting the
@@ -665,6 +810,8 @@ static struct notifier_block vr_bus_nb = {
 int vr_claim(struct pci_dev *pdev, struct netlink_ext_ack *extack)
 {
 	char rule[VR_SEL_TEXT_SIZE], prev[VR_DRV_NAME_SIZE];
+	char target[VR_DRV_NAME_SIZE], override[VR_DRV_NAME_SIZE];
+	char tried[VR_DRV_NAME_SIZE] = "";
 	struct vr_dev *vd, *old;
 	bool was_pending = false;
 	int ret;
@@ -681,7 +828,7 @@ int vr_claim(struct pci_dev *pdev, struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG(extack, "its IOMMU group is in use by a VFIO user");
 		return -EBUSY;
 	}
-	vd = vr_dev_new(pdev, VR_CLAIM_RULE);
+	vd = vr_dev_new(pdev, VR_CLAIM_RULE, VR_DRIVER);
 	if (!vd)
 		return -ENOMEM;
 	vd->state = VFIO_RESERVE_STATE_RESERVED;
@@ -696,17 +843,24 @@ int vr_claim(struct pci_dev *pdev, struct netlink_ext_ack *extack)
 	if (old) {
 		was_pending = old->state == VFIO_RESERVE_STATE_PENDING;
 		old->state = VFIO_RESERVE_STATE_RESERVED;
+		if (was_pending)
+			strscpy(old->override, vr_override_for(old->target),
+				sizeof(old->override));
 		strscpy(rule, old->rule, sizeof(rule));
 		strscpy(prev, old->prev_driver, sizeof(prev));
+		strscpy(target, old->target, sizeof(target));
+		strscpy(override, old->override, sizeof(override));
 	} else {
 		list_add_tail(&vd->node, &vr_devs);
 		strscpy(rule, vd->rule, sizeof(rule));
 		strscpy(prev, vd->prev_driver, sizeof(prev));
+		strscpy(target, vd->target, sizeof(target));
+		strscpy(override, vd->override, sizeof(override));
 		vd = NULL;
 	}
 	mutex_unlock(&vr_lock);
 	vr_dev_free(vd);
-	ret = vr_set_override(pdev, VR_DRIVER);
+	ret = vr_set_override(pdev, override);
 	if (ret) {
 		if (!old || was_pending)
 			vr_unreserve(pdev, !old);
@@ -714,8 +868,8 @@ int vr_claim(struct pci_dev *pdev, struct netlink_ext_ack *extack)
 		return ret;
 	}
 	if (!old || was_pending)
-		vr_log_reserved(pdev, rule, prev);
-	vr_load_vfio();
+		vr_log_reserved(pdev, rule, prev, target);
+	vr_release_hold(pdev, tried, sizeof(tried));
 	vr_bind(pdev);
 	return 0;
 }
@@ -786,7 +940,7 @@ int vr_release(struct pci_dev *pdev, struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG(extack, "cannot restore driver_override");
 		return ret;
 	}
-	if (vr_bound_to(pdev, VR_DRIVER))
+	if (vr_bound_to(pdev, vd->target))
 		device_release_driver(&pdev->dev);
 	pci_info(pdev, "released (driver_override %s)\n",
 		 vd->prev_override ? vd->prev_override : "cleared");
@@ -875,12 +1029,17 @@ static int vr_rule_find(const struct vr_selector *sel)
 	return -1;
 }
 
-/* Parse @list into @sels (VR_SEL_LIST_MAX), repeats dropped. */
+/*
+ * Parse @list into @sels (VR_SEL_LIST_MAX), repeats dropped. "@auto" is
+ * refused: the helper chooses the driver and gives its name.
+ */
 static int vr_parse_unique(const char *list, struct vr_selector *sels,
 			   struct vr_sel_error *err)
 {
 	int n = vr_sel_parse_list(list, sels, VR_SEL_LIST_MAX, err);
 
+	if (n > 0 && vr_sel_list_named(list, sels, n, err))
+		return -EINVAL;
 	return n < 0 ? n : vr_sels_unique(sels, n);
 }
 
@@ -1084,8 +1243,8 @@ void vr_reserve_exit(void)
 	list_for_each_entry_safe(vd, tmp, &vr_devs, node) {
 		list_del(&vd->node);
 		if (vd->state == VFIO_RESERVE_STATE_RESERVED) {
-			pci_info(vd->pdev, "stays reserved for %s after unload\n",
-				 VR_DRIVER);
+			pci_info(vd->pdev, "stays reserved for %s after unload (driver_override %s)\n",
+				 vd->target, vd->override);
 			kept++;
 		}
 		vr_dev_free(vd);
@@ -1093,6 +1252,6 @@ void vr_reserve_exit(void)
 	mutex_unlock(&vr_lock);
 	destroy_workqueue(vr_wq);
 	if (kept)
-		pr_info("unloaded: %u devices keep driver_override=%s\n", kept,
-			VR_DRIVER);
+		pr_info("unloaded: %u devices keep their driver_override\n",
+			kept);
 }

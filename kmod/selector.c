@@ -264,49 +264,50 @@ static bool vr_unknown_prefix(const char *s, size_t len)
 	return word;
 }
 
-/**
- * vr_sel_parse() - parse one selector token
- * @tok: the token, not NUL terminated
- * @len: its length
- * @sel: filled in on success
- * @reason: set to a static explanation on failure
- *
- * Return: 0 or -EINVAL.
+/* A driver name: what a PCI driver registers, as driver_override takes it. */
+static bool vr_driver_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/*
+ * The target after '@' (@at), into @sel->driver: "" for vfio-pci, the
+ * default, so that both spellings are one rule.
  */
-int vr_sel_parse(const char *tok, size_t len, struct vr_selector *sel,
-		 const char **reason)
+static int vr_parse_target(const char *at, size_t len,
+			   struct vr_selector *sel, const char **reason)
 {
 	size_t i;
 
-	memset(sel, 0, sizeof(*sel));
-	if (!len) {
-		*reason = "empty selector";
+	if (sel->exclude) {
+		*reason = "an exclusion has no target driver";
 		return -EINVAL;
 	}
-	if (len > VR_SEL_TOKEN_MAX) {
-		*reason = "longer than 32 characters";
+	if (!len) {
+		*reason = "'@' needs a driver name after it";
+		return -EINVAL;
+	}
+	if (len > VR_SEL_DRIVER_MAX) {
+		*reason = "a driver name is at most 31 characters";
 		return -EINVAL;
 	}
 	for (i = 0; i < len; i++) {
-		if (tok[i] == ' ' || (unsigned char)tok[i] < 0x20 ||
-		    tok[i] == 0x7f) {
-			*reason = "a space or control character in a selector";
+		if (!vr_driver_char(at[i])) {
+			*reason = "a driver name is letters, digits, '_' and '-'";
 			return -EINVAL;
 		}
 	}
-	if (tok[0] == '!') {
-		sel->exclude = true;
-		tok++;
-		len--;
-		if (!len) {
-			*reason = "'!' needs a selector after it";
-			return -EINVAL;
-		}
-		if (tok[0] == '!') {
-			*reason = "only one '!' is allowed";
-			return -EINVAL;
-		}
-	}
+	if (len == 8 && !memcmp(at, "vfio-pci", 8))
+		return 0;
+	memcpy(sel->driver, at, len);
+	sel->driver[len] = '\0';
+	return 0;
+}
+
+static int vr_parse_selector(const char *tok, size_t len,
+			     struct vr_selector *sel, const char **reason)
+{
 	if (vr_has_prefix(tok, len, "class:")) {
 		sel->kind = VR_SEL_CLASS;
 		return vr_parse_class(tok + 6, len - 6, sel, reason);
@@ -331,6 +332,64 @@ int vr_sel_parse(const char *tok, size_t len, struct vr_selector *sel,
 	}
 	*reason = "expected an address, vvvv:dddd, class: or vf:";
 	return -EINVAL;
+}
+
+/**
+ * vr_sel_parse() - parse one selector token
+ * @tok: the token, not NUL terminated
+ * @len: its length
+ * @sel: filled in on success
+ * @reason: set to a static explanation on failure
+ *
+ * Return: 0 or -EINVAL.
+ */
+int vr_sel_parse(const char *tok, size_t len, struct vr_selector *sel,
+		 const char **reason)
+{
+	const char *at;
+	size_t i;
+
+	memset(sel, 0, sizeof(*sel));
+	if (!len) {
+		*reason = "empty selector";
+		return -EINVAL;
+	}
+	if (len > VR_SEL_TOKEN_MAX) {
+		*reason = "longer than 64 characters";
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		if (tok[i] == ' ' || (unsigned char)tok[i] < 0x20 ||
+		    tok[i] == 0x7f) {
+			*reason = "a space or control character in a selector";
+			return -EINVAL;
+		}
+	}
+	if (tok[0] == '!') {
+		sel->exclude = true;
+		tok++;
+		len--;
+		if (!len) {
+			*reason = "'!' needs a selector after it";
+			return -EINVAL;
+		}
+		if (tok[0] == '!') {
+			*reason = "only one '!' is allowed";
+			return -EINVAL;
+		}
+	}
+	at = memchr(tok, '@', len);
+	if (at) {
+		if (vr_parse_target(at + 1, len - (size_t)(at + 1 - tok), sel,
+				    reason))
+			return -EINVAL;
+		len = (size_t)(at - tok);
+		if (!len) {
+			*reason = "'@' needs a selector before it";
+			return -EINVAL;
+		}
+	}
+	return vr_parse_selector(tok, len, sel, reason);
 }
 
 static void vr_sel_set_error(struct vr_sel_error *err, const char *list,
@@ -393,6 +452,59 @@ int vr_sel_parse_list(const char *list, struct vr_selector *sels,
 			return (int)n;
 		tok = comma + 1;
 	}
+}
+
+/**
+ * vr_sel_refuse() - describe the refusal of a selector that parsed
+ * @list: the list it came from
+ * @index: its number in @list, from 1
+ * @reason: why it is refused
+ * @err: filled in as vr_sel_parse_list() fills it
+ *
+ * For what the grammar allows and a caller does not (the module and
+ * "@auto").
+ *
+ * Return: -EINVAL.
+ */
+int vr_sel_refuse(const char *list, unsigned int index, const char *reason,
+		  struct vr_sel_error *err)
+{
+	const char *tok = list, *comma;
+	unsigned int i;
+
+	for (i = 1; i < index && (comma = strchr(tok, ',')); i++)
+		tok = comma + 1;
+	comma = strchr(tok, ',');
+	vr_sel_set_error(err, list, tok,
+			 comma ? (size_t)(comma - tok) : strlen(tok), index,
+			 reason);
+	return -EINVAL;
+}
+
+/**
+ * vr_sel_list_named() - refuse "@auto" in a parsed list
+ * @list: the list
+ * @sels: what vr_sel_parse_list() made of it
+ * @n: how many
+ * @err: names the first "@auto"
+ *
+ * "@auto" asks for the driver that modules.alias prefers: only the helper
+ * reads modules.alias. The module, and helper commands that send a list
+ * as it is, need a driver's name.
+ *
+ * Return: 0, or -EINVAL.
+ */
+int vr_sel_list_named(const char *list, const struct vr_selector *sels,
+		      int n, struct vr_sel_error *err)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(sels[i].driver, VR_SEL_AUTO))
+			return vr_sel_refuse(list, (unsigned int)i + 1,
+					     "@auto is not resolved here: give a driver name",
+					     err);
+	return 0;
 }
 
 /* "selector 3 'xyz' at position 12: reason" */
@@ -493,8 +605,8 @@ static int vr_format_field(char *buf, size_t size, u32 v, int digits)
 	return snprintf(buf, size, "%0*x", digits, v);
 }
 
-/* The canonical text of @sel: lower case, domain always written. */
-int vr_sel_format(const struct vr_selector *sel, char *buf, size_t size)
+static int vr_sel_format_body(const struct vr_selector *sel, char *buf,
+			      size_t size)
 {
 	const char *bang = sel->exclude ? "!" : "";
 	char a[12], b[12], c[12];
@@ -529,4 +641,14 @@ int vr_sel_format(const struct vr_selector *sel, char *buf, size_t size)
 				sel->domain, sel->bus, sel->slot, sel->func);
 	}
 	return snprintf(buf, size, "?");
+}
+
+/* The canonical text of @sel: lower case, domain always written. */
+int vr_sel_format(const struct vr_selector *sel, char *buf, size_t size)
+{
+	int n = vr_sel_format_body(sel, buf, size);
+
+	if (!sel->driver[0] || n < 0 || (size_t)n >= size)
+		return n;
+	return n + snprintf(buf + n, size - (size_t)n, "@%s", sel->driver);
 }

@@ -20,8 +20,15 @@ typedef unsigned int u32;
 #endif
 
 #define VR_SEL_ANY		0xffffffffU
-/* Longest accepted token; the longest valid one is 20 characters. */
-#define VR_SEL_TOKEN_MAX	32
+/*
+ * Longest accepted token: a selector (at most 26 characters, a pinned
+ * address with an 8-digit domain) and its target, '@' and a driver name.
+ */
+#define VR_SEL_TOKEN_MAX	64
+/* Longest target driver name (a PCI driver's name, as driver_override takes). */
+#define VR_SEL_DRIVER_MAX	31
+/* The target that picks the driver from modules.alias: the helper's only. */
+#define VR_SEL_AUTO		"auto"
 /* Room for a canonical selector and its NUL. */
 #define VR_SEL_TEXT_SIZE	(VR_SEL_TOKEN_MAX + 1)
 /* Most selectors in one list. */
@@ -48,6 +55,7 @@ struct vr_selector {
 	u32 subdevice;
 	u32 class;		/* CLASS: 24-bit class code ... */
 	u32 class_mask;		/* ... and the bits that must match */
+	char driver[VR_SEL_DRIVER_MAX + 1];	/* @DRIVER; "" for vfio-pci */
 };
 
 /* What the matcher needs to know of one PCI function. */
@@ -73,6 +81,10 @@ int vr_sel_parse(const char *tok, size_t len, struct vr_selector *sel,
 		 const char **reason);
 int vr_sel_parse_list(const char *list, struct vr_selector *sels,
 		      unsigned int max, struct vr_sel_error *err);
+int vr_sel_list_named(const char *list, const struct vr_selector *sels,
+		      int n, struct vr_sel_error *err);
+int vr_sel_refuse(const char *list, unsigned int index, const char *reason,
+		  struct vr_sel_error *err);
 int vr_sel_format_error(const struct vr_sel_error *err, char *buf,
 			size_t size);
 bool vr_sel_match(const struct vr_selector *sel, const struct vr_pci_ids *id);

@@ -61,6 +61,8 @@ static int vr_rule_change(const struct vr_opts *o, const char *cmd,
 {
 	struct vr_selector sels[VR_SEL_LIST_MAX];
 	bool add = !strcmp(cmd, "add");
+	struct vr_sel_error err;
+	char msg[256];
 	char joined[VFIO_RESERVE_SELECTOR_LIST_MAX];
 	struct vr_nl nl;
 	uint32_t count;
@@ -72,6 +74,10 @@ static int vr_rule_change(const struct vr_opts *o, const char *cmd,
 				 sizeof(joined));
 	if (ret)
 		return ret;
+	if (vr_sel_list_named(joined, sels, nsels, &err)) {
+		vr_sel_format_error(&err, msg, sizeof(msg));
+		return vr_usage_error(cmd, "%s", msg);
+	}
 	if (add) {
 		ret = vr_list_safety(o, cmd, sels, nsels);
 		if (ret)

@@ -1586,6 +1586,15 @@ TEST_F(genl, rule_add_bad_or_empty_list_adds_nothing)
 			     rep.ext);
 	vr_reply_free(&rep);
 
+	/* "@auto" is the helper's to resolve: the module needs a name. */
+	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
+		  "8086:10d3,15b3:101e@auto", &rep);
+	EXPECT_ERR(-EINVAL, &rep);
+	if (fmt)
+		EXPECT_STREQ("selector 2 at position 10: @auto is not resolved here: give a driver name",
+			     rep.ext);
+	vr_reply_free(&rep);
+
 	/* The list must not be empty, for RULE_ADD nor for RULE_DEL. */
 	vr_do_str(&self->nl, VFIO_RESERVE_CMD_RULE_ADD, VFIO_RESERVE_A_RULE_SELECTOR_LIST,
 		  "", &rep);

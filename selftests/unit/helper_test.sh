@@ -209,9 +209,13 @@ vr add 'foo:0000:03:00.0'
 expect "add foo:0000:03:00.0: unknown prefix" 2 "selector 1 'foo:0000:03:00.0' at position 0: unknown prefix"
 vr add 03:00.0 ''
 expect "add 03:00.0 '': the empty second token" 2 "selector 2 '' at position 8: empty selector"
-long=0000:03:00.0aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+long=0000:03:00.0@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 vr add "$long"
-expect "add of a 46-character token: cut with ..., too long" 2 "'${long:0:32}...' at position 0: longer than 32 characters"
+expect "add of an 80-character token: cut with ..., too long" 2 "'${long:0:64}...' at position 0: longer than 64 characters"
+vr add 8086:10d3 15b3:101e@auto
+expect "add 8086:10d3 15b3:101e@auto: exit 2, @auto named" 2 "selector 2 '15b3:101e@auto' at position 10: @auto is not resolved here: give a driver name"
+vr add '8086:10d3@mlx5/vfio'
+expect "add 8086:10d3@mlx5/vfio: exit 2, the driver name's characters" 2 "a driver name is letters, digits, '_' and '-'"
 vr list 'bad!sel'
 expect "list 'bad!sel': exit 2, the token named" 2 "selector 1 'bad!sel' at position 0"
 vr list 03:00.0 'bad!sel'

@@ -50,6 +50,16 @@ static const struct valid_case valid[] = {
 	{ "03:00.0#8086:10d3", "0000:03:00.0#8086:10d3" },
 	{ "10000:01:00.0#8086:f1a8", "10000:01:00.0#8086:f1a8" },
 	{ "ffffffff:ff:1f.7#ffff:ffff", "ffffffff:ff:1f.7#ffff:ffff" },
+	/* A target driver per rule; vfio-pci is the default, not written. */
+	{ "0000:03:00.0@mlx5_vfio_pci", "0000:03:00.0@mlx5_vfio_pci" },
+	{ "15b3:101e@auto", "15b3:101e@auto" },
+	{ "vf:65:00.0@auto", "vf:0000:65:00.0@auto" },
+	{ "8086:10d3@pci-stub", "8086:10d3@pci-stub" },
+	{ "03:00.0@vfio-pci", "0000:03:00.0" },
+	{ "class:0108@Vr-Test_1", "class:0108@Vr-Test_1" },
+	{ "03:00.0#8086:10d3@vr_testvariant", "0000:03:00.0#8086:10d3@vr_testvariant" },
+	{ "ffffffff:ff:1f.7#ffff:ffff@abcdefghijklmnopqrstuvwxyz01234",
+	  "ffffffff:ff:1f.7#ffff:ffff@abcdefghijklmnopqrstuvwxyz01234" },
 };
 
 struct invalid_case {
@@ -92,7 +102,16 @@ static const struct invalid_case invalid[] = {
 	{ "0000:03:00.0\x1b[31m", "space or control" },
 	{ "\r8086:10d3", "space or control" },
 	{ "8086:10d3\x7f", "space or control" },
-	{ "0000:03:00.0000000000000000000000000", "longer than 32" },
+	{ "0000:03:00.000000000000000000000000000000000000000000000000000000000000", "longer than 64" },
+	{ "!0000:03:00.0@pci-stub", "exclusion has no target" },
+	{ "8086:10d3@", "'@' needs a driver name" },
+	{ "@pci-stub", "'@' needs a selector" },
+	{ "!@pci-stub", "exclusion has no target" },
+	{ "8086:10d3@a/b", "letters, digits" },
+	{ "8086:10d3@a@b", "letters, digits" },
+	{ "8086:10d3@vfio.pci", "letters, digits" },
+	{ "8086:10d3@abcdefghijklmnopqrstuvwxyz012345", "at most 31" },
+	{ "8086:1@pci-stub", "device must be 4 hex" },
 	{ "!0000:03:00.0#8086:10d3", "exclusion cannot be pinned" },
 	{ "0000:03:*.*#8086:10d3", "slot must be 00-1f" },
 	{ "0000:03:00.*#8086:10d3", "function must be 0-7" },
@@ -192,8 +211,9 @@ static const struct list_error_case list_errors[] = {
 	{ "8086:10d3,!0000:00:02.8", 2, 10, "!0000:00:02.8", -EINVAL },
 	{ "class:0200,8086:zzzz,03:00.0", 2, 11, "8086:zzzz", -EINVAL },
 	{ "!", 1, 0, "!", -EINVAL },
-	{ "0000:03:00.0000000000000000000000000000000,8086:10d3", 1, 0,
-	  "0000:03:00.000000000000000000000...", -EINVAL },
+	{ "0000:03:00.000000000000000000000000000000000000000000000000000000000,8086:10d3", 1, 0,
+	  "0000:03:00.00000000000000000000000000000000000000000000000000000...", -EINVAL },
+	{ "8086:10d3,15b3:101e@mlx5/vfio", 2, 10, "15b3:101e@mlx5/vfio", -EINVAL },
 };
 
 TEST(list_errors_name_the_token_and_its_position)
@@ -216,6 +236,25 @@ TEST(list_errors_name_the_token_and_its_position)
 		vr_sel_format_error(&err, text, sizeof(text));
 		EXPECT_NE(NULL, strstr(text, c->token));
 	}
+}
+
+/* A selector that parsed, refused by its caller: named as a parse error. */
+TEST(refused_selectors_are_named_as_parse_errors)
+{
+	struct vr_sel_error err;
+	char text[160];
+
+	memset(&err, 0, sizeof(err));
+	EXPECT_EQ(-EINVAL, vr_sel_refuse("8086:10d3,class:0200@auto,03:00.0", 2,
+					 "why", &err));
+	EXPECT_EQ(2, err.index);
+	EXPECT_EQ(10, err.pos);
+	EXPECT_STREQ("class:0200@auto", err.token);
+	vr_sel_format_error(&err, text, sizeof(text));
+	EXPECT_STREQ("selector 2 'class:0200@auto' at position 10: why", text);
+	EXPECT_EQ(-EINVAL, vr_sel_refuse("03:00.0@auto", 1, "why", &err));
+	EXPECT_EQ(0, err.pos);
+	EXPECT_STREQ("03:00.0@auto", err.token);
 }
 
 TEST(list_longer_than_the_limit_is_refused)
