@@ -84,7 +84,8 @@
  *             pointing at the list, its message naming the token's number
  *             and position and why (a fixed message on kernels before
  *             6.2, which have no formatted ones); rules already present
- *             are skipped. Present devices that match are reserved as
+ *             are skipped. A selector may name its target driver,
+ *             SELECTOR@DRIVER (vfio-reserve(8)); "@auto" is refused. Present devices that match are reserved as
  *             at load time.
  *   reply:    VFIO_RESERVE_A_RULE_COUNT, the number of rules added.
  *
