@@ -85,8 +85,8 @@
  *             and position and why (a fixed message on kernels before
  *             6.2, which have no formatted ones); rules already present
  *             are skipped. A selector may name its target driver,
- *             SELECTOR@DRIVER (vfio-reserve(8)); "@auto" is refused. Present devices that match are reserved as
- *             at load time.
+ *             SELECTOR@DRIVER (vfio-reserve(8)); "@auto" is refused.
+ *             Present devices that match are reserved as at load time.
  *   reply:    VFIO_RESERVE_A_RULE_COUNT, the number of rules added.
  *
  * VFIO_RESERVE_CMD_RULE_DEL (do, admin)
