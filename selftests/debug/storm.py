@@ -110,11 +110,12 @@ def main():
     addr, port, netdev = sys.argv[3], sys.argv[4], sys.argv[5]
     ctl = Ctl()
     kmsg = Kmsg()
-    want = f"{addr}: vfio_reserve: reserved for vfio-pci by rule {addr}"
+    # pci_info() lines: "<driver or pci> ADDR: vfio_reserve: ..."
+    want = f" {addr}: vfio_reserve: reserved for vfio-pci by rule {addr}"
     # the churn's DEVICE_CLAIM may get there first: between the device's
     # entry on the bus and the module's notifier
-    claimed = f"{addr}: vfio_reserve: reserved for vfio-pci by rule claim"
-    released = f"{addr}: vfio_reserve: released"
+    claimed = f" {addr}: vfio_reserve: reserved for vfio-pci by rule claim"
+    released = f" {addr}: vfio_reserve: released"
     add = {"execute": "device_add", "arguments": {"driver": "e1000e", "bus": port,
            "netdev": netdev, "id": "hp0", "romfile": ""}}
     rm = {"execute": "device_del", "arguments": {"id": "hp0"}}
@@ -137,12 +138,12 @@ def main():
 
         def seen(text):
             log.extend(kmsg.lines())
-            return any(line.startswith(text) for line in log)
+            return any(text in line for line in log)
 
         if wait(lambda: exists(addr), 20):
             if wait(lambda: seen(want) or seen(claimed), 10):
-                first = next(line for line in log if line.startswith((want, claimed)))
-                c["by_rule" if first.startswith(want) else "by_claim"] += 1
+                first = next(line for line in log if want in line or claimed in line)
+                c["by_rule" if want in first else "by_claim"] += 1
             else:
                 print(f"# cycle {i}: not reserved on arrival")
             # bound, or released by the churn already
