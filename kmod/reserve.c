@@ -235,7 +235,7 @@ static bool vr_load_target(struct pci_dev *pdev, const char *target,
 			 target, target);
 		return false;
 	}
-	return safe == 1;
+	return true;	/* registered, so known: safe */
 }
 
 /* The driver's name, read under the device lock. */
@@ -478,6 +478,9 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 		mutex_unlock(&vr_lock);
 	}
 	vr_log_reserved(pdev, rule, prev, target);
+	/* the core binds a new device now if it can; else load, or say why */
+	if (added && (strcmp(override, target) || !vr_registered(target)))
+		vr_schedule_settle();
 }
 
 /*
@@ -751,10 +754,6 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 		atomic_inc(&vr_bus_gen);
 		vr_emit(VFIO_RESERVE_EVENT_ADDED, pdev, NULL, NULL);
 		vr_consider(pdev, true);
-		/* the core binds it now if it can; else load, or say why not */
-		if (vr_reserved_for(pdev, target, override) &&
-		    (strcmp(override, target) || !vr_registered(target)))
-			vr_schedule_settle();
 		break;
 	case BUS_NOTIFY_DEL_DEVICE:
 		vr_forget(pdev);
