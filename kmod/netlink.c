@@ -260,7 +260,10 @@ static int vr_fill_dev_with(struct sk_buff *skb, struct pci_dev *pdev,
 	    (f->is_pf &&
 	     (nla_put_u16(skb, VFIO_RESERVE_A_DEV_SRIOV_TOTALVFS, f->totalvfs) ||
 	      nla_put_u16(skb, VFIO_RESERVE_A_DEV_SRIOV_NUMVFS, f->numvfs))) ||
-	    vr_put_str(skb, VFIO_RESERVE_A_DEV_PF_ADDR, f->pf_addr)) {
+	    vr_put_str(skb, VFIO_RESERVE_A_DEV_PF_ADDR, f->pf_addr) ||
+	    vr_put_str(skb, VFIO_RESERVE_A_DEV_TARGET, f->target) ||
+	    (f->target_err &&
+	     nla_put_u8(skb, VFIO_RESERVE_A_DEV_TARGET_ERROR, f->target_err))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -790,7 +793,7 @@ static int vr_nl_status_doit(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 
 	vr_totals_get(&t);
-	vr_reservation_count(&t.reserved, &t.pending);
+	vr_reservation_count(&t);
 	vr_config_get(&config);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
@@ -807,6 +810,8 @@ static int vr_nl_status_doit(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u32(msg, VFIO_RESERVE_A_STATUS_RULES, vr_rules_count()) ||
 	    nla_put_u32(msg, VFIO_RESERVE_A_STATUS_RESERVED, t.reserved) ||
 	    nla_put_u32(msg, VFIO_RESERVE_A_STATUS_PENDING, t.pending) ||
+	    nla_put_u32(msg, VFIO_RESERVE_A_STATUS_TARGET_FAILED,
+			t.target_failed) ||
 	    vr_put_str(msg, VFIO_RESERVE_A_STATUS_CONFIG_ERROR,
 		       vr_config_error)) {
 		nlmsg_free(msg);

@@ -55,6 +55,7 @@ struct vr_dev {
 	char target[VR_DRV_NAME_SIZE];	/* the driver it is reserved for */
 	char override[VR_DRV_NAME_SIZE];	/* set: @target or VR_HOLD */
 	char prev_driver[VR_DRV_NAME_SIZE];	/* "" when none */
+	enum vfio_reserve_target_error target_err;	/* last vr_settle() */
 	const char *prev_override;	/* NULL when none */
 	bool setting;			/* the notifier is setting the override */
 };
@@ -210,34 +211,6 @@ static const char *vr_override_for(const char *target)
 	return vr_target_safe(target) == 1 ? target : VR_HOLD;
 }
 
-/*
- * Is @target there, loaded now if need be (its module of that name), and
- * safe? Never from a netlink handler. @tried: the last target this settle
- * asked modprobe for, so that many devices cost one modprobe.
- */
-static bool vr_load_target(struct pci_dev *pdev, const char *target,
-			   char *tried, size_t size)
-{
-	int safe;
-
-	if (!vr_registered(target) && strcmp(tried, target)) {
-		strscpy(tried, target, size);
-		request_module("%s", target);
-	}
-	safe = vr_target_safe(target);
-	if (safe < 0) {
-		pci_warn(pdev, "left unbound: %s is not a VFIO driver (it does not manage DMA itself)\n",
-			 target);
-		return false;
-	}
-	if (!vr_registered(target)) {
-		pci_warn(pdev, "left unbound: cannot load %s (modprobe %s)\n",
-			 target, target);
-		return false;
-	}
-	return true;	/* registered, so known: safe */
-}
-
 /* The driver's name, read under the device lock. */
 static void vr_driver_name(struct pci_dev *pdev, char *buf, size_t size)
 {
@@ -268,6 +241,48 @@ static struct vr_dev *vr_dev_find(struct pci_dev *pdev)
 		if (vd->pdev == pdev)
 			return vd;
 	return NULL;
+}
+
+/*
+ * Is @target there, loaded now if need be (its module of that name), and
+ * safe? Never from a netlink handler. @tried: the last target this settle
+ * asked modprobe for, so that many devices cost one modprobe.
+ */
+static bool vr_load_target(struct pci_dev *pdev, const char *target,
+			   char *tried, size_t size)
+{
+	enum vfio_reserve_target_error err = VFIO_RESERVE_TARGET_ERROR_OK;
+	char rule[VR_SEL_TEXT_SIZE];
+	struct vr_dev *vd;
+	bool changed = false;
+
+	if (!vr_registered(target) && strcmp(tried, target)) {
+		strscpy(tried, target, size);
+		request_module("%s", target);
+	}
+	if (vr_target_safe(target) < 0)
+		err = VFIO_RESERVE_TARGET_ERROR_NOT_VFIO;
+	else if (!vr_registered(target))
+		err = VFIO_RESERVE_TARGET_ERROR_MISSING;
+	/* said once, when it becomes so: settles are frequent */
+	mutex_lock(&vr_lock);
+	vd = vr_dev_find(pdev);
+	if (vd && vd->target_err != err) {
+		vd->target_err = err;
+		strscpy(rule, vd->rule, sizeof(rule));
+		changed = true;
+	}
+	mutex_unlock(&vr_lock);
+	if (!changed || !err)
+		return !err;
+	if (err == VFIO_RESERVE_TARGET_ERROR_NOT_VFIO)
+		pci_warn(pdev, "left unbound: %s is not a VFIO driver (it does not manage DMA itself)\n",
+			 target);
+	else
+		pci_warn(pdev, "left unbound: cannot load %s (modprobe %s)\n",
+			 target, target);
+	vr_emit(VFIO_RESERVE_EVENT_TARGET_FAILED, pdev, target, rule);
+	return false;
 }
 
 /*
@@ -966,27 +981,32 @@ void vr_reservation_get(struct pci_dev *pdev, struct vr_facts *f)
 		strscpy(f->rule, vd->rule, sizeof(f->rule));
 		strscpy(f->prev_driver, vd->prev_driver,
 			sizeof(f->prev_driver));
+		strscpy(f->target, vd->target, sizeof(f->target));
+		f->target_err = vd->target_err;
 	}
 	mutex_unlock(&vr_lock);
 }
 
 /**
- * vr_reservation_count() - how many devices are reserved and pending
- * @reserved: gets the first
- * @pending: gets the second
+ * vr_reservation_count() - how many devices are reserved, pending, and
+ * reserved but refused by their target
+ * @t: gets them in reserved, pending and target_failed
  */
-void vr_reservation_count(u32 *reserved, u32 *pending)
+void vr_reservation_count(struct vr_totals *t)
 {
 	struct vr_dev *vd;
 
-	*reserved = 0;
-	*pending = 0;
+	t->reserved = 0;
+	t->pending = 0;
+	t->target_failed = 0;
 	mutex_lock(&vr_lock);
 	list_for_each_entry(vd, &vr_devs, node) {
 		if (vd->state == VFIO_RESERVE_STATE_RESERVED)
-			(*reserved)++;
+			t->reserved++;
 		else
-			(*pending)++;
+			t->pending++;
+		if (vd->target_err)
+			t->target_failed++;
 	}
 	mutex_unlock(&vr_lock);
 }

@@ -69,7 +69,7 @@ int vr_claim(struct pci_dev *pdev, struct netlink_ext_ack *extack);
 int vr_release(struct pci_dev *pdev, struct netlink_ext_ack *extack);
 
 void vr_reservation_get(struct pci_dev *pdev, struct vr_facts *f);
-void vr_reservation_count(u32 *reserved, u32 *pending);
+void vr_reservation_count(struct vr_totals *t);
 const char *vr_reclaim_name(enum vr_reclaim r);
 int vr_reclaim_parse(const char *s, enum vr_reclaim *r);
 

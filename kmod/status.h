@@ -28,6 +28,8 @@ struct vr_facts {
 	enum vfio_reserve_state state;
 	char rule[VR_SEL_TEXT_SIZE];
 	char prev_driver[VR_DRV_NAME_SIZE];
+	char target[VR_DRV_NAME_SIZE];
+	enum vfio_reserve_target_error target_err;
 	bool has_group;
 	u32 group;
 	bool intr_remap;
@@ -45,6 +47,7 @@ struct vr_totals {
 	bool intr_remap;
 	u32 reserved;		/* from vr_reservation_count() */
 	u32 pending;
+	u32 target_failed;
 };
 
 void vr_pci_ids(struct pci_dev *pdev, struct vr_pci_ids *id);

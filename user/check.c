@@ -33,6 +33,34 @@ static void vr_problem(struct vr_check *c, bool fail, const char *fix,
 		c->failed = true;
 }
 
+/* Why @d is reserved for its target, and what @auto would choose. */
+static void vr_check_explain(const struct vr_opts *o, const struct vr_device *d,
+			     struct vr_check *c)
+{
+	struct vr_auto_choice a;
+	char modalias[256], why[768];
+	const char *target = d->target[0] ? d->target : "vfio-pci";
+	int len = 0;
+
+	if (d->state)
+		len = snprintf(c->explain, sizeof(c->explain),
+			       "reserved for %s by rule %s%s; ", target, d->rule,
+			       strchr(d->rule, '@') ? "" : " (no @DRIVER: vfio-pci)");
+	else
+		len = snprintf(c->explain, sizeof(c->explain),
+			       "not reserved (claim binds vfio-pci); ");
+	if (vr_sysfs_dev(o, d->addr, "modalias", modalias, sizeof(modalias)) ||
+	    vr_auto_choose(o, modalias, &a)) {
+		snprintf(c->explain + len, sizeof(c->explain) - (size_t)len,
+			 "@auto cannot choose: the modalias or %s/modules.alias cannot be read",
+			 o->modules);
+		return;
+	}
+	vr_auto_explain(&a, why, sizeof(why));
+	snprintf(c->explain + len, sizeof(c->explain) - (size_t)len,
+		 "@auto would choose %s: %s", a.driver, why);
+}
+
 /**
  * vr_check_device() - every reason @addr cannot go to a VM now
  * @o: options
@@ -52,6 +80,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 	const struct vr_group *g;
 	char fix[320], users[512], path[64];
 	unsigned int i;
+	bool vfio;
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
@@ -61,6 +90,9 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 		return;
 	}
 	c->dev = *d;
+	snprintf(c->driver, sizeof(c->driver), "%s", d->driver);
+	if (o->explain)
+		vr_check_explain(o, d, c);
 	if (d->bridge) {
 		vr_problem(c, true, "assign the devices behind it instead",
 			   "%s is a bridge; bridges cannot be assigned", addr);
@@ -79,17 +111,31 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 			   unsafe ? "no interrupt remapping; allowed only because vfio_iommu_type1.allow_unsafe_interrupts=1, which lets a guest forge interrupts" :
 			   "no interrupt remapping: vfio will refuse the device");
 	}
-	if (strcmp(d->driver, "vfio-pci")) {
+	vfio = d->driver[0] && vr_vfio_bound(o, addr);
+	if (d->target_err) {
+		snprintf(fix, sizeof(fix),
+			 "install %s's module, or change rule %s to name a VFIO driver (@vfio-pci, or @auto)",
+			 d->target, d->rule);
+		vr_problem(c, true, fix, "reserved for %s, but %s: the device is left unbound",
+			   d->target, vr_target_error_text(d->target_err));
+	} else if (!vfio && d->driver[0] && !strcmp(d->driver, d->target)) {
+		snprintf(fix, sizeof(fix),
+			 "to assign it, reserve it for a VFIO driver instead: replace rule %s by one naming @vfio-pci or @auto (vfio-reserve remove, vfio-reserve add), then reload vfio_reserve",
+			 d->rule);
+		vr_problem(c, true, fix,
+			   "bound to %s, which is not a VFIO driver: rule %s only hides the device from host drivers",
+			   d->driver, d->rule);
+	} else if (!vfio) {
 		snprintf(fix, sizeof(fix), "vfio-reserve claim %s", addr);
 		if (d->state == VFIO_RESERVE_STATE_PENDING)
 			vr_problem(c, true, fix,
 				   "bound to %s: matched by rule %s but pending (reclaim leaves native drivers alone)",
 				   d->driver, d->rule);
 		else if (d->driver[0])
-			vr_problem(c, true, fix, "bound to %s, not vfio-pci",
+			vr_problem(c, true, fix, "bound to %s, which is not a VFIO driver",
 				   d->driver);
 		else
-			vr_problem(c, true, fix, "not bound to vfio-pci (no driver)");
+			vr_problem(c, true, fix, "not bound to a VFIO driver (no driver)");
 	}
 	g = vr_find_group(groups, ng, d->group);
 	for (i = 0; g && i < g->n; i++) {
@@ -113,7 +159,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 				   "in use: IOMMU group %u is held by a VFIO user",
 				   d->group);
 	}
-	if (!strcmp(d->driver, "vfio-pci")) {
+	if (vfio) {
 		snprintf(path, sizeof(path), "/dev/vfio/%u", d->group);
 		if (access(path, F_OK))
 			vr_problem(c, true, "modprobe vfio-pci, and check udev rules for /dev/vfio",
@@ -135,6 +181,12 @@ void vr_check_print(const struct vr_check *c, struct vr_json *j)
 		vr_json_open(j, NULL, '{');
 		vr_json_str(j, "address", c->addr);
 		vr_json_bool(j, "ok", !c->failed);
+		if (c->dev.target[0])
+			vr_json_str(j, "target", c->dev.target);
+		if (c->driver[0])
+			vr_json_str(j, "driver", c->driver);
+		if (c->explain[0])
+			vr_json_str(j, "explain", c->explain);
 		vr_json_open(j, "problems", '[');
 		for (i = 0; i < c->n; i++) {
 			vr_json_open(j, NULL, '{');
@@ -148,10 +200,12 @@ void vr_check_print(const struct vr_check *c, struct vr_json *j)
 		return;
 	}
 	if (!c->failed)
-		printf("%s: ok, can be assigned (IOMMU group %u, /dev/vfio/%u)\n",
-		       c->addr, c->dev.group, c->dev.group);
+		printf("%s: ok, can be assigned through %s (IOMMU group %u, /dev/vfio/%u)\n",
+		       c->addr, c->driver, c->dev.group, c->dev.group);
 	else
 		printf("%s: cannot be assigned now\n", c->addr);
+	if (c->explain[0])
+		printf("  why:  %s\n", c->explain);
 	for (i = 0; i < c->n; i++) {
 		printf("  %s  %s\n", c->p[i].fail ? "FAIL" : "WARN", c->p[i].what);
 		if (c->p[i].fix[0])

@@ -22,6 +22,8 @@ struct vr_problem {
 struct vr_check {
 	char addr[VR_ADDR_SIZE];
 	struct vr_device dev;
+	char driver[VR_NAME_SIZE];	/* bound, "" when none */
+	char explain[1024];		/* --explain: why its target */
 	bool failed;
 	unsigned int n;
 	struct vr_problem p[VR_MAX_PROBLEMS];

@@ -103,6 +103,7 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 	int i, ret, undo = -1;	/* on failure: how many to give back */
 	bool *was = NULL;
 	struct vr_device d;
+	const char *target;
 	char why[256];
 	struct vr_nl nl;
 
@@ -153,18 +154,20 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 			undo = i;		/* those before it */
 			break;
 		}
-		if (vr_wait_driver(o, addrs[i], "vfio-pci", VR_BIND_WAIT_MS)) {
-			vr_err("%s: reserved, but vfio-pci did not bind it: modprobe vfio-pci, and see dmesg",
-			       addrs[i]);
+		/* the module keeps a variant a rule chose: wait for that */
+		target = d.target[0] ? d.target : "vfio-pci";
+		if (vr_wait_driver(o, addrs[i], target, VR_BIND_WAIT_MS)) {
+			vr_err("%s: reserved, but %s did not bind it: modprobe %s, and see dmesg",
+			       addrs[i], target, target);
 			undo = i + 1;	/* and this one */
 			break;
 		}
 		if (d.has_group)
-			printf("%s: reserved, bound to vfio-pci (IOMMU group %u: /dev/vfio/%u)\n",
-			       addrs[i], d.group, d.group);
+			printf("%s: reserved, bound to %s (IOMMU group %u: /dev/vfio/%u)\n",
+			       addrs[i], target, d.group, d.group);
 		else
-			printf("%s: reserved, bound to vfio-pci (no IOMMU group: the IOMMU is off)\n",
-			       addrs[i]);
+			printf("%s: reserved, bound to %s (no IOMMU group: the IOMMU is off)\n",
+			       addrs[i], target);
 	}
 	if (undo >= 0)
 		vr_claim_undo(o, &nl, addrs, was, undo);

@@ -144,6 +144,10 @@ void vr_json_device(struct vr_json *j, const struct vr_device *d)
 	vr_json_str(j, "state", d->state ? vr_state_name(d->state) : "none");
 	vr_json_opt_str(j, "rule", d->rule);
 	vr_json_opt_str(j, "previous_driver", d->prev_driver);
+	vr_json_opt_str(j, "target", d->target);
+	vr_json_opt_str(j, "target_error",
+			d->target_err == VFIO_RESERVE_TARGET_ERROR_MISSING ? "missing" :
+			d->target_err ? "not-vfio" : "");
 	if (d->has_group)
 		vr_json_int(j, "iommu_group", d->group);
 	else

@@ -78,6 +78,7 @@ static void vr_sriov_text(const struct vr_device *d, char *buf, size_t size)
 static void vr_print_device(const struct vr_device *d)
 {
 	char ids[16], cls[128], grp[16], sriov[40], reset[VR_NAME_SIZE];
+	char target[VR_NAME_SIZE + 2];
 	char *p;
 
 	snprintf(ids, sizeof(ids), "%04x:%04x", d->vendor, d->device);
@@ -89,9 +90,12 @@ static void vr_print_device(const struct vr_device *d)
 	for (p = reset; *p; p++)
 		if (*p == ' ')
 			*p = ',';
-	printf("%-12s  %-9s  %-24s  %-12s  %-8s  %-5s  %-6s  %-14s  %s\n",
+	/* a target that cannot have the device is marked with a '!' */
+	snprintf(target, sizeof(target), "%s%s", d->target[0] ? d->target : "-",
+		 d->target_err ? "!" : "");
+	printf("%-12s  %-9s  %-24s  %-12s  %-8s  %-14s  %-5s  %-6s  %-14s  %s\n",
 	       d->addr, ids, cls, d->driver[0] ? d->driver : "-",
-	       d->bridge ? "bridge" : vr_state_name(d->state), grp,
+	       d->bridge ? "bridge" : vr_state_name(d->state), target, grp,
 	       d->in_use ? "yes" : "no", reset, sriov);
 }
 
@@ -126,9 +130,9 @@ int vr_cmd_list(const struct vr_opts *o, int argc, char **argv)
 		vr_json_init(&j, stdout);
 		vr_json_open(&j, NULL, '[');
 	} else {
-		printf("%-12s  %-9s  %-24s  %-12s  %-8s  %-5s  %-6s  %-14s  %s\n",
-		       "ADDRESS", "IDS", "CLASS", "DRIVER", "STATE", "GROUP",
-		       "IN-USE", "RESET", "SR-IOV");
+		printf("%-12s  %-9s  %-24s  %-12s  %-8s  %-14s  %-5s  %-6s  %-14s  %s\n",
+		       "ADDRESS", "IDS", "CLASS", "DRIVER", "STATE", "TARGET",
+		       "GROUP", "IN-USE", "RESET", "SR-IOV");
 	}
 	for (i = 0; i < n; i++) {
 		vr_device_ids(&devs[i], &id);

@@ -4,10 +4,12 @@
  *
  * vfio-reserve: reserve PCI devices for vfio-pci and hand them to VMs.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "vfio-reserve.h"
 
@@ -131,6 +133,9 @@ static int vr_parse_opts(int *argc, char **argv, struct vr_opts *o,
 		} else if (!rest && !strcmp(a, "--json")) {
 			o->json = true;
 			continue;
+		} else if (!rest && !strcmp(a, "--explain")) {
+			o->explain = true;
+			continue;
 		} else if (!rest && !strcmp(a, "--force")) {
 			o->force = true;
 			continue;
@@ -148,12 +153,18 @@ static int vr_parse_opts(int *argc, char **argv, struct vr_opts *o,
 int main(int argc, char **argv)
 {
 	struct vr_opts o = { .sysfs = "/sys", .proc = "/proc", .dev = "/dev" };
+	char modules[PATH_MAX];
 	const struct vr_cmd *c;
+	struct utsname u;
 	bool help = false;
 #ifdef VR_TEST_HOOKS
 	const char *root;
 #endif
 
+	if (uname(&u))
+		snprintf(u.release, sizeof(u.release), "unknown");
+	snprintf(modules, sizeof(modules), "/lib/modules/%s", u.release);
+	o.modules = modules;
 #ifdef VR_TEST_HOOKS
 	/*
 	 * A fake sysfs/procfs/devtmpfs tree: only in vfio-reserve-test, the
@@ -169,6 +180,9 @@ int main(int argc, char **argv)
 	root = getenv("VFIO_RESERVE_DEVFS");
 	if (root && *root)
 		o.dev = root;
+	root = getenv("VFIO_RESERVE_MODULES");
+	if (root && *root)
+		o.modules = root;
 #endif
 
 	vr_parse_opts(&argc, argv, &o, &help);

@@ -240,6 +240,7 @@ static int vr_parse_status(struct nlmsghdr *nlh, struct nlattr **tb,
 	st->rules = U32(VFIO_RESERVE_A_STATUS_RULES);
 	st->reserved = U32(VFIO_RESERVE_A_STATUS_RESERVED);
 	st->pending = U32(VFIO_RESERVE_A_STATUS_PENDING);
+	st->target_failed = U32(VFIO_RESERVE_A_STATUS_TARGET_FAILED);
 	(void)nlh;
 	return 0;
 }
@@ -268,6 +269,8 @@ static int vr_parse_device(struct nlattr **tb, struct vr_device *d)
 		    tb[VFIO_RESERVE_A_DEV_RESET_METHODS]);
 	vr_copy_str(d->pf_addr, sizeof(d->pf_addr),
 		    tb[VFIO_RESERVE_A_DEV_PF_ADDR]);
+	vr_copy_str(d->target, sizeof(d->target), tb[VFIO_RESERVE_A_DEV_TARGET]);
+	d->target_err = U8(VFIO_RESERVE_A_DEV_TARGET_ERROR);
 	d->vendor = U16(VFIO_RESERVE_A_DEV_VENDOR);
 	d->device = U16(VFIO_RESERVE_A_DEV_DEVICE);
 	d->subvendor = U16(VFIO_RESERVE_A_DEV_SUBVENDOR);
@@ -473,6 +476,7 @@ static const char *const vr_event_names[] = {
 	[VFIO_RESERVE_EVENT_BOUND] = "bound",
 	[VFIO_RESERVE_EVENT_UNBOUND] = "unbound",
 	[VFIO_RESERVE_EVENT_PENDING] = "pending",
+	[VFIO_RESERVE_EVENT_TARGET_FAILED] = "target-failed",
 };
 
 const char *vr_event_name(uint8_t kind)
@@ -481,6 +485,20 @@ const char *vr_event_name(uint8_t kind)
 	    vr_event_names[kind])
 		return vr_event_names[kind];
 	return "unknown";
+}
+
+/* Why the module left a reserved device unbound, "" when it did not. */
+const char *vr_target_error_text(uint8_t err)
+{
+	switch (err) {
+	case VFIO_RESERVE_TARGET_ERROR_OK:
+		return "";
+	case VFIO_RESERVE_TARGET_ERROR_MISSING:
+		return "its target driver cannot be loaded";
+	case VFIO_RESERVE_TARGET_ERROR_NOT_VFIO:
+		return "its target driver is not a VFIO driver";
+	}
+	return "its target driver cannot have it";
 }
 
 const char *vr_state_name(uint8_t state)

@@ -221,7 +221,34 @@ static void vr_softdeps(const struct vr_opts *o, const struct vr_selector *sels,
 	free(devs);
 }
 
-static int vr_write_modprobe_conf(const char *list, const char *mods)
+/*
+ * The modules of the rules' target drivers, but vfio-pci (the module's own
+ * softdep), as " a b ": a driver's name is its module's (KBUILD_MODNAME),
+ * '-' spelled '_' as modprobe spells module names.
+ */
+static void vr_targets(const struct vr_selector *sels, int n, char *mods,
+		       size_t size)
+{
+	char word[VR_SEL_DRIVER_MAX + 3], *p;
+	size_t len = 0;
+	int i;
+
+	mods[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (!sels[i].driver[0] || sels[i].exclude)
+			continue;
+		snprintf(word, sizeof(word), " %s ", sels[i].driver);
+		for (p = word; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		if (strstr(mods, word) || len + strlen(word) >= size)
+			continue;
+		len += (size_t)snprintf(mods + len, size - len, "%s", word);
+	}
+}
+
+static int vr_write_modprobe_conf(const char *list, const char *mods,
+				  const char *targets)
 {
 	char mod[64];
 	const char *p = mods;
@@ -236,17 +263,24 @@ static int vr_write_modprobe_conf(const char *list, const char *mods)
 		fprintf(f, "softdep %s pre: vfio_reserve\n", mod);
 		p += n;
 	}
+	/* the initramfs carries the rules' targets with the module */
+	if (targets[0])
+		fprintf(f, "softdep vfio_reserve post: vfio_pci%s\n", targets);
 	return fclose(f) ? -errno : 0;
 }
 
-static int vr_add_to_initramfs(enum vr_generator gen)
+static int vr_add_to_initramfs(enum vr_generator gen, const char *module)
 {
 	const char *path = gen == VR_GEN_DRACUT ? VR_DRACUT_CONF : VR_ITOOLS_MODULES;
-	const char *line = gen == VR_GEN_DRACUT ?
-		"add_drivers+=\" vfio_reserve \"" : "vfio_reserve";
+	bool first = !strcmp(module, "vfio_reserve");
+	char line[128];
 	FILE *f;
 	int ret;
 
+	if (gen == VR_GEN_DRACUT)
+		snprintf(line, sizeof(line), "add_drivers+=\" %s \"", module);
+	else
+		snprintf(line, sizeof(line), "%s", module);
 	if (gen == VR_GEN_NONE || vr_has_line(path, line))
 		return 0;
 	ret = vr_save_original(path);
@@ -258,11 +292,11 @@ static int vr_add_to_initramfs(enum vr_generator gen)
 	if (!f)
 		return -errno;
 	fprintf(f, "%s\n", line);
-	if (gen == VR_GEN_DRACUT)
+	if (gen == VR_GEN_DRACUT && first)
 		fprintf(f, "install_items+=\" %s \"\n", VR_MODPROBE_CONF);
 	if (fclose(f))
 		return -errno;
-	printf("added vfio_reserve to %s\n", path);
+	printf("added %s to %s\n", module, path);
 	return 0;
 }
 
@@ -320,7 +354,10 @@ static int vr_pin_addresses(const struct vr_opts *o, struct vr_selector *sels,
 int vr_cmd_persist(const struct vr_opts *o, int argc, char **argv)
 {
 	struct vr_selector sels[VR_SEL_LIST_MAX];
-	char list[VFIO_RESERVE_SELECTOR_LIST_MAX], mods[512];
+	char list[VFIO_RESERVE_SELECTOR_LIST_MAX], mods[512], targets[512];
+	char mod[64];
+	const char *p;
+	int len;
 	enum vr_generator gen = vr_generator();
 	bool regen = true;
 	int n, i, ret;
@@ -347,20 +384,25 @@ int vr_cmd_persist(const struct vr_opts *o, int argc, char **argv)
 	/* Before writing anything: not the host's own devices. */
 	ret = vr_list_safety(o, "persist", sels, n);
 	if (!ret)
+		ret = vr_auto_resolve(o, "persist", sels, n);
+	if (!ret)
 		ret = vr_pin_addresses(o, sels, n, list, sizeof(list));
 	if (ret)
 		return ret;
 	vr_softdeps(o, sels, n, mods, sizeof(mods));
+	vr_targets(sels, n, targets, sizeof(targets));
 	ret = vr_save_original(VR_MODPROBE_CONF);
 	if (!ret)
-		ret = vr_write_modprobe_conf(list, mods);
+		ret = vr_write_modprobe_conf(list, mods, targets);
 	if (ret) {
 		vr_err("persist: cannot write %s: %s", VR_MODPROBE_CONF, strerror(-ret));
 		return VR_EXIT_FAIL;
 	}
 	printf("wrote %s: devices=%s%s%s\n", VR_MODPROBE_CONF, list,
 	       mods[0] ? ", loaded before" : "", mods);
-	ret = vr_add_to_initramfs(gen);
+	ret = vr_add_to_initramfs(gen, "vfio_reserve");
+	for (p = targets; !ret && sscanf(p, " %63s%n", mod, &len) == 1; p += len)
+		ret = vr_add_to_initramfs(gen, mod);
 	if (ret) {
 		vr_err("persist: cannot add the module to the initramfs configuration: %s",
 		       strerror(-ret));

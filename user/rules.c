@@ -74,6 +74,14 @@ static int vr_rule_change(const struct vr_opts *o, const char *cmd,
 				 sizeof(joined));
 	if (ret)
 		return ret;
+	/* add resolves @auto here; remove names the rule as the module has it */
+	if (add) {
+		ret = vr_auto_resolve(o, cmd, sels, nsels);
+		if (!ret && vr_sels_join(sels, nsels, joined, sizeof(joined)))
+			ret = vr_usage_error(cmd, "selector list too long");
+		if (ret)
+			return ret;
+	}
 	if (vr_sel_list_named(joined, sels, nsels, &err)) {
 		vr_sel_format_error(&err, msg, sizeof(msg));
 		return vr_usage_error(cmd, "%s", msg);

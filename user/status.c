@@ -471,6 +471,11 @@ static void vr_check_module(struct vr_report *r, struct vr_status *st,
 			"fix the devices=/reclaim= options (/etc/modprobe.d/vfio-reserve.conf or the kernel command line) and reload the module",
 			"parameters rejected at load, nothing reserved: %s",
 			st->config_error);
+	if (st->target_failed)
+		vr_line(r, VR_FAIL, "targets",
+			"see `vfio-reserve list` and dmesg: install the target driver's module, or change the rule's @DRIVER",
+			"%u reserved device%s left unbound: the target driver cannot be loaded or is not a VFIO driver",
+			st->target_failed, st->target_failed == 1 ? " is" : "s are");
 }
 
 int vr_cmd_status(const struct vr_opts *o, int argc, char **argv)

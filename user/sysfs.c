@@ -349,6 +349,20 @@ bool vr_current_driver(const struct vr_opts *o, const char *addr, char *buf,
 	return vr_sysfs_link(o, addr, "driver", buf, size);
 }
 
+/*
+ * Is @addr bound to a VFIO driver (vfio-pci or one of its variants)? The
+ * kernel's fact, not a name: vfio-pci-core registers a VFIO device, which
+ * appears as the device's vfio-dev/ directory (6.1 on).
+ */
+bool vr_vfio_bound(const struct vr_opts *o, const char *addr)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/vfio-dev", o->sysfs,
+		 addr);
+	return !access(path, F_OK);
+}
+
 /* Wait up to @ms for @addr to be bound to @driver (any driver if NULL). */
 int vr_wait_driver(const struct vr_opts *o, const char *addr,
 		   const char *driver, int ms)

@@ -31,6 +31,8 @@ struct vr_opts {
 	const char *sysfs;	/* "/sys", or a test tree */
 	const char *proc;	/* "/proc", or a test tree */
 	const char *dev;	/* "/dev", or a test tree */
+	const char *modules;	/* "/lib/modules/$(uname -r)", or a test tree */
+	bool explain;		/* check: say why each target */
 };
 
 struct vr_cmd {
@@ -65,6 +67,8 @@ struct vr_device {
 	bool is_pf;
 	uint16_t totalvfs, numvfs;
 	char pf_addr[VR_ADDR_SIZE];
+	char target[VR_NAME_SIZE];	/* "" unless reserved or pending */
+	uint8_t target_err;		/* enum vfio_reserve_target_error */
 };
 
 struct vr_member {
@@ -85,7 +89,7 @@ struct vr_status {
 	char version[VR_NAME_SIZE];
 	bool iommu, intr_remap, dry_run;
 	char reclaim[16];
-	uint32_t rules, reserved, pending;
+	uint32_t rules, reserved, pending, target_failed;
 	char config_error[256];
 };
 
@@ -126,6 +130,7 @@ const struct vr_group *vr_find_group(const struct vr_group *g, size_t n,
 				     uint32_t id);
 const char *vr_state_name(uint8_t state);
 const char *vr_event_name(uint8_t kind);
+const char *vr_target_error_text(uint8_t err);
 
 /* list.c */
 void vr_device_ids(const struct vr_device *d, struct vr_pci_ids *id);
@@ -156,6 +161,7 @@ bool vr_sysfs_link(const struct vr_opts *o, const char *addr,
 		   const char *name, char *buf, size_t size);
 bool vr_current_driver(const struct vr_opts *o, const char *addr, char *buf,
 		       size_t size);
+bool vr_vfio_bound(const struct vr_opts *o, const char *addr);
 int vr_wait_driver(const struct vr_opts *o, const char *addr,
 		   const char *driver, int ms);
 
@@ -186,6 +192,24 @@ void vr_json_bool(struct vr_json *j, const char *key, bool val);
 void vr_json_null(struct vr_json *j, const char *key);
 void vr_json_end(struct vr_json *j);
 void vr_json_device(struct vr_json *j, const struct vr_device *d);
+
+/* auto.c: @auto, the VFIO driver modules.alias names for a device. */
+struct vr_auto_choice {
+	bool found;		/* a vfio_pci: alias matched */
+	unsigned int wildcards;	/* its '*'s */
+	unsigned int matches;	/* how many matched */
+	char driver[VR_NAME_SIZE];	/* the module, else "vfio-pci" */
+	char alias[400];
+	char modalias[256];
+};
+
+int vr_auto_choose(const struct vr_opts *o, const char *modalias,
+		   struct vr_auto_choice *c);
+void vr_auto_explain(const struct vr_auto_choice *c, char *buf, size_t size);
+int vr_auto_resolve(const struct vr_opts *o, const char *cmd,
+		    struct vr_selector *sels, int n);
+int vr_sels_join(const struct vr_selector *sels, int n, char *list,
+		 size_t size);
 
 /* The subcommands. */
 int vr_cmd_status(const struct vr_opts *o, int argc, char **argv);

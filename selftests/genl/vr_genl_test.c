@@ -407,6 +407,7 @@ static const enum vr_type status_types[VFIO_RESERVE_A_STATUS_MAX + 1] = {
 	[VFIO_RESERVE_A_STATUS_RESERVED] = T_U32,
 	[VFIO_RESERVE_A_STATUS_PENDING] = T_U32,
 	[VFIO_RESERVE_A_STATUS_CONFIG_ERROR] = T_STR,
+	[VFIO_RESERVE_A_STATUS_TARGET_FAILED] = T_U32,
 };
 
 static const enum vr_type dev_types[VFIO_RESERVE_A_DEV_MAX + 1] = {
@@ -429,6 +430,8 @@ static const enum vr_type dev_types[VFIO_RESERVE_A_DEV_MAX + 1] = {
 	[VFIO_RESERVE_A_DEV_SRIOV_TOTALVFS] = T_U16,
 	[VFIO_RESERVE_A_DEV_SRIOV_NUMVFS] = T_U16,
 	[VFIO_RESERVE_A_DEV_PF_ADDR] = T_STR,
+	[VFIO_RESERVE_A_DEV_TARGET] = T_STR,
+	[VFIO_RESERVE_A_DEV_TARGET_ERROR] = T_U8,
 };
 
 static const enum vr_type group_types[VFIO_RESERVE_A_GROUP_MAX + 1] = {
@@ -546,11 +549,11 @@ static int64_t addr_key(const char *s)
 struct vr_dev {
 	const struct vr_msg *msg;
 	const char *addr, *driver, *override, *rule, *prev_driver, *reset;
-	const char *pf_addr;
+	const char *pf_addr, *target;
 	int64_t key;
 	uint16_t vendor, device, subvendor, subdevice;
 	uint32_t class;
-	uint8_t state, intr_remap, in_use, bridge;
+	uint8_t state, intr_remap, in_use, bridge, target_err;
 	bool has_group, is_pf;
 	uint32_t group;
 	uint16_t totalvfs, numvfs;
@@ -600,6 +603,9 @@ static int vr_dev_parse(const struct vr_msg *m, struct vr_dev *d, char *why,
 	d->prev_driver = str_or(tb[VFIO_RESERVE_A_DEV_PREV_DRIVER], NULL);
 	d->reset = str_or(tb[VFIO_RESERVE_A_DEV_RESET_METHODS], NULL);
 	d->pf_addr = str_or(tb[VFIO_RESERVE_A_DEV_PF_ADDR], NULL);
+	d->target = str_or(tb[VFIO_RESERVE_A_DEV_TARGET], NULL);
+	if (tb[VFIO_RESERVE_A_DEV_TARGET_ERROR])
+		d->target_err = nla_get_u8(tb[VFIO_RESERVE_A_DEV_TARGET_ERROR]);
 	d->has_group = tb[VFIO_RESERVE_A_DEV_IOMMU_GROUP];
 	if (d->has_group)
 		d->group = nla_get_u32(tb[VFIO_RESERVE_A_DEV_IOMMU_GROUP]);
@@ -784,7 +790,7 @@ static int vr_rule_count(const struct vr_reply *rep)
 struct vr_status {
 	const char *version, *reclaim, *config_error;
 	uint8_t iommu, intr_remap, dry_run;
-	uint32_t rules, reserved, pending;
+	uint32_t rules, reserved, pending, target_failed;
 };
 
 static int vr_status_parse(const struct vr_reply *rep, struct vr_status *s,
@@ -804,8 +810,8 @@ static int vr_status_parse(const struct vr_reply *rep, struct vr_status *s,
 	if (vr_parse(rep->msg[0].data, rep->msg[0].len, status_types,
 		     VFIO_RESERVE_A_STATUS_MAX, 0, tb, why, whylen))
 		return -1;
-	for (i = VFIO_RESERVE_A_STATUS_VERSION; i <= VFIO_RESERVE_A_STATUS_PENDING; i++) {
-		if (!tb[i]) {
+	for (i = VFIO_RESERVE_A_STATUS_VERSION; i <= VFIO_RESERVE_A_STATUS_TARGET_FAILED; i++) {
+		if (!tb[i] && i != VFIO_RESERVE_A_STATUS_CONFIG_ERROR) {
 			snprintf(why, whylen, "no attribute %d", i);
 			return -1;
 		}
@@ -819,6 +825,7 @@ static int vr_status_parse(const struct vr_reply *rep, struct vr_status *s,
 	s->rules = nla_get_u32(tb[VFIO_RESERVE_A_STATUS_RULES]);
 	s->reserved = nla_get_u32(tb[VFIO_RESERVE_A_STATUS_RESERVED]);
 	s->pending = nla_get_u32(tb[VFIO_RESERVE_A_STATUS_PENDING]);
+	s->target_failed = nla_get_u32(tb[VFIO_RESERVE_A_STATUS_TARGET_FAILED]);
 	return 0;
 }
 
@@ -984,9 +991,18 @@ static bool has_cap_net_admin(void)
 	return found;
 }
 
-static bool bound_to_dma_managing(const char *drv)
+/*
+ * Does the driver bound to the device in @dir manage DMA itself, leaving
+ * its IOMMU group viable? A VFIO driver (vfio-pci or any variant) says so
+ * in sysfs: it registers a VFIO device, the vfio-dev/ directory. pci-stub
+ * and pcieport set driver_managed_dma too, which sysfs does not show.
+ */
+static bool bound_to_dma_managing(const char *dir, const char *drv)
 {
-	return !strcmp(drv, "vfio-pci") || !strcmp(drv, "pci-stub") ||
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/vfio-dev", dir);
+	return !access(path, F_OK) || !strcmp(drv, "pci-stub") ||
 	       !strcmp(drv, "pcieport");
 }
 
@@ -1167,7 +1183,7 @@ TEST_F(genl, status_matches_the_dumps)
 	struct vr_rule r[256];
 	struct vr_dev *d;
 	char buf[256];
-	int n, nr, i, reserved = 0, pending = 0;
+	int n, nr, i, reserved = 0, pending = 0, target_failed = 0;
 
 	NEED_FAMILY();
 	get_status(_metadata, &self->nl, &st, &s);
@@ -1176,6 +1192,7 @@ TEST_F(genl, status_matches_the_dumps)
 	for (i = 0; i < n; i++) {
 		reserved += d[i].state == VFIO_RESERVE_STATE_RESERVED;
 		pending += d[i].state == VFIO_RESERVE_STATE_PENDING;
+		target_failed += d[i].target_err != 0;
 	}
 	EXPECT_NE(0, strlen(s.version));
 	if (!read_line(SYS_MODULE "/version", buf, sizeof(buf)))
@@ -1191,6 +1208,7 @@ TEST_F(genl, status_matches_the_dumps)
 	EXPECT_EQ(nr, (int)s.rules);
 	EXPECT_EQ(reserved, (int)s.reserved);
 	EXPECT_EQ(pending, (int)s.pending);
+	EXPECT_EQ(target_failed, (int)s.target_failed);
 	free(d);
 	vr_reply_free(&st);
 	vr_reply_free(&dev);
@@ -1276,12 +1294,27 @@ static void check_sysfs(struct __test_metadata *_metadata,
 
 	/* The state and what comes with it. */
 	if (d->state == VFIO_RESERVE_STATE_RESERVED) {
-		EXPECT_STREQ("vfio-pci", str_or_null(d->override)) TH_LOG("%s", d->addr);
+		/* a rule without @DRIVER (or a claim) reserves for vfio-pci */
+		if (d->rule && !strchr(d->rule, '@')) {
+			EXPECT_STREQ("vfio-pci", str_or_null(d->target)) TH_LOG("%s", d->addr);
+		}
+		/* the override names the target, or holds it (the module's name) */
+		if (!d->target_err) {
+			EXPECT_STREQ(str_or_null(d->target), str_or_null(d->override))
+				TH_LOG("%s", d->addr);
+		} else {
+			EXPECT_STREQ("vfio_reserve", str_or_null(d->override))
+				TH_LOG("%s", d->addr);
+		}
 		EXPECT_NE(NULL, d->rule) TH_LOG("%s: reserved without RULE", d->addr);
 		EXPECT_EQ(0, d->bridge);
 	} else if (d->state == VFIO_RESERVE_STATE_PENDING) {
 		EXPECT_NE(NULL, d->rule) TH_LOG("%s: pending without RULE", d->addr);
+		EXPECT_NE(NULL, d->target) TH_LOG("%s: pending without TARGET", d->addr);
 	} else {
+		EXPECT_EQ(NULL, d->target) TH_LOG("%s: TARGET %s in state none",
+						  d->addr, d->target);
+		EXPECT_EQ(0, d->target_err) TH_LOG("%s", d->addr);
 		EXPECT_EQ(NULL, d->rule) TH_LOG("%s: RULE %s in state none",
 						d->addr, d->rule);
 		EXPECT_EQ(NULL, d->prev_driver) TH_LOG("%s: PREV_DRIVER in state none",
@@ -1497,7 +1530,7 @@ TEST_F(genl, group_dump_matches_sysfs)
 				blocks = false;
 			} else {
 				EXPECT_STREQ(drv, str_or_null(m->driver)) TH_LOG("%s", m->addr);
-				blocks = !bound_to_dma_managing(drv);
+				blocks = !bound_to_dma_managing(dir, drv);
 			}
 			EXPECT_EQ(blocks, m->blocks) TH_LOG("%s (%s): BLOCKS", m->addr,
 							    m->driver ? m->driver : "no driver");
@@ -2155,6 +2188,7 @@ static const char *const event_names[] = {
 	[VFIO_RESERVE_EVENT_BOUND] = "bound",
 	[VFIO_RESERVE_EVENT_UNBOUND] = "unbound",
 	[VFIO_RESERVE_EVENT_PENDING] = "pending",
+	[VFIO_RESERVE_EVENT_TARGET_FAILED] = "target-failed",
 };
 
 static const char *const state_names[] = {
@@ -2213,7 +2247,7 @@ static int on_event(struct nl_msg *msg, void *arg)
 	drv = str_or(tb[VFIO_RESERVE_A_EVENT_DRIVER], "");
 	rule = str_or(tb[VFIO_RESERVE_A_EVENT_RULE], "");
 	l->seen++;
-	if (kind < VFIO_RESERVE_EVENT_ADDED || kind > VFIO_RESERVE_EVENT_PENDING ||
+	if (kind < VFIO_RESERVE_EVENT_ADDED || kind > VFIO_RESERVE_EVENT_TARGET_FAILED ||
 	    addr_key(addr) < 0) {
 		printf("# malformed event: kind %d address \"%s\"\n", kind, addr);
 		l->bad++;
@@ -2223,9 +2257,11 @@ static int on_event(struct nl_msg *msg, void *arg)
 	       drv[0] ? " driver=" : "", drv, rule[0] ? " rule=" : "", rule);
 	/* The attributes the header promises with each kind. */
 	if (((kind == VFIO_RESERVE_EVENT_BOUND || kind == VFIO_RESERVE_EVENT_UNBOUND ||
-	      kind == VFIO_RESERVE_EVENT_PENDING) && !drv[0]) ||
+	      kind == VFIO_RESERVE_EVENT_PENDING || kind == VFIO_RESERVE_EVENT_RESERVED ||
+	      kind == VFIO_RESERVE_EVENT_TARGET_FAILED) && !drv[0]) ||
 	    ((kind == VFIO_RESERVE_EVENT_RESERVED || kind == VFIO_RESERVE_EVENT_RELEASED ||
-	      kind == VFIO_RESERVE_EVENT_PENDING) && !rule[0])) {
+	      kind == VFIO_RESERVE_EVENT_PENDING ||
+	      kind == VFIO_RESERVE_EVENT_TARGET_FAILED) && !rule[0])) {
 		printf("# event %s without its DRIVER or RULE\n", event_names[kind]);
 		l->bad++;
 	}

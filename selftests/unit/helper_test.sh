@@ -64,7 +64,8 @@ vr() {
 in_tree() {
 	local tree=$1
 	shift
-	VFIO_RESERVE_SYSFS=$tree/sys VFIO_RESERVE_PROCFS=$tree/proc VFIO_RESERVE_DEVFS=$tree/dev vr "$@"
+	VFIO_RESERVE_SYSFS=$tree/sys VFIO_RESERVE_PROCFS=$tree/proc VFIO_RESERVE_DEVFS=$tree/dev \
+		VFIO_RESERVE_MODULES=$tree/modules vr "$@"
 }
 
 # expect DESC RC [GREP_STDERR [GREP_STDOUT]]: the last run exited RC and its
@@ -212,8 +213,8 @@ expect "add 03:00.0 '': the empty second token" 2 "selector 2 '' at position 8: 
 long=0000:03:00.0@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 vr add "$long"
 expect "add of an 80-character token: cut with ..., too long" 2 "'${long:0:64}...' at position 0: longer than 64 characters"
-vr add 8086:10d3 15b3:101e@auto
-expect "add 8086:10d3 15b3:101e@auto: exit 2, @auto named" 2 "selector 2 '15b3:101e@auto' at position 10: @auto is not resolved here: give a driver name"
+vr remove 8086:10d3 15b3:101e@auto
+expect "remove 8086:10d3 15b3:101e@auto: exit 2, @auto named (a rule never has it)" 2 "selector 2 '15b3:101e@auto' at position 10: @auto is not resolved here: give a driver name"
 vr add '8086:10d3@mlx5/vfio'
 expect "add 8086:10d3@mlx5/vfio: exit 2, the driver name's characters" 2 "a driver name is letters, digits, '_' and '-'"
 vr list 'bad!sel'
@@ -803,6 +804,46 @@ closed drm-proc proc "cannot tell who uses its display nodes" 0000:00:0b.0
 in_tree "$TREES/closed-block" add class:0108
 expect "add class:0108 without /sys/class/block: refused for each NVMe" 1 \
 	"refusing: the list selects 0000:00:0f.0, but cannot tell which disks it has"
+# @auto: the helper picks the driver from modules.alias (issue 17).
+mkdir -p "$S/modules"
+cat >"$S/modules/modules.alias" <<'EOF2'
+alias pci:v00008086d000010D3sv*sd*bc*sc*i* e1000e
+alias vfio_pci:v*d*sv*sd*bc*sc*i* vfio_pci
+alias vfio_pci:v00008086d*sv*sd*bc02sc*i* vr_vendorwide
+alias vfio_pci:v00008086d000010D3sv00008086sd*bc*sc*i* vr_nicvariant
+alias vfio_pci:v00008086d000010D3sv00008086sd00000002bc*sc*i* vr_sub2variant
+EOF2
+for f in "$S"/sys/bus/pci/devices/*; do
+	[[ $(<"$f/vendor") == 0x8086 && $(<"$f/device") == 0x10d3 ]] &&
+		echo "pci:v00008086d000010D3sv00008086sd00000001bc02sc00i00" >"$f/modalias"
+done
+echo "pci:v00008086d000010D3sv00008086sd00000002bc02sc00i00" >"$P/0000:00:05.0/modalias"
+echo "pci:v00008086d00002930sv00008086sd00000001bc0Csc05i00" >"$P/0000:00:1f.3/modalias"
+in_tree "$S" add 0000:00:03.0@auto
+expect "add 0000:00:03.0@auto: the fewest wildcards (vr_nicvariant, of 2 variants), then on to the module" 1 \
+	"vfio_reserve is not loaded" \
+	"add: 0000:00:03.0@auto is vr_nicvariant: modules.alias: vfio_pci:v00008086d000010D3sv00008086sd*bc*sc*i* (module vr_nicvariant, 4 wildcards) matches pci:v00008086d000010D3sv00008086sd00000001bc02sc00i00, the fewest wildcards of 2 variant aliases matching"
+in_tree "$S" add 0000:00:1f.3@auto
+expect "add 0000:00:1f.3@auto: no variant's alias matches (vfio_pci's own is not one): vfio-pci" 1 \
+	"vfio_reserve is not loaded" \
+	"add: 0000:00:1f.3@auto is vfio-pci: no variant driver's vfio_pci: alias in modules.alias matches pci:v00008086d00002930"
+in_tree "$S" --force add 8086:10d3@auto
+expect "add 8086:10d3@auto when 00:05.0 (subsystem 0002) has its own variant: refused, both named" 1 \
+	"8086:10d3@auto matches devices that need different drivers ("
+check "... naming 0000:00:05.0's vr_sub2variant and what to write instead" \
+	eval 'grep -q "0000:00:05.0: vr_sub2variant.*write one rule per device, ADDRESS@auto or ADDRESS@DRIVER" <<<"$err"'
+grep -q "not loaded" <<<"$err" && not_ok "... and nothing reached the module" "$err"
+in_tree "$S" add 1234:5678@auto
+expect "add 1234:5678@auto, no such device: refused, name the driver" 1 \
+	"1234:5678@auto matches no device present: @auto chooses by a device's ids, so name the driver"
+rm -rf "$TREES/auto-noalias"
+cp -a "$S" "$TREES/auto-noalias"
+rm -f "$TREES/auto-noalias/modules/modules.alias"
+in_tree "$TREES/auto-noalias" add 0000:00:03.0@auto
+expect "add 0000:00:03.0@auto without modules.alias: refused (fails closed), what to do said" 1 \
+	"cannot read the modalias of 0000:00:03.0, or $TREES/auto-noalias/modules/modules.alias (No such file or directory): name the driver instead of @auto"
+grep -q "not loaded" <<<"$err" && not_ok "... and nothing reached the module" "$err"
+
 rm -rf "$TREES/closed-pci"
 cp -a "$S" "$TREES/closed-pci"
 rm -rf "$TREES/closed-pci/sys/bus/pci/devices"

@@ -49,8 +49,11 @@
  *   request:  nothing
  *   reply:    VFIO_RESERVE_A_STATUS_* - module version, IOMMU present,
  *             interrupt remapping, reclaim policy, dry run, rule count,
- *             reserved and pending device counts, and CONFIG_ERROR when
- *             the devices= or reclaim= parameter was rejected at load.
+ *             reserved and pending device counts, the number of reserved
+ *             devices left unbound because their target driver cannot be
+ *             loaded or is not a VFIO driver (TARGET_FAILED), and
+ *             CONFIG_ERROR when the devices= or reclaim= parameter was
+ *             rejected at load.
  *
  * VFIO_RESERVE_CMD_DEVICE_GET (do, dump)
  *   do:       VFIO_RESERVE_A_DEV_ADDR required; -ENODEV if no such device.
@@ -59,7 +62,11 @@
  *             devices added or removed meanwhile never repeat an entry.
  *   reply:    VFIO_RESERVE_A_DEV_* - ADDR, VENDOR, DEVICE, SUBVENDOR,
  *             SUBDEVICE, CLASS, STATE, and when they apply: DRIVER,
- *             OVERRIDE, RULE, PREV_DRIVER, IOMMU_GROUP; always INTR_REMAP,
+ *             OVERRIDE, RULE, PREV_DRIVER, IOMMU_GROUP, TARGET (the
+ *             driver a reserved or pending device is kept for: vfio-pci
+ *             unless its rule names one) and TARGET_ERROR (when that
+ *             driver cannot have it: the device stays unbound, never
+ *             given to a native driver); always INTR_REMAP,
  *             IN_USE, RESET_METHODS (may be ""), BRIDGE; SRIOV_TOTALVFS
  *             and SRIOV_NUMVFS for a physical function, PF_ADDR for a VF.
  *
@@ -114,8 +121,10 @@
  * VFIO_RESERVE_CMD_EVENT (multicast on "events")
  *   VFIO_RESERVE_A_EVENT_KIND (enum vfio_reserve_event), EVENT_ADDR, and
  *   where they apply EVENT_DRIVER (bound, unbound: the driver; pending: the
- *   driver that holds it; reserved: "vfio-pci") and EVENT_RULE (reserved,
- *   released, pending). Built only while someone listens.
+ *   driver that holds it; reserved: the target; target-failed: the target
+ *   that cannot be loaded or is not a VFIO driver, sent when that becomes
+ *   so) and EVENT_RULE (reserved, released, pending, target-failed). Built
+ *   only while someone listens.
  */
 #ifndef _UAPI_LINUX_VFIO_RESERVE_H
 #define _UAPI_LINUX_VFIO_RESERVE_H
@@ -156,6 +165,7 @@ enum vfio_reserve_a_status {
 	VFIO_RESERVE_A_STATUS_RESERVED,		/* u32 */
 	VFIO_RESERVE_A_STATUS_PENDING,		/* u32 */
 	VFIO_RESERVE_A_STATUS_CONFIG_ERROR,	/* string */
+	VFIO_RESERVE_A_STATUS_TARGET_FAILED,	/* u32 */
 
 	__VFIO_RESERVE_A_STATUS_MAX,
 	VFIO_RESERVE_A_STATUS_MAX = __VFIO_RESERVE_A_STATUS_MAX - 1
@@ -164,8 +174,15 @@ enum vfio_reserve_a_status {
 /* VFIO_RESERVE_A_DEV_STATE */
 enum vfio_reserve_state {
 	VFIO_RESERVE_STATE_NONE,	/* no rule matches, not claimed */
-	VFIO_RESERVE_STATE_RESERVED,	/* driver_override is vfio-pci */
+	VFIO_RESERVE_STATE_RESERVED,	/* driver_override is the target */
 	VFIO_RESERVE_STATE_PENDING,	/* matched, held by a native driver */
+};
+
+/* VFIO_RESERVE_A_DEV_TARGET_ERROR: why a reserved device has no driver */
+enum vfio_reserve_target_error {
+	VFIO_RESERVE_TARGET_ERROR_OK,		/* none: the target is there */
+	VFIO_RESERVE_TARGET_ERROR_MISSING,	/* not registered, modprobe failed */
+	VFIO_RESERVE_TARGET_ERROR_NOT_VFIO,	/* uses the DMA API: never a target */
 };
 
 enum vfio_reserve_a_dev {
@@ -189,6 +206,8 @@ enum vfio_reserve_a_dev {
 	VFIO_RESERVE_A_DEV_SRIOV_TOTALVFS,	/* u16: physical function */
 	VFIO_RESERVE_A_DEV_SRIOV_NUMVFS,	/* u16: physical function */
 	VFIO_RESERVE_A_DEV_PF_ADDR,		/* string: virtual function */
+	VFIO_RESERVE_A_DEV_TARGET,		/* string: driver reserved for */
+	VFIO_RESERVE_A_DEV_TARGET_ERROR,	/* u8: enum vfio_reserve_target_error */
 
 	__VFIO_RESERVE_A_DEV_MAX,
 	VFIO_RESERVE_A_DEV_MAX = __VFIO_RESERVE_A_DEV_MAX - 1
@@ -242,11 +261,12 @@ enum vfio_reserve_a_rule {
 enum vfio_reserve_event {
 	VFIO_RESERVE_EVENT_ADDED = 1,	/* a PCI function appeared */
 	VFIO_RESERVE_EVENT_REMOVED,	/* ... and went away */
-	VFIO_RESERVE_EVENT_RESERVED,	/* driver_override set to vfio-pci */
+	VFIO_RESERVE_EVENT_RESERVED,	/* driver_override set to the target */
 	VFIO_RESERVE_EVENT_RELEASED,	/* given back */
 	VFIO_RESERVE_EVENT_BOUND,	/* a driver bound */
 	VFIO_RESERVE_EVENT_UNBOUND,	/* a driver is unbinding */
 	VFIO_RESERVE_EVENT_PENDING,	/* matched, left with its driver */
+	VFIO_RESERVE_EVENT_TARGET_FAILED, /* the target cannot have it */
 };
 
 enum vfio_reserve_a_event {

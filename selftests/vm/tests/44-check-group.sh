@@ -72,7 +72,7 @@ else
 	ir=on ir_off=
 	ktap_check "check $MF0 $MF1 exits 0: both ok" \
 		eval '[[ $cmd_rc == 0 ]] &&
-			grep -q "^$MF0: ok, can be assigned (IOMMU group $group, /dev/vfio/$group)" <<<"$cmd_out" &&
+			grep -q "^$MF0: ok, can be assigned through vfio-pci (IOMMU group $group, /dev/vfio/$group)" <<<"$cmd_out" &&
 			grep -q "^$MF1: ok, can be assigned" <<<"$cmd_out" && [[ -c /dev/vfio/$group ]]'
 fi
 gj=$("$VR" --json groups 2>&1)
