@@ -6,7 +6,7 @@
 # not loaded) and e1000e loaded and probing its twin (the positive
 # control), a NIC added over QMP is bound to the variant on arrival, the
 # module loading it: e1000e never probes it. check says it is assignable
-# through the variant; a nested QEMU gets it (-device vfio-pci works with
+# through the variant; claim keeps it there; a nested QEMU gets it (-device vfio-pci works with
 # any vfio-pci-core driver: query-pci shows the host's ids) while the
 # device stays on the variant, in use; release gives it to e1000e.
 # shellcheck disable=SC2016 # the checks are eval'd strings
@@ -16,7 +16,7 @@ QMP=$VR_TOP/selftests/vm/qmp.py
 NESTED=(qemu-system-x86_64 -accel tcg -S -nodefaults -display none -m 64)
 
 need_helper
-ktap_plan 9
+ktap_plan 10
 ktap_check "positive control: e1000e loaded and probed nic0 $NIC0" \
 	load_native e1000e "$NIC0"
 modprobe vfio_reserve
@@ -36,6 +36,10 @@ ktap_check "e1000e never probed it; the variant did once" \
 run $VR check "$HP_ADDR"
 ktap_check "check: assignable through vr_testvariant" \
 	eval '[[ $cmd_rc == 0 ]] && grep -q "^$HP_ADDR: ok, can be assigned through vr_testvariant" <<<"$cmd_out"'
+run $VR claim "$HP_ADDR"
+ktap_check "claim never downgrades the variant to vfio-pci" \
+	eval '[[ $cmd_rc == 0 && $(pci_driver "$HP_ADDR") == vr_testvariant ]] &&
+		grep -q "$HP_ADDR: reserved, bound to vr_testvariant" <<<"$cmd_out"'
 
 $VR qemu "$HP_ADDR" -- "${NESTED[@]}" -qmp unix:/tmp/n1.sock,server=on,wait=off \
 	>/tmp/n1.log 2>&1 &

@@ -4,7 +4,9 @@
 # writes modprobe.d and the initramfs-tools configuration and regenerates
 # the initramfs with update-initramfs; that initramfs, booted (nested) with
 # the e1000e pair, reserves the chosen NIC before e1000e can probe it and
-# leaves the other to e1000e. `unpersist --no-initramfs` restores every file
+# leaves the other to e1000e. The NIC is persisted as ADDR@auto: persist
+# resolves it to the tests' variant driver (its vfio_pci: alias), writes
+# its name and a softdep, and the initramfs carries it and binds it. `unpersist --no-initramfs` restores every file
 # byte for byte (61-unpersist checks its regeneration, in a VM of its own:
 # one update-initramfs per VM halves the longest test of the suite).
 # vm-timeout: 1500
@@ -16,19 +18,22 @@ ktap_plan 8
 before=$(snapshot)
 modprobe e1000e
 t0=$(now_us)
-$VR persist "$NIC1" >/tmp/persist.out 2>&1
+$VR persist "$NIC1@auto" >/tmp/persist.out 2>&1
 rc=$?
 ktap_diag <"/tmp/persist.out"
 ktap_diag "persist (with update-initramfs): $(( ($(now_us) - t0) / 1000000 )) s"
-ktap_check "persist $NIC1 succeeds, running update-initramfs -u -k all" \
-	eval "(( $rc == 0 )) && ran_update_initramfs '-u -k all'"
-ktap_check "it wrote the options, the address pinned to its ids, and a softdep before e1000e" \
-	eval 'grep -qx "options vfio_reserve devices=$NIC1#8086:10d3" $CONF &&
+ktap_check "persist $NIC1@auto succeeds, chooses vr_testvariant, runs update-initramfs -u -k all" \
+	eval "(( $rc == 0 )) && ran_update_initramfs '-u -k all' &&
+		grep -q '$NIC1@auto is vr_testvariant' /tmp/persist.out"
+ktap_check "it wrote the options (pinned, the variant named), softdeps before e1000e and on the variant" \
+	eval 'grep -qx "options vfio_reserve devices=$NIC1#8086:10d3@vr_testvariant" $CONF &&
 		grep -qx "softdep e1000e pre: vfio_reserve" $CONF &&
-		grep -qx vfio_reserve /etc/initramfs-tools/modules'
+		grep -qx "softdep vfio_reserve post: vfio_pci vr_testvariant *" $CONF &&
+		grep -qx vfio_reserve /etc/initramfs-tools/modules &&
+		grep -qx vr_testvariant /etc/initramfs-tools/modules'
 listing=$(lsinitramfs "$INITRD")
-ktap_check "the regenerated initramfs has the module and the options" \
-	eval 'grep -q "/vfio_reserve.ko" <<<"$listing" &&
+ktap_check "the regenerated initramfs has the module, the variant and the options" \
+	eval 'grep -q "/vfio_reserve.ko" <<<"$listing" && grep -q "/vr_testvariant.ko" <<<"$listing" &&
 		grep -q "etc/modprobe.d/vfio-reserve.conf" <<<"$listing"'
 
 # Boot that kernel and initramfs with the e1000e pair as in the outer VM
@@ -52,13 +57,13 @@ while read -r -a accel; do
 	tail -n 25 /tmp/nested.out | tr -d '\r' | ktap_diag
 done < <(nested_accels)
 grep -a "VR-NIC\|VR-MOD\|vfio_reserve" /tmp/nested.out | tr -d '\r' | ktap_diag
-ktap_check "in the booted initramfs, the chosen NIC is reserved for vfio-pci, no netdev" \
-	grep -aq "^VR-NIC 0000:01:00.0 driver=vfio-pci override=vfio-pci net=\s*$" <(tr -d '\r' </tmp/nested.out)
+ktap_check "in the booted initramfs, the chosen NIC is on the variant, no netdev" \
+	grep -aq "^VR-NIC 0000:01:00.0 driver=vr_testvariant override=vr_testvariant net=\s*$" <(tr -d '\r' </tmp/nested.out)
 ktap_check "e1000e never probed it and keeps the other NIC" \
 	eval 'grep -aq "^VR-NIC 0000:00:02.0 driver=e1000e override=(null) net=[a-z]" <(tr -d "\r" </tmp/nested.out) &&
 		! grep -q "e1000e 0000:01:00.0" /tmp/nested.out'
 ktap_check "the module logged the reservation by its boot rule" \
-	grep -q "0000:01:00.0: vfio_reserve: reserved for vfio-pci by rule 0000:01:00.0#8086:10d3" /tmp/nested.out
+	grep -q "0000:01:00.0: vfio_reserve: reserved for vr_testvariant by rule 0000:01:00.0#8086:10d3@vr_testvariant" /tmp/nested.out
 
 $VR unpersist --no-initramfs >/tmp/unpersist.out 2>&1
 rc=$?
