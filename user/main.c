@@ -29,7 +29,7 @@ static const struct vr_cmd vr_cmds[] = {
 	  "reserve devices now and bind them to vfio-pci" },
 	{ "release", vr_cmd_release, "ADDRESS...",
 	  "give devices back to their host driver" },
-	{ "check", vr_cmd_check, "ADDRESS...",
+	{ "check", vr_cmd_check, "[--explain] ADDRESS...",
 	  "can these devices be assigned to a VM right now, and if not why" },
 	{ "monitor", vr_cmd_monitor, "", "print the module's events" },
 	{ "qemu", vr_cmd_qemu, "[--dry-run] [--x-vga] ADDRESS... -- QEMU-COMMAND...",
@@ -102,16 +102,18 @@ static void vr_usage(FILE *f)
 	size_t i;
 
 	fputs("usage: vfio-reserve [--json] [--force] COMMAND [ARGS...]\n\n"
-	      "Reserve PCI devices for vfio-pci at probe time and check that\n"
+	      "Reserve PCI devices for vfio-pci, or a VFIO variant driver, at\nprobe time and check that "
 	      "they can be assigned to VMs. Commands:\n", f);
 	for (i = 0; i < VR_NCMDS; i++)
 		fprintf(f, "  %-9s %s\n", vr_cmds[i].name, vr_cmds[i].help);
 	fputs("\nOptions:\n"
 	      "  --json    machine-readable output (read commands)\n"
 	      "  --force   reserve even devices the host needs\n"
+	      "  --explain (check) why each device's driver, and what @auto picks\n"
 	      "  --help    this text, or a command's (COMMAND --help)\n"
 	      "\nSelectors: 0000:03:00.0, 03:00.*, 8086:10d3[:8086:0001], "
-	      "class:0200,\nvf:0000:02:00.0, !SELECTOR; see vfio-reserve(8).\n",
+	      "class:0200,\nvf:0000:02:00.0, !SELECTOR, SELECTOR@DRIVER, SELECTOR@auto;\n"
+	      "see vfio-reserve(8).\n",
 	      f);
 }
 
