@@ -47,6 +47,10 @@ static const struct vfio_device_ops vv_ops = {
 	.mmap = vfio_pci_core_mmap,
 	.request = vfio_pci_core_request,
 	.match = vfio_pci_core_match,
+#ifdef VV_HAVE_MATCH_TOKEN_UUID
+	/* vfio_pci_core_match() calls it unchecked (7.x): a NULL oops */
+	.match_token_uuid = vfio_pci_core_match_token_uuid,
+#endif
 #ifdef VV_HAVE_IOMMUFD_PHYSICAL
 	.bind_iommufd = vfio_iommufd_physical_bind,
 	.unbind_iommufd = vfio_iommufd_physical_unbind,
