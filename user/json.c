@@ -2,95 +2,129 @@
 /*
  * Copyright (C) 2026 The vfio-reserve authors.
  *
- * A small streaming JSON writer, and the one JSON form of a device (the
+ * JSON output through json-c, and the one JSON form of a device (the
  * schema is documented in vfio-reserve(8)).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vfio-reserve.h"
 
+/*
+ * The document is built as a json-c tree and printed whole by
+ * vr_json_end(): json-c escapes every string, and nothing is cut or
+ * clamped. @stack holds the open containers, innermost last.
+ */
 void vr_json_init(struct vr_json *j, FILE *f)
 {
+	memset(j, 0, sizeof(*j));
 	j->f = f;
-	j->depth = 0;
-	j->first[0] = true;
 }
 
-static void vr_json_string(FILE *f, const char *s)
+/* Add @val (a new reference) to the innermost container, under @key. */
+static void vr_json_add(struct vr_json *j, const char *key,
+			struct json_object *val, bool null)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	struct json_object *parent;
+	int ret;
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
+	if (!val && !null) {
+		j->oom = true;
+		return;
 	}
-	fputc('"', f);
-}
-
-static void vr_json_key(struct vr_json *j, const char *key)
-{
-	if (!j->first[j->depth])
-		fputc(',', j->f);
-	j->first[j->depth] = false;
-	if (key) {
-		vr_json_string(j->f, key);
-		fputc(':', j->f);
+	if (!j->depth) {
+		json_object_put(j->root);
+		j->root = val;
+		return;
+	}
+	parent = j->stack[j->depth - 1];
+	if (!parent)	/* a container that could not be made */
+		ret = -1;
+	else if (json_object_is_type(parent, json_type_array))
+		ret = json_object_array_add(parent, val);
+	else
+		ret = json_object_object_add(parent, key ? key : "", val);
+	if (ret) {
+		json_object_put(val);
+		j->oom = true;
 	}
 }
 
 /* Open an object ('{') or array ('['), as the value of @key if any. */
 void vr_json_open(struct vr_json *j, const char *key, char bracket)
 {
-	vr_json_key(j, key);
-	fputc(bracket, j->f);
-	if (j->depth < (int)sizeof(j->first) - 1)
-		j->depth++;
-	j->first[j->depth] = true;
+	struct json_object *c = bracket == '[' ? json_object_new_array() :
+				json_object_new_object();
+	struct json_object **grown;
+
+	if (j->depth == j->cap) {
+		grown = realloc(j->stack, (j->cap + 8) * sizeof(*grown));
+		if (!grown) {
+			json_object_put(c);
+			j->oom = true;
+			j->lost++;	/* its close must not pop */
+			return;
+		}
+		j->stack = grown;
+		j->cap += 8;
+	}
+	/* the parent holds one reference, the stack another */
+	vr_json_add(j, key, c ? json_object_get(c) : NULL, false);
+	j->stack[j->depth++] = c;
 }
 
 void vr_json_close(struct vr_json *j, char bracket)
 {
-	if (j->depth)
-		j->depth--;
-	fputc(bracket, j->f);
+	(void)bracket;
+	if (j->lost)
+		j->lost--;
+	else if (j->depth)
+		json_object_put(j->stack[--j->depth]);
 }
 
 void vr_json_str(struct vr_json *j, const char *key, const char *val)
 {
-	vr_json_key(j, key);
-	vr_json_string(j->f, val);
+	vr_json_add(j, key, json_object_new_string(val), false);
 }
 
 void vr_json_int(struct vr_json *j, const char *key, long long val)
 {
-	vr_json_key(j, key);
-	fprintf(j->f, "%lld", val);
+	vr_json_add(j, key, json_object_new_int64(val), false);
 }
 
 void vr_json_bool(struct vr_json *j, const char *key, bool val)
 {
-	vr_json_key(j, key);
-	fputs(val ? "true" : "false", j->f);
+	vr_json_add(j, key, json_object_new_boolean(val), false);
 }
 
 void vr_json_null(struct vr_json *j, const char *key)
 {
-	vr_json_key(j, key);
-	fputs("null", j->f);
+	vr_json_add(j, key, NULL, true);
 }
 
-void vr_json_end(struct vr_json *j)
+/* Print the document on one line; -ENOMEM (said on stderr) when it is incomplete. */
+int vr_json_end(struct vr_json *j)
 {
-	fputc('\n', j->f);
-	fflush(j->f);
+	int ret = 0;
+
+	while (j->depth)
+		json_object_put(j->stack[--j->depth]);
+	free(j->stack);
+	j->stack = NULL;
+	j->cap = 0;
+	if (j->oom || !j->root) {
+		vr_err("out of memory: no JSON output");
+		ret = -ENOMEM;
+	} else {
+		fprintf(j->f, "%s\n", json_object_to_json_string_ext(j->root,
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		fflush(j->f);
+	}
+	json_object_put(j->root);
+	j->root = NULL;
+	return ret;
 }
 
 static void vr_json_opt_str(struct vr_json *j, const char *key,
@@ -102,21 +136,16 @@ static void vr_json_opt_str(struct vr_json *j, const char *key,
 		vr_json_null(j, key);
 }
 
-/* A space separated list as an array of strings. */
+/* A space separated list as an array of strings, each whole. */
 static void vr_json_words(struct vr_json *j, const char *key, const char *list)
 {
-	char word[VR_NAME_SIZE];
-	const char *p = list;
+	const char *p = list + strspn(list, " ");
 	size_t n;
 
 	vr_json_open(j, key, '[');
 	while (*p) {
 		n = strcspn(p, " ");
-		if (n && n < sizeof(word)) {
-			memcpy(word, p, n);
-			word[n] = '\0';
-			vr_json_str(j, NULL, word);
-		}
+		vr_json_add(j, NULL, json_object_new_string_len(p, (int)n), false);
 		p += n;
 		p += strspn(p, " ");
 	}

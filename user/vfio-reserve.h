@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <json-c/json.h>
 #include <linux/vfio_reserve.h>
 
 #include "selector.h"
@@ -179,8 +180,11 @@ int vr_list_safety(const struct vr_opts *o, const char *cmd,
 /* json.c: a small streaming writer. */
 struct vr_json {
 	FILE *f;
-	int depth;
-	bool first[16];
+	struct json_object *root;
+	struct json_object **stack;	/* the open containers */
+	size_t depth, cap;
+	unsigned int lost;		/* opens that failed: their closes */
+	bool oom;
 };
 
 void vr_json_init(struct vr_json *j, FILE *f);
@@ -190,7 +194,7 @@ void vr_json_str(struct vr_json *j, const char *key, const char *val);
 void vr_json_int(struct vr_json *j, const char *key, long long val);
 void vr_json_bool(struct vr_json *j, const char *key, bool val);
 void vr_json_null(struct vr_json *j, const char *key);
-void vr_json_end(struct vr_json *j);
+int vr_json_end(struct vr_json *j);
 void vr_json_device(struct vr_json *j, const struct vr_device *d);
 
 /* auto.c: @auto, the VFIO driver modules.alias names for a device. */

@@ -955,4 +955,37 @@ in_tree "$SV" sriov 0000:00:06.0 --numvfs 1
 expect "sriov --numvfs 1 from 0 (nothing removed): not refused" 0
 check "... sriov_numvfs now 1" numvfs 1
 
+# detach against a fake QMP server (fake_qmp.py): requests and replies go
+# through json-c, so ids are escaped and whole, and QEMU's error text comes
+# back whole (issue 18: 'a"b' sent invalid JSON, then "no answer in 10 s").
+QSOCK=$TREES/qmp.sock QLOG=$TREES/qmp.log
+# fake_qmp [--refuse]: start the server; it serves one client.
+fake_qmp() {
+	rm -f "$QSOCK" "$QLOG"
+	python3 "$TOP/selftests/unit/fake_qmp.py" "$QSOCK" "$QLOG" "$@" &
+	QPID=$!
+	for _ in $(seq 50); do [[ -S $QSOCK ]] && break; sleep 0.1; done
+}
+fake_qmp --refuse
+vr detach --qmp "$QSOCK" 'a"b'
+wait "$QPID"
+expect "detach 'a\"b', refused by QEMU: its whole message, quote and all" 1 \
+	"detach a\"b: QEMU refused: Device 'a\"b' not found"
+check "... the request reached QEMU as valid JSON, the id intact" \
+	eval '! grep -q INVALID "$QLOG" && python3 -c "
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+assert reqs[-1] == {\"execute\": \"device_del\", \"arguments\": {\"id\": \"a\\\"b\"}, \"id\": \"vr-del\"}, reqs
+" "$QLOG"'
+long=$(printf 'dev%.0s' {1..83})x
+fake_qmp
+vr detach --qmp "$QSOCK" "$long"
+wait "$QPID"
+expect "detach of a 250-character id: sent whole, matched in DEVICE_DELETED, exit 0" 0 "" "$long: detached"
+check "... QEMU got all 250 characters" \
+	eval 'python3 -c "
+import json, sys
+assert json.loads(open(sys.argv[1]).readlines()[-1])[\"arguments\"][\"id\"] == sys.argv[2]
+" "$QLOG" "$long"'
+
 finish
