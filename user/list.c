@@ -75,15 +75,12 @@ static void vr_sriov_text(const struct vr_device *d, char *buf, size_t size)
 		snprintf(buf, size, "-");
 }
 
-static void vr_print_device(const struct vr_device *d)
+static void vr_print_device(const struct vr_opts *o, const struct vr_device *d)
 {
-	char ids[16], cls[128], grp[16], sriov[40], reset[VR_NAME_SIZE];
+	char grp[16], sriov[40], reset[VR_NAME_SIZE], name[512];
 	char target[VR_NAME_SIZE + 2];
 	char *p;
 
-	snprintf(ids, sizeof(ids), "%04x:%04x", d->vendor, d->device);
-	vr_class_name(d->class, cls, sizeof(cls));
-	cls[24] = '\0';
 	snprintf(grp, sizeof(grp), d->has_group ? "%u" : "-", d->group);
 	vr_sriov_text(d, sriov, sizeof(sriov));
 	snprintf(reset, sizeof(reset), "%s", d->reset[0] ? d->reset : "-");
@@ -93,10 +90,12 @@ static void vr_print_device(const struct vr_device *d)
 	/* a target that cannot have the device is marked with a '!' */
 	snprintf(target, sizeof(target), "%s%s", d->target[0] ? d->target : "-",
 		 d->target_err ? "!" : "");
-	printf("%-12s  %-9s  %-24s  %-12s  %-8s  %-14s  %-5s  %-6s  %-14s  %s\n",
-	       d->addr, ids, cls, d->driver[0] ? d->driver : "-",
+	/* the name last, whole, as lspci -nn prints it */
+	printf("%-12s  %-14s  %-8s  %-14s  %-5s  %-6s  %-10s  %-14s  %s\n",
+	       d->addr, d->driver[0] ? d->driver : "-",
 	       d->bridge ? "bridge" : vr_state_name(d->state), target, grp,
-	       d->in_use ? "yes" : "no", reset, sriov);
+	       d->in_use ? "yes" : "no", reset, sriov,
+	       vr_device_name(o, d, name, sizeof(name)));
 }
 
 int vr_cmd_list(const struct vr_opts *o, int argc, char **argv)
@@ -130,9 +129,9 @@ int vr_cmd_list(const struct vr_opts *o, int argc, char **argv)
 		vr_json_init(&j, stdout);
 		vr_json_open(&j, NULL, '[');
 	} else {
-		printf("%-12s  %-9s  %-24s  %-12s  %-8s  %-14s  %-5s  %-6s  %-14s  %s\n",
-		       "ADDRESS", "IDS", "CLASS", "DRIVER", "STATE", "TARGET",
-		       "GROUP", "IN-USE", "RESET", "SR-IOV");
+		printf("%-12s  %-14s  %-8s  %-14s  %-5s  %-6s  %-10s  %-14s  %s\n",
+		       "ADDRESS", "DRIVER", "STATE", "TARGET", "GROUP", "IN-USE",
+		       "RESET", "SR-IOV", "DEVICE");
 	}
 	for (i = 0; i < n; i++) {
 		vr_device_ids(&devs[i], &id);
@@ -142,7 +141,7 @@ int vr_cmd_list(const struct vr_opts *o, int argc, char **argv)
 		if (o->json)
 			vr_json_device(&j, &devs[i]);
 		else
-			vr_print_device(&devs[i]);
+			vr_print_device(o, &devs[i]);
 	}
 	if (o->json) {
 		vr_json_close(&j, ']');

@@ -158,6 +158,7 @@ int main(int argc, char **argv)
 	char modules[PATH_MAX];
 	const struct vr_cmd *c;
 	struct utsname u;
+	int ret;
 	bool help = false;
 #ifdef VR_TEST_HOOKS
 	const char *root;
@@ -203,5 +204,13 @@ int main(int argc, char **argv)
 		vr_usage_cmd(stdout, c);
 		return VR_EXIT_OK;
 	}
-	return c->fn(&o, argc - 1, argv + 1);
+	/* names only: no pci_init(), so no access method is probed */
+	o.pci = pci_alloc();
+	if (!o.pci) {
+		vr_err("out of memory");
+		return VR_EXIT_FAIL;
+	}
+	ret = c->fn(&o, argc - 1, argv + 1);
+	pci_cleanup(o.pci);
+	return ret;
 }

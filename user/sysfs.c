@@ -170,41 +170,23 @@ bool vr_allow_unsafe_interrupts(const struct vr_opts *o)
 	return !vr_read_line(path, val, sizeof(val)) && val[0] == 'Y';
 }
 
-/* The PCI class name from pci.ids, or its code. */
-const char *vr_class_name(uint32_t class, char *buf, size_t size)
+/*
+ * "Ethernet controller [0200]: Intel Corporation 82574L Gigabit Network
+ * Connection [8086:10d3]", as lspci -nn says it: names from libpci, which
+ * caches pci.ids and asks udev's hwdb; numbers where it knows none.
+ */
+const char *vr_device_name(const struct vr_opts *o, const struct vr_device *d,
+			   char *buf, size_t size)
 {
-	static const char *const files[] = {
-		"/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids",
-	};
-	unsigned int base = class >> 16, sub = (class >> 8) & 0xff;
-	char line[256];
-	bool in_class = false;
-	FILE *f = NULL;
-	size_t i;
+	char cls[128], dev[256];
 
-	snprintf(buf, size, "class %04x", class >> 8);
-	for (i = 0; !f && i < sizeof(files) / sizeof(files[0]); i++)
-		f = fopen(files[i], "re");
-	if (!f)
-		return buf;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned int v;
-		int off = 0;
-
-		line[strcspn(line, "\n")] = '\0';
-		if (line[0] == 'C' && sscanf(line, "C %x %n", &v, &off) == 1) {
-			in_class = v == base;
-			if (in_class)
-				snprintf(buf, size, "%s", line + off);
-		} else if (in_class && line[0] == '\t' && line[1] != '\t' &&
-			   sscanf(line, "\t%x %n", &v, &off) == 1 && v == sub) {
-			snprintf(buf, size, "%s", line + off);
-			break;
-		} else if (in_class && line[0] != '\t' && line[0] != '#') {
-			break;
-		}
-	}
-	fclose(f);
+	pci_lookup_name(o->pci, cls, sizeof(cls), PCI_LOOKUP_CLASS,
+			(int)(d->class >> 8));
+	pci_lookup_name(o->pci, dev, sizeof(dev),
+			PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE, d->vendor,
+			d->device);
+	snprintf(buf, size, "%s [%04x]: %s [%04x:%04x]", cls, d->class >> 8,
+		 dev, d->vendor, d->device);
 	return buf;
 }
 

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <json-c/json.h>
+#include <pci/pci.h>
 #include <linux/vfio_reserve.h>
 
 #include "selector.h"
@@ -34,6 +35,7 @@ struct vr_opts {
 	const char *dev;	/* "/dev", or a test tree */
 	const char *modules;	/* "/lib/modules/$(uname -r)", or a test tree */
 	bool explain;		/* check: say why each target */
+	struct pci_access *pci;	/* libpci, for names (its cache) */
 };
 
 struct vr_cmd {
@@ -152,7 +154,8 @@ int vr_device_users(const struct vr_opts *o, const char *addr, char *buf,
 		    size_t size);
 bool vr_allow_unsafe_interrupts(const struct vr_opts *o);
 const char *vr_ir_fix(const struct vr_opts *o);
-const char *vr_class_name(uint32_t class, char *buf, size_t size);
+const char *vr_device_name(const struct vr_opts *o, const struct vr_device *d,
+			   char *buf, size_t size);
 int vr_reprobe(const struct vr_opts *o, const char *addr);
 int vr_run(char *const argv[]);
 FILE *vr_popen(char *const argv[], pid_t *pid);

@@ -54,7 +54,7 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 
-ktap_plan 10
+ktap_plan 11
 ktap_check "modprobe vfio_reserve devices=$NIC1" modprobe vfio_reserve devices="$NIC1"
 ktap_check "$NIC1 is bound to vfio-pci" \
 	wait_for 30 eval '[[ $(pci_driver "$NIC1") == vfio-pci ]]'
@@ -75,13 +75,23 @@ table=$("$VR" list 2>&1) && trc=0 || trc=$?
 ndev=$(find /sys/bus/pci/devices -mindepth 1 -maxdepth 1 | wc -l)
 ktap_check "list: a header, then one line for each of the $ndev functions" \
 	eval '[[ $trc == 0 ]] &&
-		head -n 1 <<<"$table" | grep -q "^ADDRESS  *IDS  *CLASS  *DRIVER  *STATE" &&
+		head -n 1 <<<"$table" | grep -q "^ADDRESS  *DRIVER  *STATE  *TARGET  *GROUP  *IN-USE  *RESET  *SR-IOV  *DEVICE$" &&
 		[[ $(tail -n +2 <<<"$table" | wc -l) == "$ndev" ]] &&
 		[[ $(tail -n +2 <<<"$table" | awk "{print \$1}" | sort) == "$(ls /sys/bus/pci/devices | sort)" ]]' ||
 	ktap_diag <<<"$table"
-ktap_check "list: the $NIC1 line says vfio-pci and reserved; $NIC0 says e1000e" \
-	eval 'grep -qE "^$NIC1 .* vfio-pci +reserved " <<<"$table" &&
-		grep -qE "^$NIC0 .* e1000e +- " <<<"$table"'
+ktap_check "list: the $NIC1 line says vfio-pci, reserved, for vfio-pci; $NIC0 says e1000e" \
+	eval 'grep -qE "^$NIC1 +vfio-pci +reserved +vfio-pci " <<<"$table" &&
+		grep -qE "^$NIC0 +e1000e +- +- " <<<"$table"'
+# The names are libpci's, whole, as lspci -nn prints them (the oracle).
+names_ok() {
+	local d want
+	for d in /sys/bus/pci/devices/*; do
+		d=${d##*/}
+		want=$(lspci -nn -s "$d" | cut -d" " -f2-)
+		grep -qF -- "$want" <<<"$(grep "^$d " <<<"$table")" || { echo "$d: want '$want'"; return 1; }
+	done
+}
+ktap_check "list: every line ends with the device's name as lspci -nn gives it, uncut" names_ok
 
 e1000e_fns=$(for d in /sys/bus/pci/devices/*; do
 	[[ $(<"$d/vendor") == 0x8086 && $(<"$d/device") == 0x10d3 ]] && echo "${d##*/}"
