@@ -4,6 +4,7 @@
  *
  * vfio-reserve: reserve PCI devices for vfio-pci and hand them to VMs.
  */
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,44 +12,91 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "version.h"
 #include "vfio-reserve.h"
 
 static const struct vr_cmd vr_cmds[] = {
 	{ "status", vr_cmd_status, "",
-	  "is this host ready for device assignment? (PASS/WARN/FAIL)" },
+	  "is this host ready for device assignment? (PASS/WARN/FAIL)", 0 },
 	{ "list", vr_cmd_list, "[SELECTOR...]",
-	  "PCI functions: driver, reservation, group, in use, reset, SR-IOV" },
+	  "PCI functions: driver, reservation, group, in use, reset, SR-IOV", 0 },
 	{ "groups", vr_cmd_groups, "",
-	  "IOMMU groups: members, viability and what blocks it" },
-	{ "rules", vr_cmd_rules, "", "the module's rules" },
+	  "IOMMU groups: members, viability and what blocks it", 0 },
+	{ "rules", vr_cmd_rules, "", "the module's rules", 0 },
 	{ "add", vr_cmd_add, "SELECTOR...",
-	  "add rules; matching devices are reserved now and when they appear" },
+	  "add rules; matching devices are reserved now and when they appear", 0 },
 	{ "remove", vr_cmd_remove, "SELECTOR...",
-	  "remove rules (reserved devices stay reserved)" },
+	  "remove rules (reserved devices stay reserved)", 0 },
 	{ "claim", vr_cmd_claim, "ADDRESS...",
-	  "reserve devices now and bind them to vfio-pci" },
+	  "reserve devices now and bind them to vfio-pci", 0 },
 	{ "release", vr_cmd_release, "ADDRESS...",
-	  "give devices back to their host driver" },
+	  "give devices back to their host driver", 0 },
 	{ "check", vr_cmd_check, "[--explain] ADDRESS...",
-	  "can these devices be assigned to a VM right now, and if not why" },
-	{ "monitor", vr_cmd_monitor, "", "print the module's events" },
+	  "can these devices be assigned to a VM right now, and if not why",
+	  VR_O_EXPLAIN },
+	{ "monitor", vr_cmd_monitor, "", "print the module's events", 0 },
 	{ "qemu", vr_cmd_qemu, "[--dry-run] [--x-vga] ADDRESS... -- QEMU-COMMAND...",
-	  "preflight, then run QEMU with the devices assigned" },
+	  "preflight, then run QEMU with the devices assigned",
+	  VR_O_DRY_RUN | VR_O_X_VGA },
 	{ "attach", vr_cmd_attach, "--qmp SOCKET ADDRESS [--id ID] [--bus BUS]",
-	  "hotplug a device into a running QEMU" },
+	  "hotplug a device into a running QEMU", VR_O_QMP | VR_O_ID | VR_O_BUS },
 	{ "detach", vr_cmd_detach, "--qmp SOCKET ID",
-	  "unplug it again (waits for DEVICE_DELETED)" },
+	  "unplug it again (waits for DEVICE_DELETED)", VR_O_QMP },
 	{ "libvirt", vr_cmd_libvirt, "ADDRESS...",
-	  "<hostdev> XML for libvirt domains" },
+	  "<hostdev> XML for libvirt domains", 0 },
 	{ "sriov", vr_cmd_sriov, "PF --numvfs N",
-	  "create N virtual functions of a physical function" },
+	  "create N virtual functions of a physical function", VR_O_NUMVFS },
 	{ "persist", vr_cmd_persist, "[--no-initramfs] SELECTOR...",
-	  "reserve at every boot: modprobe.d options, softdeps, initramfs" },
+	  "reserve at every boot: modprobe.d options, softdeps, initramfs",
+	  VR_O_NO_INITRAMFS },
 	{ "unpersist", vr_cmd_unpersist, "[--no-initramfs]",
-	  "undo persist exactly" },
+	  "undo persist exactly", VR_O_NO_INITRAMFS },
 };
 
 #define VR_NCMDS (sizeof(vr_cmds) / sizeof(vr_cmds[0]))
+
+/* Every option; @bit 0: global (before or after the command's name). */
+struct vr_optdef {
+	const char *name;
+	int has_arg;
+	int key;		/* getopt_long's value */
+	unsigned int bit;	/* VR_O_*, or 0 */
+	const char *arg;	/* its value's name, NULL for none */
+	const char *help;
+};
+
+enum {
+	VR_K_FORCE = 256, VR_K_VERSION, VR_K_EXPLAIN, VR_K_DRY_RUN, VR_K_X_VGA,
+	VR_K_QMP, VR_K_ID, VR_K_BUS, VR_K_NUMVFS, VR_K_NO_INITRAMFS,
+};
+
+static const struct vr_optdef vr_optdefs[] = {
+	{ "json", no_argument, 'j', 0, NULL,
+	  "machine-readable output (read commands)" },
+	{ "force", no_argument, VR_K_FORCE, 0, NULL,
+	  "reserve even devices the host needs" },
+	{ "help", no_argument, 'h', 0, NULL,
+	  "this text, or a command's (COMMAND --help)" },
+	{ "version", no_argument, VR_K_VERSION, 0, NULL, "the helper's version" },
+	{ "explain", no_argument, VR_K_EXPLAIN, VR_O_EXPLAIN, NULL,
+	  "say why each device's driver, and what @auto would choose" },
+	{ "dry-run", no_argument, VR_K_DRY_RUN, VR_O_DRY_RUN, NULL,
+	  "print the QEMU command instead of running it" },
+	{ "x-vga", no_argument, VR_K_X_VGA, VR_O_X_VGA, NULL,
+	  "x-vga=on for VGA devices (legacy VGA, a primary GPU)" },
+	{ "qmp", required_argument, VR_K_QMP, VR_O_QMP, "SOCKET",
+	  "QEMU's QMP socket (-qmp unix:SOCKET,server=on,wait=off)" },
+	{ "id", required_argument, VR_K_ID, VR_O_ID, "ID",
+	  "the device's id in QEMU (default: hostdev-ADDRESS)" },
+	{ "bus", required_argument, VR_K_BUS, VR_O_BUS, "BUS",
+	  "the QEMU bus to plug it into (a pcie-root-port)" },
+	{ "numvfs", required_argument, VR_K_NUMVFS, VR_O_NUMVFS, "N",
+	  "how many VFs (0 removes them all)" },
+	{ "no-initramfs", no_argument, VR_K_NO_INITRAMFS, VR_O_NO_INITRAMFS,
+	  NULL, "write the configuration, do not regenerate the initramfs" },
+};
+
+#define VR_NOPTS (sizeof(vr_optdefs) / sizeof(vr_optdefs[0]))
 
 const struct vr_cmd *vr_cmd_find(const char *name)
 {
@@ -76,10 +124,28 @@ void vr_err(const char *fmt, ...)
 	va_end(ap);
 }
 
+static void vr_print_opt(FILE *f, const struct vr_optdef *d)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "--%s%s%s", d->name, d->arg ? "=" : "",
+		 d->arg ? d->arg : "");
+	fprintf(f, "  %-18s %s\n", name, d->help);
+}
+
+/* The command's usage, and its own options. */
 void vr_usage_cmd(FILE *f, const struct vr_cmd *c)
 {
+	size_t i;
+
 	fprintf(f, "usage: vfio-reserve [--json] [--force] %s %s\n  %s\n",
 		c->name, c->usage, c->help);
+	if (!c->opts)
+		return;
+	fputs("Options:\n", f);
+	for (i = 0; i < VR_NOPTS; i++)
+		if (vr_optdefs[i].bit & c->opts)
+			vr_print_opt(f, &vr_optdefs[i]);
 }
 
 int vr_usage_error(const char *cmd, const char *fmt, ...)
@@ -106,60 +172,91 @@ static void vr_usage(FILE *f)
 	      "they can be assigned to VMs. Commands:\n", f);
 	for (i = 0; i < VR_NCMDS; i++)
 		fprintf(f, "  %-9s %s\n", vr_cmds[i].name, vr_cmds[i].help);
-	fputs("\nOptions:\n"
-	      "  --json    machine-readable output (read commands)\n"
-	      "  --force   reserve even devices the host needs\n"
-	      "  --explain (check) why each device's driver, and what @auto picks\n"
-	      "  --help    this text, or a command's (COMMAND --help)\n"
-	      "\nSelectors: 0000:03:00.0, 03:00.*, 8086:10d3[:8086:0001], "
+	fputs("\nOptions (any command; each command's own: COMMAND --help):\n", f);
+	for (i = 0; i < VR_NOPTS; i++)
+		if (!vr_optdefs[i].bit)
+			vr_print_opt(f, &vr_optdefs[i]);
+	fputs("\nSelectors: 0000:03:00.0, 03:00.*, 8086:10d3[:8086:0001], "
 	      "class:0200,\nvf:0000:02:00.0, !SELECTOR, SELECTOR@DRIVER, SELECTOR@auto;\n"
-	      "see vfio-reserve(8).\n",
-	      f);
+	      "see vfio-reserve(8).\n", f);
 }
 
 /*
- * Global options may stand anywhere before "--"; they are removed from
- * argv, which keeps the command and its own arguments.
+ * getopt_long() over @argv (@argc: up to a "--", never past it). Before
+ * the command's name (@c NULL) only global options are taken, and the
+ * scan stops at the name; after it, global options and @c's own, in any
+ * order. Return: the index of the first operand, or -1 after a usage
+ * error (said).
  */
-static int vr_parse_opts(int *argc, char **argv, struct vr_opts *o,
-			 bool *help)
+static int vr_getopt(int argc, char **argv, const struct vr_cmd *c,
+		     struct vr_opts *o, bool *help, bool *version)
 {
-	int i, n = 1;
-	bool rest = false;
+	struct option lo[VR_NOPTS + 1];
+	const struct vr_optdef *d;
+	int key, idx;
+	size_t i;
 
-	for (i = 1; i < *argc; i++) {
-		const char *a = argv[i];
-
-		if (!rest && !strcmp(a, "--")) {
-			rest = true;
-		} else if (!rest && !strcmp(a, "--json")) {
-			o->json = true;
-			continue;
-		} else if (!rest && !strcmp(a, "--explain")) {
-			o->explain = true;
-			continue;
-		} else if (!rest && !strcmp(a, "--force")) {
-			o->force = true;
-			continue;
-		} else if (!rest && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
-			*help = true;
-			continue;
-		}
-		argv[n++] = argv[i];
+	memset(lo, 0, sizeof(lo));
+	for (i = 0; i < VR_NOPTS; i++) {
+		lo[i].name = vr_optdefs[i].name;
+		lo[i].has_arg = vr_optdefs[i].has_arg;
+		lo[i].val = vr_optdefs[i].key;
 	}
-	argv[n] = NULL;
-	*argc = n;
-	return 0;
+	optind = 0;	/* glibc: start afresh */
+	opterr = 0;
+	while ((key = getopt_long(argc, argv, c ? ":jh" : "+:jh", lo, &idx)) != -1) {
+		const char *name = argv[optind - 1];
+		const char *cmd = c ? c->name : NULL;
+
+		if (key == '?') {
+			if (optopt)
+				vr_usage_error(cmd, "unknown option '-%c'", optopt);
+			else
+				vr_usage_error(cmd, "unknown option '%s'", name);
+			return -1;
+		}
+		if (key == ':') {
+			vr_usage_error(cmd, "option '%s' needs a value", name);
+			return -1;
+		}
+		for (d = vr_optdefs; d->key != key; d++)
+			;
+		if (d->bit && !c) {
+			vr_usage_error(NULL, "--%s is an option of a command: give it after the command's name",
+				       d->name);
+			return -1;
+		}
+		if (d->bit && !(d->bit & c->opts)) {
+			vr_usage_error(cmd, "%s takes no option --%s", c->name, d->name);
+			return -1;
+		}
+		switch (key) {
+		case 'j': o->json = true; break;
+		case 'h': *help = true; break;
+		case VR_K_FORCE: o->force = true; break;
+		case VR_K_VERSION: *version = true; break;
+		case VR_K_EXPLAIN: o->explain = true; break;
+		case VR_K_DRY_RUN: o->dry_run = true; break;
+		case VR_K_X_VGA: o->x_vga = true; break;
+		case VR_K_QMP: o->qmp = optarg; break;
+		case VR_K_ID: o->id = optarg; break;
+		case VR_K_BUS: o->bus = optarg; break;
+		case VR_K_NUMVFS: o->numvfs = optarg; break;
+		case VR_K_NO_INITRAMFS: o->no_initramfs = true; break;
+		}
+	}
+	return optind;
 }
 
 int main(int argc, char **argv)
 {
 	struct vr_opts o = { .sysfs = "/sys", .proc = "/proc", .dev = "/dev" };
 	char modules[PATH_MAX];
+	int dash, n, m, i, nargs = 0, ret;
+	bool help = false, version = false;
 	const struct vr_cmd *c;
 	struct utsname u;
-	int ret;
-	bool help = false;
+	char **args;
 #ifdef VR_TEST_HOOKS
 	const char *root;
 #endif
@@ -188,8 +285,17 @@ int main(int argc, char **argv)
 		o.modules = root;
 #endif
 
-	vr_parse_opts(&argc, argv, &o, &help);
-	if (argc < 2) {
+	/* the QEMU command after "--" is never parsed */
+	for (dash = 1; dash < argc && strcmp(argv[dash], "--"); dash++)
+		;
+	n = vr_getopt(dash, argv, NULL, &o, &help, &version);
+	if (n < 0)
+		return VR_EXIT_USAGE;
+	if (version) {
+		printf("vfio-reserve %s\n", VR_VERSION);
+		return VR_EXIT_OK;
+	}
+	if (n >= dash) {
 		if (help) {
 			vr_usage(stdout);
 			return VR_EXIT_OK;
@@ -197,20 +303,35 @@ int main(int argc, char **argv)
 		vr_usage(stderr);
 		return VR_EXIT_USAGE;
 	}
-	c = vr_cmd_find(argv[1]);
+	c = vr_cmd_find(argv[n]);
 	if (!c)
-		return vr_usage_error(NULL, "unknown command '%s'", argv[1]);
-	if (help) {
-		vr_usage_cmd(stdout, c);
+		return vr_usage_error(NULL, "unknown command '%s'", argv[n]);
+	m = vr_getopt(dash - n, argv + n, c, &o, &help, &version);
+	if (m < 0)
+		return VR_EXIT_USAGE;
+	if (help || version) {
+		if (version)
+			printf("vfio-reserve %s\n", VR_VERSION);
+		else
+			vr_usage_cmd(stdout, c);
 		return VR_EXIT_OK;
 	}
-	/* names only: no pci_init(), so no access method is probed */
+	/* the command's name, its operands, then "--" and the rest as given */
+	args = calloc((size_t)argc + 1, sizeof(*args));
 	o.pci = pci_alloc();
-	if (!o.pci) {
+	if (!args || !o.pci) {
+		free(args);
 		vr_err("out of memory");
 		return VR_EXIT_FAIL;
 	}
-	ret = c->fn(&o, argc - 1, argv + 1);
+	args[nargs++] = argv[n];
+	for (i = n + m; i < dash; i++)
+		args[nargs++] = argv[i];
+	for (i = dash; i < argc; i++)
+		args[nargs++] = argv[i];
+	/* names only: no pci_init(), so no access method is probed */
+	ret = c->fn(&o, nargs, args);
 	pci_cleanup(o.pci);
+	free(args);
 	return ret;
 }

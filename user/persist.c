@@ -359,17 +359,9 @@ int vr_cmd_persist(const struct vr_opts *o, int argc, char **argv)
 	const char *p;
 	int len;
 	enum vr_generator gen = vr_generator();
-	bool regen = true;
-	int n, i, ret;
+	bool regen = !o->no_initramfs;
+	int n, ret;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--no-initramfs"))
-			continue;
-		regen = false;
-		memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
-		argc--;
-		break;
-	}
 	if (argc < 2)
 		return vr_usage_error("persist", "which selectors?");
 	ret = vr_parse_selectors("persist", argc - 1, argv + 1, sels, &n, list,
@@ -417,12 +409,11 @@ int vr_cmd_persist(const struct vr_opts *o, int argc, char **argv)
 
 int vr_cmd_unpersist(const struct vr_opts *o, int argc, char **argv)
 {
-	bool changed = false, regen = argc < 2 || strcmp(argv[1], "--no-initramfs");
+	bool changed = false, regen = !o->no_initramfs;
 	size_t i;
 
-	(void)o;
-	if (argc > 2 || (argc == 2 && regen))
-		return vr_usage_error("unpersist", "only --no-initramfs is accepted");
+	if (argc > 1)
+		return vr_usage_error("unpersist", "no arguments expected ('%s')", argv[1]);
 	if (geteuid()) {
 		vr_err("unpersist: permission denied: this needs root");
 		return VR_EXIT_FAIL;

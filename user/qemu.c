@@ -244,12 +244,15 @@ static void vr_shell_quote(FILE *f, const char *s)
 	fputc('\'', f);
 }
 
-/* Split "qemu [--dry-run] [--x-vga] ADDRESS... -- QEMU..." */
-static int vr_qemu_args(int argc, char **argv, struct vr_qemu_req *req)
+/* Split "qemu ADDRESS... -- QEMU..." (its options are in @o). */
+static int vr_qemu_args(const struct vr_opts *o, int argc, char **argv,
+			struct vr_qemu_req *req)
 {
 	int i;
 
 	memset(req, 0, sizeof(*req));
+	req->dry_run = o->dry_run;
+	req->x_vga = o->x_vga;
 	req->addrs = calloc((size_t)argc, sizeof(*req->addrs));
 	if (!req->addrs)
 		return VR_EXIT_FAIL;
@@ -259,14 +262,9 @@ static int vr_qemu_args(int argc, char **argv, struct vr_qemu_req *req)
 			req->qargv = argv + i + 1;
 			break;
 		}
-		if (!strcmp(argv[i], "--dry-run")) {
-			req->dry_run = true;
-		} else if (!strcmp(argv[i], "--x-vga")) {
-			req->x_vga = true;
-		} else if (!vr_normalize_addr(argv[i], req->addrs[req->n++])) {
+		if (!vr_normalize_addr(argv[i], req->addrs[req->n++]))
 			return vr_usage_error("qemu", "'%s' is not a PCI address ([dddd:]bb:ss.f)",
 					      argv[i]);
-		}
 	}
 	if (!req->n)
 		return vr_usage_error("qemu", "which devices? (addresses like 0000:03:00.0)");
@@ -282,7 +280,7 @@ int vr_cmd_qemu(const struct vr_opts *o, int argc, char **argv)
 	char **qargv = NULL;
 	int i, ret;
 
-	ret = vr_qemu_args(argc, argv, &req);
+	ret = vr_qemu_args(o, argc, argv, &req);
 	if (ret)
 		goto out;
 	ret = vr_check_facts(&f);

@@ -197,7 +197,7 @@ static int vr_qmp_open(struct vr_qmp *q, const char *path, char *err,
 	return vr_qmp_exec(q, "qmp_capabilities", NULL, "vr-caps", err, size);
 }
 
-/* "attach --qmp SOCKET ADDRESS [--id ID]" or "detach --qmp SOCKET ID" */
+/* "attach --qmp SOCKET ADDRESS [--id ID] [--bus BUS]" or "detach --qmp SOCKET ID" */
 struct vr_qmp_args {
 	const char *sock;
 	const char *target;	/* address to attach, or id to detach */
@@ -205,25 +205,20 @@ struct vr_qmp_args {
 	const char *bus;
 };
 
-static int vr_qmp_args(const char *cmd, int argc, char **argv,
-		       struct vr_qmp_args *a)
+static int vr_qmp_args(const struct vr_opts *o, const char *cmd, int argc,
+		       char **argv, struct vr_qmp_args *a)
 {
 	bool attach = !strcmp(cmd, "attach");
-	int i;
 
 	memset(a, 0, sizeof(*a));
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--qmp") && i + 1 < argc)
-			a->sock = argv[++i];
-		else if (attach && !strcmp(argv[i], "--id") && i + 1 < argc)
-			a->id = argv[++i];
-		else if (attach && !strcmp(argv[i], "--bus") && i + 1 < argc)
-			a->bus = argv[++i];
-		else if (argv[i][0] == '-' || a->target)
-			return vr_usage_error(cmd, "unexpected '%s'", argv[i]);
-		else
-			a->target = argv[i];
-	}
+	a->sock = o->qmp;
+	a->id = o->id;
+	a->bus = o->bus;
+	if (argc > 2)
+		return vr_usage_error(cmd, "one %s only: '%s' is one too many",
+				      attach ? "address" : "device id", argv[2]);
+	if (argc == 2)
+		a->target = argv[1];
 	if (!a->sock || !a->target)
 		return vr_usage_error(cmd, "--qmp SOCKET and the %s are required",
 				      attach ? "address" : "device id");
@@ -240,7 +235,7 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 	struct vr_qmp q;
 	int ret;
 
-	ret = vr_qmp_args("attach", argc, argv, &a);
+	ret = vr_qmp_args(o, "attach", argc, argv, &a);
 	if (ret)
 		return ret;
 	if (!vr_normalize_addr(a.target, addr[0]))
@@ -293,8 +288,7 @@ int vr_cmd_detach(const struct vr_opts *o, int argc, char **argv)
 	long deadline;
 	int ret;
 
-	(void)o;
-	ret = vr_qmp_args("detach", argc, argv, &a);
+	ret = vr_qmp_args(o, "detach", argc, argv, &a);
 	if (ret)
 		return ret;
 	id = a.target;

@@ -89,17 +89,18 @@ int vr_cmd_sriov(const struct vr_opts *o, int argc, char **argv)
 	char *end;
 	int i, ret;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--numvfs") && i + 1 < argc) {
-			want = strtoul(argv[++i], &end, 10);
-			numvfs = true;
-			if (*end || !*argv[i] || *argv[i] == '-')
-				return vr_usage_error("sriov", "--numvfs takes a number");
-		} else if (!addr) {
-			addr = argv[i];
-		} else {
-			return vr_usage_error("sriov", "unexpected '%s'", argv[i]);
-		}
+	if (argc > 2)
+		return vr_usage_error("sriov", "one physical function only: '%s' is one too many",
+				      argv[2]);
+	if (argc == 2)
+		addr = argv[1];
+	if (o->numvfs) {
+		errno = 0;
+		want = strtoul(o->numvfs, &end, 10);
+		numvfs = true;
+		if (*end || !*o->numvfs || *o->numvfs == '-' || errno)
+			return vr_usage_error("sriov", "--numvfs takes a number, not '%s'",
+					      o->numvfs);
 	}
 	if (!addr)
 		return vr_usage_error("sriov", "which physical function, and --numvfs N?");

@@ -35,14 +35,37 @@ struct vr_opts {
 	const char *dev;	/* "/dev", or a test tree */
 	const char *modules;	/* "/lib/modules/$(uname -r)", or a test tree */
 	bool explain;		/* check: say why each target */
+	bool dry_run;		/* qemu */
+	bool x_vga;		/* qemu */
+	bool no_initramfs;	/* persist, unpersist */
+	const char *qmp;	/* attach, detach: the socket */
+	const char *id;		/* attach */
+	const char *bus;	/* attach */
+	const char *numvfs;	/* sriov, as given */
 	struct pci_access *pci;	/* libpci, for names (its cache) */
 };
 
+/* A command's own options (vr_cmd.opts), beside the global ones. */
+#define VR_O_EXPLAIN		(1u << 0)
+#define VR_O_DRY_RUN		(1u << 1)
+#define VR_O_X_VGA		(1u << 2)
+#define VR_O_QMP		(1u << 3)
+#define VR_O_ID			(1u << 4)
+#define VR_O_BUS		(1u << 5)
+#define VR_O_NUMVFS		(1u << 6)
+#define VR_O_NO_INITRAMFS	(1u << 7)
+
+/*
+ * A command: @fn gets its operands only (argv[0] is its name; for qemu,
+ * "--" and the QEMU command follow them), its options parsed into the
+ * vr_opts by main() with getopt_long().
+ */
 struct vr_cmd {
 	const char *name;
 	int (*fn)(const struct vr_opts *o, int argc, char **argv);
 	const char *usage;	/* arguments */
 	const char *help;	/* one line */
+	unsigned int opts;	/* VR_O_*: its own options */
 };
 
 const struct vr_cmd *vr_cmd_find(const char *name);

@@ -955,6 +955,34 @@ in_tree "$SV" sriov 0000:00:06.0 --numvfs 1
 expect "sriov --numvfs 1 from 0 (nothing removed): not refused" 0
 check "... sriov_numvfs now 1" numvfs 1
 
+# Options through getopt_long (issue 18): --opt=value, --version, each
+# command's own options in its --help, errors that name the real problem.
+vr --version
+expect "--version: exit 0, the version" 0 "" "vfio-reserve $(sed -n 's/^#define VR_VERSION "\(.*\)"$/\1/p' "$TOP/kmod/version.h")"
+vr qemu --bogus 0000:03:00.0 -- qemu-system-x86_64
+expect "qemu --bogus: exit 2, an unknown option (not 'not a PCI address')" 2 "unknown option '--bogus'"
+vr detach --qmp
+expect "detach --qmp without a value: exit 2, the option needs a value" 2 "option '--qmp' needs a value"
+vr list --qmp /tmp/x
+expect "list --qmp: exit 2, list takes no such option" 2 "list takes no option --qmp"
+vr --numvfs 2 sriov 0000:00:06.0
+expect "--numvfs before the command: exit 2, it is the command's" 2 "--numvfs is an option of a command: give it after the command's name"
+vr attach --help
+expect "attach --help lists its own options" 0 "" "--qmp=SOCKET"
+check "... --id=ID and --bus=BUS too" eval 'grep -q -- "--id=ID" <<<"$out" && grep -q -- "--bus=BUS" <<<"$out"'
+vr sriov --numvfs=x 0000:00:06.0
+expect "sriov --numvfs=x: exit 2, not a number" 2 "--numvfs takes a number, not 'x'"
+if needs_no_module "options after the QEMU command's '--' are QEMU's"; then
+	vr qemu 0000:03:00.0 --dry-run -- qemu-system-x86_64 --bogus -m 64
+	expect "qemu ADDR --dry-run -- QEMU --bogus: options after -- are QEMU's (on to the module)" 1 "vfio_reserve is not loaded"
+	vr check --explain 0000:00:1f.3
+	expect "check --explain: an option of check (on to the module)" 1 "vfio_reserve is not loaded"
+fi
+holder ""
+in_tree "$SV" sriov --numvfs=2 0000:00:06.0
+expect "sriov --numvfs=2 before the PF: --opt=value accepted, exit 0, the new VFs listed" 0 "" "0000:00:06.3  vf 1 of 0000:00:06.0"
+check "... sriov_numvfs now 2" numvfs 2
+
 # detach against a fake QMP server (fake_qmp.py): requests and replies go
 # through json-c, so ids are escaped and whole, and QEMU's error text comes
 # back whole (issue 18: 'a"b' sent invalid JSON, then "no answer in 10 s").

@@ -44,7 +44,7 @@ run $VR check "$NIC0"
 ktap_check "check nic0: not assignable, reserved for vr_nosuchdrv that cannot be loaded, fix named" \
 	eval '[[ $cmd_rc == 1 ]] && grep -q "reserved for vr_nosuchdrv, but its target driver cannot be loaded" <<<"$cmd_out" &&
 		grep -q "fix: install vr_nosuchdrv" <<<"$cmd_out"'
-run $VR --explain check "$NIC1"
+run $VR check --explain "$NIC1"
 ktap_check "check --explain nic1: assignable through vr_testvariant; @auto would choose it, by its alias" \
 	eval '[[ $cmd_rc == 0 ]] && grep -q "^$NIC1: ok, can be assigned through vr_testvariant" <<<"$cmd_out" &&
 		grep -q "@auto would choose vr_testvariant: modules.alias: vfio_pci:v00008086d000010D3sv\*sd\*bc\*sc\*i\* (module vr_testvariant, 5 wildcards)" <<<"$cmd_out"'
