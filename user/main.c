@@ -219,8 +219,8 @@ static int vr_getopt(int argc, char **argv, const struct vr_cmd *c,
 			vr_usage_error(cmd, "option '%s' needs a value", name);
 			return -1;
 		}
-		for (d = vr_optdefs; d->key != key; d++)
-			;
+		for (d = vr_optdefs; d < vr_optdefs + VR_NOPTS - 1 && d->key != key; d++)
+			;	/* getopt_long returns only the table's keys */
 		if (d->bit && !c) {
 			vr_usage_error(NULL, "--%s is an option of a command: give it after the command's name",
 				       d->name);
