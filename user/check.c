@@ -262,7 +262,7 @@ int vr_cmd_check(const struct vr_opts *o, int argc, char **argv)
 	if (ret)
 		return ret;
 	if (o->json) {
-		vr_json_init(&j, stdout);
+		vr_json_init(&j, o);
 		vr_json_open(&j, NULL, '[');
 	}
 	for (i = 1; i < argc; i++) {

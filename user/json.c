@@ -17,10 +17,12 @@
  * vr_json_end(): json-c escapes every string, and nothing is cut or
  * clamped. @stack holds the open containers, innermost last.
  */
-void vr_json_init(struct vr_json *j, FILE *f)
+/* A document for stdout, pretty-printed with --pretty. */
+void vr_json_init(struct vr_json *j, const struct vr_opts *o)
 {
 	memset(j, 0, sizeof(*j));
-	j->f = f;
+	j->f = stdout;
+	j->pretty = o->pretty;
 }
 
 /* Add @val (a new reference) to the innermost container, under @key. */
@@ -119,7 +121,8 @@ int vr_json_end(struct vr_json *j)
 		ret = -ENOMEM;
 	} else {
 		fprintf(j->f, "%s\n", json_object_to_json_string_ext(j->root,
-			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			(j->pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN) |
+			JSON_C_TO_STRING_NOSLASHESCAPE));
 		fflush(j->f);
 	}
 	json_object_put(j->root);

@@ -126,7 +126,7 @@ int vr_cmd_list(const struct vr_opts *o, int argc, char **argv)
 	}
 	vr_nl_close(&nl);
 	if (o->json) {
-		vr_json_init(&j, stdout);
+		vr_json_init(&j, o);
 		vr_json_open(&j, NULL, '[');
 	} else {
 		printf("%-12s  %-14s  %-8s  %-14s  %-5s  %-6s  %-10s  %-14s  %s\n",
@@ -212,7 +212,7 @@ int vr_cmd_groups(const struct vr_opts *o, int argc, char **argv)
 	}
 	vr_nl_close(&nl);
 	if (o->json) {
-		vr_json_init(&j, stdout);
+		vr_json_init(&j, o);
 		vr_json_open(&j, NULL, '[');
 	}
 	for (i = 0; i < n; i++) {

@@ -73,6 +73,8 @@ enum {
 static const struct vr_optdef vr_optdefs[] = {
 	{ "json", no_argument, 'j', 0, NULL,
 	  "machine-readable output (read commands)" },
+	{ "pretty", no_argument, 'p', 0, NULL,
+	  "with --json: indented, for people" },
 	{ "force", no_argument, VR_K_FORCE, 0, NULL,
 	  "reserve even devices the host needs" },
 	{ "help", no_argument, 'h', 0, NULL,
@@ -204,7 +206,7 @@ static int vr_getopt(int argc, char **argv, const struct vr_cmd *c,
 	}
 	optind = 0;	/* glibc: start afresh */
 	opterr = 0;
-	while ((key = getopt_long(argc, argv, c ? ":jh" : "+:jh", lo, &idx)) != -1) {
+	while ((key = getopt_long(argc, argv, c ? ":jph" : "+:jph", lo, &idx)) != -1) {
 		const char *name = argv[optind - 1];
 		const char *cmd = c ? c->name : NULL;
 
@@ -232,6 +234,7 @@ static int vr_getopt(int argc, char **argv, const struct vr_cmd *c,
 		}
 		switch (key) {
 		case 'j': o->json = true; break;
+		case 'p': o->pretty = true; break;
 		case 'h': *help = true; break;
 		case VR_K_FORCE: o->force = true; break;
 		case VR_K_VERSION: *version = true; break;

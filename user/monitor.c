@@ -15,7 +15,7 @@ static int vr_print_event(const char *kind, const char *addr,
 	struct vr_json j;
 
 	if (o->json) {
-		vr_json_init(&j, stdout);
+		vr_json_init(&j, o);
 		vr_json_open(&j, NULL, '{');
 		vr_json_str(&j, "event", kind);
 		vr_json_str(&j, "address", addr);

@@ -32,7 +32,7 @@ int vr_cmd_rules(const struct vr_opts *o, int argc, char **argv)
 	}
 	vr_nl_close(&nl);
 	if (o->json) {
-		vr_json_init(&j, stdout);
+		vr_json_init(&j, o);
 		vr_json_open(&j, NULL, '[');
 		for (i = 0; i < n; i++) {
 			vr_json_open(&j, NULL, '{');

@@ -488,7 +488,7 @@ int vr_cmd_status(const struct vr_opts *o, int argc, char **argv)
 	if (argc > 1)
 		return vr_usage_error("status", "no arguments expected");
 	if (o->json) {
-		vr_json_init(&r.j, stdout);
+		vr_json_init(&r.j, o);
 		vr_json_open(&r.j, NULL, '[');
 	}
 	amd = vr_amd_cpu(o);

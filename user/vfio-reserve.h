@@ -29,6 +29,7 @@
 /* The options: the only state shared across the program. */
 struct vr_opts {
 	bool json;
+	bool pretty;		/* --json, indented */
 	bool force;
 	const char *sysfs;	/* "/sys", or a test tree */
 	const char *proc;	/* "/proc", or a test tree */
@@ -211,9 +212,10 @@ struct vr_json {
 	size_t depth, cap;
 	unsigned int lost;		/* opens that failed: their closes */
 	bool oom;
+	bool pretty;
 };
 
-void vr_json_init(struct vr_json *j, FILE *f);
+void vr_json_init(struct vr_json *j, const struct vr_opts *o);
 void vr_json_open(struct vr_json *j, const char *key, char bracket);
 void vr_json_close(struct vr_json *j, char bracket);
 void vr_json_str(struct vr_json *j, const char *key, const char *val);

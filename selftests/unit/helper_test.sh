@@ -983,6 +983,16 @@ in_tree "$SV" sriov --numvfs=2 0000:00:06.0
 expect "sriov --numvfs=2 before the PF: --opt=value accepted, exit 0, the new VFs listed" 0 "" "0000:00:06.3  vf 1 of 0000:00:06.0"
 check "... sriov_numvfs now 2" numvfs 2
 
+in_tree "$S" -j status
+plain=$out
+in_tree "$S" status -j -p
+expect "status -j -p: exit as without -p" 1
+check "... -p indents (ip and devlink's -p), the same document as -j alone" \
+	eval '[[ $(wc -l <<<"$out") -gt 5 && $(wc -l <<<"$plain") == 1 ]] && python3 -c "
+import json, sys
+assert json.loads(sys.argv[1]) == json.loads(sys.argv[2])
+" "$out" "$plain"'
+
 # detach against a fake QMP server (fake_qmp.py): requests and replies go
 # through json-c, so ids are escaped and whole, and QEMU's error text comes
 # back whole (issue 18: 'a"b' sent invalid JSON, then "no answer in 10 s").
