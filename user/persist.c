@@ -224,7 +224,8 @@ static void vr_softdeps(const struct vr_opts *o, const struct vr_selector *sels,
 /*
  * The modules of the rules' target drivers, but vfio-pci (the module's own
  * softdep), as " a b ": a driver's name is its module's (KBUILD_MODNAME),
- * '-' spelled '_' as modprobe spells module names.
+ * '-' spelled '_' as modprobe spells module names; pciback's is
+ * xen_pciback.
  */
 static void vr_targets(const struct vr_selector *sels, int n, char *mods,
 		       size_t size)
@@ -237,7 +238,10 @@ static void vr_targets(const struct vr_selector *sels, int n, char *mods,
 	for (i = 0; i < n; i++) {
 		if (!sels[i].driver[0] || sels[i].exclude)
 			continue;
-		snprintf(word, sizeof(word), " %s ", sels[i].driver);
+		/* xen-pciback's driver is "pciback", its module xen_pciback */
+		snprintf(word, sizeof(word), " %s ",
+			 strcmp(sels[i].driver, "pciback") ? sels[i].driver :
+			 "xen_pciback");
 		for (p = word; *p; p++)
 			if (*p == '-')
 				*p = '_';
