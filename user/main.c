@@ -184,6 +184,39 @@ static void vr_usage(FILE *f)
 }
 
 /*
+ * libpci's messages. pci_init() would set its defaults; names need no
+ * pci_init() (no access method), so they are set here: its lookups call
+ * them (a NULL one crashed the first list of a VM).
+ */
+static void __attribute__((noreturn)) vr_pci_error(char *msg, ...)
+{
+	va_list ap;
+
+	fputs("vfio-reserve: libpci: ", stderr);
+	va_start(ap, msg);
+	vfprintf(stderr, msg, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(VR_EXIT_FAIL);
+}
+
+static void vr_pci_warning(char *msg, ...)
+{
+	va_list ap;
+
+	fputs("vfio-reserve: warning: libpci: ", stderr);
+	va_start(ap, msg);
+	vfprintf(stderr, msg, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void vr_pci_debug(char *msg, ...)
+{
+	(void)msg;
+}
+
+/*
  * getopt_long() over @argv (@argc: up to a "--", never past it). Before
  * the command's name (@c NULL) only global options are taken, and the
  * scan stops at the name; after it, global options and @c's own, in any
@@ -327,6 +360,9 @@ int main(int argc, char **argv)
 		vr_err("out of memory");
 		return VR_EXIT_FAIL;
 	}
+	o.pci->error = vr_pci_error;
+	o.pci->warning = vr_pci_warning;
+	o.pci->debug = vr_pci_debug;
 	args[nargs++] = argv[n];
 	for (i = n + m; i < dash; i++)
 		args[nargs++] = argv[i];

@@ -180,13 +180,13 @@ const char *vr_device_name(const struct vr_opts *o, const struct vr_device *d,
 {
 	char cls[128], dev[256];
 
-	pci_lookup_name(o->pci, cls, sizeof(cls), PCI_LOOKUP_CLASS,
-			(int)(d->class >> 8));
+	/* MIXED: "Name [ids]", and lspci's fallbacks where a name is missing */
+	pci_lookup_name(o->pci, cls, sizeof(cls),
+			PCI_LOOKUP_CLASS | PCI_LOOKUP_MIXED, (int)(d->class >> 8));
 	pci_lookup_name(o->pci, dev, sizeof(dev),
-			PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE, d->vendor,
-			d->device);
-	snprintf(buf, size, "%s [%04x]: %s [%04x:%04x]", cls, d->class >> 8,
-		 dev, d->vendor, d->device);
+			PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE | PCI_LOOKUP_MIXED,
+			d->vendor, d->device);
+	snprintf(buf, size, "%s: %s", cls, dev);
 	return buf;
 }
 

@@ -82,12 +82,13 @@ ktap_check "list: a header, then one line for each of the $ndev functions" \
 ktap_check "list: the $NIC1 line says vfio-pci, reserved, for vfio-pci; $NIC0 says e1000e" \
 	eval 'grep -qE "^$NIC1 +vfio-pci +reserved +vfio-pci " <<<"$table" &&
 		grep -qE "^$NIC0 +e1000e +- +- " <<<"$table"'
-# The names are libpci's, whole, as lspci -nn prints them (the oracle).
+# The names are libpci's, whole, as lspci -nn prints them (the oracle;
+# list has no revision or prog-if).
 names_ok() {
 	local d want
 	for d in /sys/bus/pci/devices/*; do
 		d=${d##*/}
-		want=$(lspci -nn -s "$d" | cut -d" " -f2-)
+		want=$(lspci -nn -s "$d" | cut -d" " -f2- | sed -E "s/ \((rev|prog-if) .*$//")
 		grep -qF -- "$want" <<<"$(grep "^$d " <<<"$table")" || { echo "$d: want '$want'"; return 1; }
 	done
 }
