@@ -23,43 +23,86 @@
 
 #define VR_VFIO_ALIAS	"vfio_pci:"
 
-/* The best vfio_pci: alias of @modalias in @o's modules.alias, into @c. */
-int vr_auto_choose(const struct vr_opts *o, const char *modalias,
-		   struct vr_auto_choice *c)
+/*
+ * The variant drivers' vfio_pci: aliases of @o's modules.alias into @al,
+ * read at the first call only: one read however many devices are chosen
+ * for. vfio_pci's own alias matches every device: it is the fallback, not
+ * a candidate. Return: 0, or the read's -errno (again on later calls).
+ */
+static int vr_aliases_read(const struct vr_opts *o, struct vr_aliases *al)
 {
 	char path[PATH_MAX], line[512], pattern[384], module[VR_NAME_SIZE];
-	const char *ids = modalias;
+	struct vr_alias *grown;
+	size_t cap = 0;
 	FILE *f;
+
+	if (al->read)
+		return al->err;
+	al->read = true;
+	snprintf(path, sizeof(path), "%s/modules.alias", o->modules);
+	f = fopen(path, "re");
+	if (!f)
+		return al->err = -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "alias " VR_VFIO_ALIAS "%383s %63s", pattern,
+			   module) != 2 || !strcmp(module, "vfio_pci"))
+			continue;
+		if (al->n == cap) {
+			cap = cap ? 2 * cap : 16;
+			grown = realloc(al->a, cap * sizeof(*grown));
+			if (!grown) {
+				al->err = -ENOMEM;
+				break;
+			}
+			al->a = grown;
+		}
+		snprintf(al->a[al->n].pattern, sizeof(al->a->pattern), "%s", pattern);
+		snprintf(al->a[al->n].module, sizeof(al->a->module), "%s", module);
+		al->n++;
+	}
+	fclose(f);
+	return al->err;
+}
+
+void vr_aliases_free(struct vr_aliases *al)
+{
+	free(al->a);
+	memset(al, 0, sizeof(*al));
+}
+
+/* The best vfio_pci: alias of @modalias (@al, read if need be), into @c. */
+int vr_auto_choose(const struct vr_opts *o, struct vr_aliases *al,
+		   const char *modalias, struct vr_auto_choice *c)
+{
+	const char *ids = modalias;
+	size_t i;
+	int ret;
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->driver, sizeof(c->driver), "vfio-pci");
 	snprintf(c->modalias, sizeof(c->modalias), "%s", modalias);
 	if (!strncmp(ids, "pci:", 4))
 		ids += 4;
-	snprintf(path, sizeof(path), "%s/modules.alias", o->modules);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
+	ret = vr_aliases_read(o, al);
+	if (ret)
+		return ret;
+	for (i = 0; i < al->n; i++) {
+		const struct vr_alias *a = &al->a[i];
 		unsigned int stars = 0;
 		const char *p;
 
-		/* vfio_pci's own alias matches every device: the fallback */
-		if (sscanf(line, "alias " VR_VFIO_ALIAS "%383s %63s", pattern,
-			   module) != 2 || !strcmp(module, "vfio_pci") ||
-		    fnmatch(pattern, ids, 0))
+		if (fnmatch(a->pattern, ids, 0))
 			continue;
-		for (p = pattern; *p; p++)
+		for (p = a->pattern; *p; p++)
 			stars += *p == '*';
 		c->matches++;
 		if (c->found && stars >= c->wildcards)
 			continue;	/* the first of equals wins, as in libvirt */
 		c->found = true;
 		c->wildcards = stars;
-		snprintf(c->driver, sizeof(c->driver), "%s", module);
-		snprintf(c->alias, sizeof(c->alias), VR_VFIO_ALIAS "%s", pattern);
+		snprintf(c->driver, sizeof(c->driver), "%s", a->module);
+		snprintf(c->alias, sizeof(c->alias), VR_VFIO_ALIAS "%s", a->pattern);
 	}
-	fclose(f);
 	return 0;
 }
 
@@ -99,15 +142,18 @@ static int vr_vf_modalias(const struct vr_opts *o, const char *pf, char *buf,
 	return 0;
 }
 
-/* The choice for one device; -errno when its modalias cannot be read. */
-static int vr_auto_device(const struct vr_opts *o, const char *addr,
-			  struct vr_auto_choice *c)
+/*
+ * The choice for the device at @addr; -errno when its modalias or
+ * modules.alias cannot be read.
+ */
+int vr_auto_device(const struct vr_opts *o, struct vr_aliases *al,
+		   const char *addr, struct vr_auto_choice *c)
 {
 	char modalias[256];
 
 	if (vr_sysfs_dev(o, addr, "modalias", modalias, sizeof(modalias)))
 		return -ENODEV;
-	return vr_auto_choose(o, modalias, c);
+	return vr_auto_choose(o, al, modalias, c);
 }
 
 /*
@@ -120,6 +166,7 @@ static int vr_auto_device(const struct vr_opts *o, const char *addr,
 int vr_auto_resolve(const struct vr_opts *o, const char *cmd,
 		    struct vr_selector *sels, int n)
 {
+	struct vr_aliases al = { 0 };
 	struct vr_device *devs = NULL;
 	size_t count = 0, k;
 	int i, ret = VR_EXIT_OK;
@@ -136,7 +183,8 @@ int vr_auto_resolve(const struct vr_opts *o, const char *cmd,
 		if (!devs && vr_sysfs_devices(o, &devs, &count)) {
 			vr_err("%s: cannot list the PCI devices in sysfs to resolve %s",
 			       cmd, text);
-			return VR_EXIT_FAIL;
+			ret = VR_EXIT_FAIL;
+			break;
 		}
 		for (k = 0; k < count; k++) {
 			struct vr_pci_ids id;
@@ -145,7 +193,7 @@ int vr_auto_resolve(const struct vr_opts *o, const char *cmd,
 			vr_device_ids(&devs[k], &id);
 			if (devs[k].bridge || !vr_sel_match(s, &id))
 				continue;
-			r = vr_auto_device(o, devs[k].addr, &c);
+			r = vr_auto_device(o, &al, devs[k].addr, &c);
 			if (r) {
 				vr_err("%s: %s: cannot read the modalias of %s, or %s/modules.alias (%s): name the driver instead of @auto",
 				       cmd, text, devs[k].addr, o->modules, strerror(-r));
@@ -172,7 +220,7 @@ int vr_auto_resolve(const struct vr_opts *o, const char *cmd,
 			snprintf(pf, sizeof(pf), "%04x:%02x:%02x.%x", s->domain,
 				 s->bus, s->slot, s->func);
 			if (vr_vf_modalias(o, pf, modalias, sizeof(modalias)) ||
-			    vr_auto_choose(o, modalias, &first)) {
+			    vr_auto_choose(o, &al, modalias, &first)) {
 				vr_err("%s: %s: %s is not an SR-IOV physical function here (no sriov_vf_device), or modules.alias cannot be read: name the driver instead of @auto",
 				       cmd, text, pf);
 				ret = VR_EXIT_FAIL;
@@ -199,6 +247,7 @@ int vr_auto_resolve(const struct vr_opts *o, const char *cmd,
 		vr_auto_explain(&first, why, sizeof(why));
 		printf("%s: %s is %s: %s\n", cmd, text, first.driver, why);
 	}
+	vr_aliases_free(&al);
 	free(devs);
 	return ret;
 }

@@ -37,10 +37,11 @@ static void vr_problem(struct vr_check *c, bool fail, const char *fix,
 static void vr_check_explain(const struct vr_opts *o, const struct vr_device *d,
 			     struct vr_check *c)
 {
+	struct vr_aliases al = { 0 };
 	struct vr_auto_choice a;
-	char modalias[256], why[768];
+	char why[768];
 	const char *target = d->target[0] ? d->target : "vfio-pci";
-	int len = 0;
+	int len = 0, ret;
 
 	if (d->state)
 		len = snprintf(c->explain, sizeof(c->explain),
@@ -49,8 +50,9 @@ static void vr_check_explain(const struct vr_opts *o, const struct vr_device *d,
 	else
 		len = snprintf(c->explain, sizeof(c->explain),
 			       "not reserved (claim binds vfio-pci); ");
-	if (vr_sysfs_dev(o, d->addr, "modalias", modalias, sizeof(modalias)) ||
-	    vr_auto_choose(o, modalias, &a)) {
+	ret = vr_auto_device(o, &al, d->addr, &a);
+	vr_aliases_free(&al);
+	if (ret) {
 		snprintf(c->explain + len, sizeof(c->explain) - (size_t)len,
 			 "@auto cannot choose: the modalias or %s/modules.alias cannot be read",
 			 o->modules);

@@ -188,15 +188,20 @@ static void vr_usage(FILE *f)
  * pci_init() (no access method), so they are set here: its lookups call
  * them (a NULL one crashed the first list of a VM).
  */
+static void vr_pci_say(const char *prefix, const char *msg, va_list ap)
+{
+	fprintf(stderr, "vfio-reserve: %slibpci: ", prefix);
+	vfprintf(stderr, msg, ap);
+	fputc('\n', stderr);
+}
+
 static void __attribute__((noreturn)) vr_pci_error(char *msg, ...)
 {
 	va_list ap;
 
-	fputs("vfio-reserve: libpci: ", stderr);
 	va_start(ap, msg);
-	vfprintf(stderr, msg, ap);
+	vr_pci_say("", msg, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(VR_EXIT_FAIL);
 }
 
@@ -204,11 +209,9 @@ static void vr_pci_warning(char *msg, ...)
 {
 	va_list ap;
 
-	fputs("vfio-reserve: warning: libpci: ", stderr);
 	va_start(ap, msg);
-	vfprintf(stderr, msg, ap);
+	vr_pci_say("warning: ", msg, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void vr_pci_debug(char *msg, ...)

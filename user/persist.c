@@ -186,15 +186,26 @@ static bool vr_has_line(const char *path, const char *line)
 	return found;
 }
 
+/* Append " @mod " to the word list @mods unless it is there (or full). */
+static void vr_word_add(char *mods, size_t size, const char *mod)
+{
+	size_t len = strlen(mods);
+	char word[72];
+
+	snprintf(word, sizeof(word), " %s ", mod);
+	if (!strstr(mods, word) && len + strlen(word) < size)
+		snprintf(mods + len, size - len, "%s", word);
+}
+
 /* The native driver modules of present devices that @sels selects. */
 static void vr_softdeps(const struct vr_opts *o, const struct vr_selector *sels,
 			int n, char *mods, size_t size)
 {
-	char alias[256], mod[64], word[72];
+	char alias[256], mod[64];
 	char *argv[] = { "modprobe", "-R", alias, NULL };
 	struct vr_device *devs;
 	struct vr_pci_ids id;
-	size_t count, i, len = 0;
+	size_t count, i;
 	pid_t pid;
 	FILE *p;
 
@@ -208,13 +219,9 @@ static void vr_softdeps(const struct vr_opts *o, const struct vr_selector *sels,
 		    vr_sysfs_dev(o, devs[i].addr, "modalias", alias, sizeof(alias)))
 			continue;
 		p = vr_popen(argv, &pid);
-		while (p && fscanf(p, "%63s", mod) == 1) {
-			snprintf(word, sizeof(word), " %s ", mod);
-			if (!strcmp(mod, "vfio_pci") || strstr(mods, word) ||
-			    len + strlen(word) >= size)
-				continue;
-			len += (size_t)snprintf(mods + len, size - len, "%s", word);
-		}
+		while (p && fscanf(p, "%63s", mod) == 1)
+			if (strcmp(mod, "vfio_pci"))
+				vr_word_add(mods, size, mod);
 		if (p)
 			vr_pclose(p, pid);
 	}
@@ -230,8 +237,7 @@ static void vr_softdeps(const struct vr_opts *o, const struct vr_selector *sels,
 static void vr_targets(const struct vr_selector *sels, int n, char *mods,
 		       size_t size)
 {
-	char word[VR_SEL_DRIVER_MAX + 3], *p;
-	size_t len = 0;
+	char mod[VR_SEL_DRIVER_MAX + 1], *p;
 	int i;
 
 	mods[0] = '\0';
@@ -239,15 +245,12 @@ static void vr_targets(const struct vr_selector *sels, int n, char *mods,
 		if (!sels[i].driver[0] || sels[i].exclude)
 			continue;
 		/* xen-pciback's driver is "pciback", its module xen_pciback */
-		snprintf(word, sizeof(word), " %s ",
-			 strcmp(sels[i].driver, "pciback") ? sels[i].driver :
-			 "xen_pciback");
-		for (p = word; *p; p++)
+		snprintf(mod, sizeof(mod), "%s", strcmp(sels[i].driver, "pciback") ?
+			 sels[i].driver : "xen_pciback");
+		for (p = mod; *p; p++)
 			if (*p == '-')
 				*p = '_';
-		if (strstr(mods, word) || len + strlen(word) >= size)
-			continue;
-		len += (size_t)snprintf(mods + len, size - len, "%s", word);
+		vr_word_add(mods, size, mod);
 	}
 }
 
@@ -314,7 +317,6 @@ static int vr_add_to_initramfs(enum vr_generator gen, const char *module)
 static int vr_pin_addresses(const struct vr_opts *o, struct vr_selector *sels,
 			    int n, char *list, size_t size)
 {
-	size_t len = 0;
 	int i, bad = 0;
 
 	for (i = 0; i < n; i++) {
@@ -339,15 +341,7 @@ static int vr_pin_addresses(const struct vr_opts *o, struct vr_selector *sels,
 	}
 	if (bad)
 		return VR_EXIT_FAIL;
-	list[0] = '\0';
-	for (i = 0; i < n; i++) {
-		char text[VR_SEL_TEXT_SIZE];
-
-		vr_sel_format(&sels[i], text, sizeof(text));
-		len += (size_t)snprintf(list + len, len < size ? size - len : 0,
-					"%s%s", i ? "," : "", text);
-	}
-	if (len >= size) {
+	if (vr_sels_join(sels, n, list, size)) {
 		vr_err("persist: the pinned selector list is longer than %zu characters: persist fewer devices at once",
 		       size - 1);
 		return VR_EXIT_FAIL;

@@ -235,8 +235,24 @@ struct vr_auto_choice {
 	char modalias[256];
 };
 
-int vr_auto_choose(const struct vr_opts *o, const char *modalias,
-		   struct vr_auto_choice *c);
+/* The variant drivers' vfio_pci: aliases, read from modules.alias once. */
+struct vr_alias {
+	char pattern[384];
+	char module[VR_NAME_SIZE];
+};
+
+struct vr_aliases {
+	bool read;
+	int err;		/* the read's -errno */
+	size_t n;
+	struct vr_alias *a;
+};
+
+void vr_aliases_free(struct vr_aliases *al);
+int vr_auto_choose(const struct vr_opts *o, struct vr_aliases *al,
+		   const char *modalias, struct vr_auto_choice *c);
+int vr_auto_device(const struct vr_opts *o, struct vr_aliases *al,
+		   const char *addr, struct vr_auto_choice *c);
 void vr_auto_explain(const struct vr_auto_choice *c, char *buf, size_t size);
 int vr_auto_resolve(const struct vr_opts *o, const char *cmd,
 		    struct vr_selector *sels, int n);
