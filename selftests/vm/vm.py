@@ -1125,9 +1125,11 @@ def watch(vm, test, verdict):
                 if quit_at != float("inf"):
                     quit_at = now + KMEMLEAK_GRACE
             if verdict.kmemleak and not scan_done:
+                # the last thing the guest reports: its power-off (seconds
+                # on a debug kernel) is not waited for
                 scan_done = True
                 if quit_at != float("inf"):
-                    quit_at = now + POWEROFF_GRACE
+                    quit_at = now
             if quit_at and now > quit_at:
                 vm.quit()  # the guest did not power off; stop() kills if need be
                 quit_at = float("inf")
