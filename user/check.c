@@ -215,39 +215,9 @@ void vr_check_print(const struct vr_check *c, struct vr_json *j)
 	}
 }
 
-/* The module's devices and groups: the facts every check needs. */
-int vr_check_facts(struct vr_check_facts *f)
-{
-	struct vr_nl nl;
-	int ret;
-
-	memset(f, 0, sizeof(*f));
-	ret = vr_nl_open(&nl);
-	if (ret)
-		return vr_nl_fail(NULL, "check", ret);
-	ret = vr_nl_devices(&nl, &f->devs, &f->n);
-	if (!ret)
-		ret = vr_nl_groups(&nl, &f->groups, &f->ng);
-	if (ret) {
-		vr_nl_fail(&nl, "check", ret);
-		vr_nl_close(&nl);
-		vr_check_facts_free(f);
-		return VR_EXIT_FAIL;
-	}
-	vr_nl_close(&nl);
-	return VR_EXIT_OK;
-}
-
-void vr_check_facts_free(struct vr_check_facts *f)
-{
-	free(f->devs);
-	vr_groups_free(f->groups, f->ng);
-	memset(f, 0, sizeof(*f));
-}
-
 int vr_cmd_check(const struct vr_opts *o, int argc, char **argv)
 {
-	struct vr_check_facts f;
+	struct vr_facts f;
 	char addr[VR_ADDR_SIZE];
 	struct vr_check c;
 	struct vr_json j;
@@ -260,12 +230,11 @@ int vr_cmd_check(const struct vr_opts *o, int argc, char **argv)
 		if (!vr_normalize_addr(argv[i], addr))
 			return vr_usage_error("check", "'%s' is not a PCI address ([dddd:]bb:ss.f)",
 					      argv[i]);
-	ret = vr_check_facts(&f);
+	ret = vr_nl_fetch("check", VR_WANT_DEVICES | VR_WANT_GROUPS, &f);
 	if (ret)
 		return ret;
 	if (o->json) {
-		vr_json_init(&j, o);
-		vr_json_open(&j, NULL, '[');
+		vr_json_begin(&j, o, "check", "devices");
 	}
 	for (i = 1; i < argc; i++) {
 		vr_normalize_addr(argv[i], addr);
@@ -274,9 +243,8 @@ int vr_cmd_check(const struct vr_opts *o, int argc, char **argv)
 		failed |= c.failed;
 	}
 	if (o->json) {
-		vr_json_close(&j, ']');
 		vr_json_end(&j);
 	}
-	vr_check_facts_free(&f);
+	vr_facts_free(&f);
 	return failed ? VR_EXIT_FAIL : VR_EXIT_OK;
 }

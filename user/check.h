@@ -29,15 +29,6 @@ struct vr_check {
 	struct vr_problem p[VR_MAX_PROBLEMS];
 };
 
-struct vr_check_facts {
-	struct vr_device *devs;
-	size_t n;
-	struct vr_group *groups;
-	size_t ng;
-};
-
-int vr_check_facts(struct vr_check_facts *f);
-void vr_check_facts_free(struct vr_check_facts *f);
 void vr_check_device(const struct vr_opts *o, const char *addr,
 		     const struct vr_device *devs, size_t n,
 		     const struct vr_group *groups, size_t ng,

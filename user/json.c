@@ -25,6 +25,21 @@ void vr_json_init(struct vr_json *j, const struct vr_opts *o)
 	j->pretty = o->pretty;
 }
 
+/*
+ * Every command's JSON is one object: the schema's version, the command,
+ * then its payload under @key (an array); vr_json_end() closes them.
+ */
+void vr_json_begin(struct vr_json *j, const struct vr_opts *o,
+		   const char *cmd, const char *key)
+{
+	vr_json_init(j, o);
+	vr_json_open(j, NULL, '{');
+	vr_json_int(j, "schema_version", VR_JSON_SCHEMA);
+	vr_json_str(j, "command", cmd);
+	if (key)
+		vr_json_open(j, key, '[');
+}
+
 /* Add @val (a new reference) to the innermost container, under @key. */
 static void vr_json_add(struct vr_json *j, const char *key,
 			struct json_object *val, bool null)

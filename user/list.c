@@ -102,11 +102,10 @@ int vr_cmd_list(const struct vr_opts *o, int argc, char **argv)
 {
 	struct vr_selector sels[VR_SEL_LIST_MAX];
 	char joined[2048];
-	struct vr_device *devs;
 	struct vr_pci_ids id;
+	struct vr_facts f;
 	struct vr_json j;
-	struct vr_nl nl;
-	size_t n, i;
+	size_t i;
 	int nsels = 0, ret;
 
 	if (argc > 1) {
@@ -115,39 +114,29 @@ int vr_cmd_list(const struct vr_opts *o, int argc, char **argv)
 		if (ret)
 			return ret;
 	}
-	ret = vr_nl_open(&nl);
+	ret = vr_nl_fetch("list", VR_WANT_DEVICES, &f);
 	if (ret)
-		return vr_nl_fail(NULL, "list", ret);
-	ret = vr_nl_devices(&nl, &devs, &n);
-	if (ret) {
-		vr_nl_fail(&nl, "list", ret);
-		vr_nl_close(&nl);
-		return VR_EXIT_FAIL;
-	}
-	vr_nl_close(&nl);
+		return ret;
 	if (o->json) {
-		vr_json_init(&j, o);
-		vr_json_open(&j, NULL, '[');
+		vr_json_begin(&j, o, "list", "devices");
 	} else {
 		printf("%-12s  %-14s  %-8s  %-14s  %-5s  %-6s  %-10s  %-14s  %s\n",
 		       "ADDRESS", "DRIVER", "STATE", "TARGET", "GROUP", "IN-USE",
 		       "RESET", "SR-IOV", "DEVICE");
 	}
-	for (i = 0; i < n; i++) {
-		vr_device_ids(&devs[i], &id);
+	for (i = 0; i < f.n; i++) {
+		vr_device_ids(&f.devs[i], &id);
 		if (nsels && vr_sel_list_match(sels, (unsigned int)nsels,
 					       &id) < 0)
 			continue;
 		if (o->json)
-			vr_json_device(&j, &devs[i]);
+			vr_json_device(&j, &f.devs[i]);
 		else
-			vr_print_device(o, &devs[i]);
+			vr_print_device(o, &f.devs[i]);
 	}
-	if (o->json) {
-		vr_json_close(&j, ']');
+	if (o->json)
 		vr_json_end(&j);
-	}
-	free(devs);
+	vr_facts_free(&f);
 	return VR_EXIT_OK;
 }
 
@@ -192,39 +181,28 @@ static void vr_json_group(struct vr_json *j, const struct vr_group *g)
 
 int vr_cmd_groups(const struct vr_opts *o, int argc, char **argv)
 {
-	struct vr_group *groups;
+	struct vr_facts f;
 	struct vr_json j;
-	struct vr_nl nl;
-	size_t n, i;
+	size_t i;
 	int ret;
 
 	(void)argv;
 	if (argc > 1)
 		return vr_usage_error("groups", "no arguments expected");
-	ret = vr_nl_open(&nl);
+	ret = vr_nl_fetch("groups", VR_WANT_GROUPS, &f);
 	if (ret)
-		return vr_nl_fail(NULL, "groups", ret);
-	ret = vr_nl_groups(&nl, &groups, &n);
-	if (ret) {
-		vr_nl_fail(&nl, "groups", ret);
-		vr_nl_close(&nl);
-		return VR_EXIT_FAIL;
-	}
-	vr_nl_close(&nl);
+		return ret;
 	if (o->json) {
-		vr_json_init(&j, o);
-		vr_json_open(&j, NULL, '[');
+		vr_json_begin(&j, o, "groups", "groups");
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < f.ng; i++) {
 		if (o->json)
-			vr_json_group(&j, &groups[i]);
+			vr_json_group(&j, &f.groups[i]);
 		else
-			vr_print_group(&groups[i]);
+			vr_print_group(&f.groups[i]);
 	}
-	if (o->json) {
-		vr_json_close(&j, ']');
+	if (o->json)
 		vr_json_end(&j);
-	}
-	vr_groups_free(groups, n);
+	vr_facts_free(&f);
 	return VR_EXIT_OK;
 }

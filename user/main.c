@@ -17,40 +17,41 @@
 
 static const struct vr_cmd vr_cmds[] = {
 	{ "status", vr_cmd_status, "",
-	  "is this host ready for device assignment? (PASS/WARN/FAIL)", 0 },
+	  "is this host ready for device assignment? (PASS/WARN/FAIL)", 0, VR_JSON_OWN },
 	{ "list", vr_cmd_list, "[SELECTOR...]",
-	  "PCI functions: driver, reservation, group, in use, reset, SR-IOV", 0 },
+	  "PCI functions: driver, reservation, group, in use, reset, SR-IOV", 0, VR_JSON_OWN },
 	{ "groups", vr_cmd_groups, "",
-	  "IOMMU groups: members, viability and what blocks it", 0 },
-	{ "rules", vr_cmd_rules, "", "the module's rules", 0 },
+	  "IOMMU groups: members, viability and what blocks it", 0, VR_JSON_OWN },
+	{ "rules", vr_cmd_rules, "", "the module's rules", 0, VR_JSON_OWN },
 	{ "add", vr_cmd_add, "SELECTOR...",
-	  "add rules; matching devices are reserved now and when they appear", 0 },
+	  "add rules; matching devices are reserved now and when they appear", 0, VR_JSON_CHANGES },
 	{ "remove", vr_cmd_remove, "SELECTOR...",
-	  "remove rules (reserved devices stay reserved)", 0 },
+	  "remove rules (reserved devices stay reserved)", 0, VR_JSON_CHANGES },
 	{ "claim", vr_cmd_claim, "ADDRESS...",
-	  "reserve devices now and bind them to vfio-pci", 0 },
+	  "reserve devices now and bind them to vfio-pci", 0, VR_JSON_CHANGES },
 	{ "release", vr_cmd_release, "ADDRESS...",
-	  "give devices back to their host driver", 0 },
+	  "give devices back to their host driver", 0, VR_JSON_CHANGES },
 	{ "check", vr_cmd_check, "[--explain] ADDRESS...",
 	  "can these devices be assigned to a VM right now, and if not why",
-	  VR_O_EXPLAIN },
-	{ "monitor", vr_cmd_monitor, "", "print the module's events", 0 },
+	  VR_O_EXPLAIN, VR_JSON_OWN },
+	{ "monitor", vr_cmd_monitor, "[--timestamp]", "print the module's events",
+	  VR_O_TIMESTAMP, VR_JSON_OWN },
 	{ "qemu", vr_cmd_qemu, "[--dry-run] [--x-vga] ADDRESS... -- QEMU-COMMAND...",
 	  "preflight, then run QEMU with the devices assigned",
-	  VR_O_DRY_RUN | VR_O_X_VGA },
+	  VR_O_DRY_RUN | VR_O_X_VGA, VR_JSON_NONE },
 	{ "attach", vr_cmd_attach, "--qmp SOCKET ADDRESS [--id ID] [--bus BUS]",
-	  "hotplug a device into a running QEMU", VR_O_QMP | VR_O_ID | VR_O_BUS },
+	  "hotplug a device into a running QEMU", VR_O_QMP | VR_O_ID | VR_O_BUS, VR_JSON_CHANGES },
 	{ "detach", vr_cmd_detach, "--qmp SOCKET ID",
-	  "unplug it again (waits for DEVICE_DELETED)", VR_O_QMP },
+	  "unplug it again (waits for DEVICE_DELETED)", VR_O_QMP, VR_JSON_CHANGES },
 	{ "libvirt", vr_cmd_libvirt, "ADDRESS...",
-	  "<hostdev> XML for libvirt domains", 0 },
+	  "<hostdev> XML for libvirt domains", 0, VR_JSON_NONE },
 	{ "sriov", vr_cmd_sriov, "PF --numvfs N",
-	  "create N virtual functions of a physical function", VR_O_NUMVFS },
+	  "create N virtual functions of a physical function", VR_O_NUMVFS, VR_JSON_CHANGES },
 	{ "persist", vr_cmd_persist, "[--no-initramfs] SELECTOR...",
 	  "reserve at every boot: modprobe.d options, softdeps, initramfs",
-	  VR_O_NO_INITRAMFS },
+	  VR_O_NO_INITRAMFS, VR_JSON_CHANGES },
 	{ "unpersist", vr_cmd_unpersist, "[--no-initramfs]",
-	  "undo persist exactly", VR_O_NO_INITRAMFS },
+	  "undo persist exactly", VR_O_NO_INITRAMFS, VR_JSON_CHANGES },
 };
 
 #define VR_NCMDS (sizeof(vr_cmds) / sizeof(vr_cmds[0]))
@@ -72,7 +73,7 @@ enum {
 
 static const struct vr_optdef vr_optdefs[] = {
 	{ "json", no_argument, 'j', 0, NULL,
-	  "machine-readable output (read commands)" },
+	  "JSON output (write commands: what changed, per device)" },
 	{ "pretty", no_argument, 'p', 0, NULL,
 	  "with --json: indented, for people" },
 	{ "force", no_argument, VR_K_FORCE, 0, NULL,
@@ -96,6 +97,8 @@ static const struct vr_optdef vr_optdefs[] = {
 	  "how many VFs (0 removes them all)" },
 	{ "no-initramfs", no_argument, VR_K_NO_INITRAMFS, VR_O_NO_INITRAMFS,
 	  NULL, "write the configuration, do not regenerate the initramfs" },
+	{ "timestamp", no_argument, 't', VR_O_TIMESTAMP, NULL,
+	  "each event with its time (ISO 8601; JSON always has it)" },
 };
 
 #define VR_NOPTS (sizeof(vr_optdefs) / sizeof(vr_optdefs[0]))
@@ -242,7 +245,7 @@ static int vr_getopt(int argc, char **argv, const struct vr_cmd *c,
 	}
 	optind = 0;	/* glibc: start afresh */
 	opterr = 0;
-	while ((key = getopt_long(argc, argv, c ? ":jph" : "+:jph", lo, &idx)) != -1) {
+	while ((key = getopt_long(argc, argv, c ? ":jpht" : "+:jpht", lo, &idx)) != -1) {
 		const char *name = argv[optind - 1];
 		const char *cmd = c ? c->name : NULL;
 
@@ -282,6 +285,7 @@ static int vr_getopt(int argc, char **argv, const struct vr_cmd *c,
 		case VR_K_BUS: o->bus = optarg; break;
 		case VR_K_NUMVFS: o->numvfs = optarg; break;
 		case VR_K_NO_INITRAMFS: o->no_initramfs = true; break;
+		case 't': o->timestamp = true; break;
 		}
 	}
 	return optind;
@@ -372,7 +376,14 @@ int main(int argc, char **argv)
 	for (i = dash; i < argc; i++)
 		args[nargs++] = argv[i];
 	/* names only: no pci_init(), so no access method is probed */
-	ret = c->fn(&o, nargs, args);
+	if (o.json && c->json == VR_JSON_NONE)
+		ret = vr_usage_error(c->name, "%s has no JSON form (%s): run it without --json",
+				     c->name, !strcmp(c->name, "libvirt") ?
+				     "it prints libvirt's XML" : "it runs QEMU");
+	else if (o.json && c->json == VR_JSON_CHANGES)
+		ret = vr_run_changes(c, &o, nargs, args);
+	else
+		ret = c->fn(&o, nargs, args);
 	pci_cleanup(o.pci);
 	free(args);
 	return ret;

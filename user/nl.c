@@ -74,10 +74,41 @@ static int vr_nl_on_done(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+/* The largest attribute table of a reply: each one is checked to fit. */
+#define VR_NL_TB	32
+_Static_assert(VFIO_RESERVE_A_STATUS_MAX < VR_NL_TB, "status attributes");
+_Static_assert(VFIO_RESERVE_A_DEV_MAX < VR_NL_TB, "device attributes");
+_Static_assert(VFIO_RESERVE_A_GROUP_MAX < VR_NL_TB, "group attributes");
+_Static_assert(VFIO_RESERVE_A_RULE_MAX < VR_NL_TB, "rule attributes");
+
+/* libnl's error as the errno it stands for (EIO only for the rest). */
+static int vr_nl_errno(int nlerr)
+{
+	static const struct { int nle, err; } map[] = {
+		{ NLE_NOMEM, ENOMEM }, { NLE_PERM, EPERM },
+		{ NLE_NOACCESS, EACCES }, { NLE_EXIST, EEXIST },
+		{ NLE_AGAIN, EAGAIN }, { NLE_BUSY, EBUSY },
+		{ NLE_INVAL, EINVAL }, { NLE_MSGSIZE, EMSGSIZE },
+		{ NLE_OBJ_NOTFOUND, ENOENT }, { NLE_INTR, EINTR },
+		{ NLE_DUMP_INTR, EINTR }, { NLE_BAD_SOCK, EBADF },
+		{ NLE_NODEV, ENODEV }, { NLE_NOADDR, EADDRNOTAVAIL },
+		{ NLE_PROTO_MISMATCH, EPROTONOSUPPORT },
+		{ NLE_OPNOTSUPP, EOPNOTSUPP }, { NLE_RANGE, ERANGE },
+	};
+	size_t i;
+
+	if (nlerr < 0)
+		nlerr = -nlerr;
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].nle == nlerr)
+			return -map[i].err;
+	return -EIO;
+}
+
 static int vr_nl_on_valid(struct nl_msg *msg, void *arg)
 {
 	struct vr_req *req = arg;
-	struct nlattr *tb[64];
+	struct nlattr *tb[VR_NL_TB];
 	int ret;
 
 	if (!req->parse)
@@ -140,7 +171,7 @@ void vr_nl_close(struct vr_nl *nl)
 	nl->sk = NULL;
 }
 
-/* Say what failed and what to do; returns VR_EXIT_FAIL. */
+/* Say what failed and what to do; returns the exit code. */
 int vr_nl_fail(struct vr_nl *nl, const char *what, int err)
 {
 	const char *extack = nl && nl->extack[0] ? nl->extack : NULL;
@@ -155,7 +186,8 @@ int vr_nl_fail(struct vr_nl *nl, const char *what, int err)
 	} else {
 		vr_err("%s: %s", what, strerror(-err));
 	}
-	return VR_EXIT_FAIL;
+	/* the module said no to this request: 1; no answer, or no right: 2 */
+	return nl && nl->error && err != -EPERM ? VR_EXIT_FAIL : VR_EXIT_USAGE;
 }
 
 /*
@@ -198,7 +230,7 @@ static int vr_nl_request(struct vr_nl *nl, uint8_t cmd, bool dump,
 	nl_cb_err(cb, NL_CB_CUSTOM, vr_nl_on_error, &req);
 	ret = nl_send_auto(nl->sk, msg);
 	if (ret < 0) {
-		ret = -EIO;
+		ret = vr_nl_errno(ret);
 		goto out;
 	}
 	ret = 0;
@@ -206,7 +238,7 @@ static int vr_nl_request(struct vr_nl *nl, uint8_t cmd, bool dump,
 		int r = nl_recvmsgs(nl->sk, cb);
 
 		if (r < 0 && !req.done) {
-			ret = -EIO;
+			ret = vr_nl_errno(r);
 			break;
 		}
 	}
@@ -540,11 +572,15 @@ static int vr_monitor_event(struct nl_msg *msg, void *arg)
 	return m->ret ? NL_STOP : NL_OK;
 }
 
-/* Call @fn for every event until it returns non-zero or reading fails. */
+/*
+ * Call @fn for every event until it returns non-zero or reading fails;
+ * when the socket overran (ENOBUFS: events were lost), call @lost, and go
+ * on if it returns 0.
+ */
 int vr_nl_monitor(struct vr_nl *nl,
 		  int (*fn)(const char *kind, const char *addr,
 			    const char *driver, const char *rule, void *arg),
-		  void *arg)
+		  int (*lost)(void *arg), void *arg)
 {
 	struct vr_monitor m = { .fn = fn, .arg = arg };
 	int grp, ret;
@@ -555,16 +591,56 @@ int vr_nl_monitor(struct vr_nl *nl,
 		return -ENOENT;
 	ret = nl_socket_add_membership(nl->sk, grp);
 	if (ret)
-		return -EIO;
+		return vr_nl_errno(ret);
 	nl_socket_disable_seq_check(nl->sk);
 	nl_socket_modify_cb(nl->sk, NL_CB_VALID, NL_CB_CUSTOM,
 			    vr_monitor_event, &m);
 	while (!m.ret) {
 		ret = nl_recvmsgs_default(nl->sk);
-		if (ret < 0 && ret != -NLE_INTR)
-			return -EIO;
+		/* libnl says NOMEM for the socket's ENOBUFS: errno tells */
+		if (ret == -NLE_NOMEM && errno == ENOBUFS) {
+			/* events were lost: the caller reports it and resyncs */
+			m.ret = lost ? lost(arg) : -ENOBUFS;
+		} else if (ret < 0 && ret != -NLE_INTR) {
+			return vr_nl_errno(ret);
+		}
 	}
 	return m.ret < 0 ? m.ret : 0;
+}
+
+/*
+ * Open, read what @want asks, close: every read of the module. Return the
+ * exit code (the failure said, for @cmd).
+ */
+int vr_nl_fetch(const char *cmd, unsigned int want, struct vr_facts *f)
+{
+	struct vr_nl nl;
+	int ret;
+
+	memset(f, 0, sizeof(*f));
+	ret = vr_nl_open(&nl);
+	if (ret)
+		return vr_nl_fail(NULL, cmd, ret);
+	if (want & VR_WANT_DEVICES)
+		ret = vr_nl_devices(&nl, &f->devs, &f->n);
+	if (!ret && (want & VR_WANT_GROUPS))
+		ret = vr_nl_groups(&nl, &f->groups, &f->ng);
+	if (!ret && (want & VR_WANT_RULES))
+		ret = vr_nl_rules(&nl, &f->rules, &f->nr);
+	if (ret) {
+		ret = vr_nl_fail(&nl, cmd, ret);
+		vr_facts_free(f);
+	}
+	vr_nl_close(&nl);
+	return ret;
+}
+
+void vr_facts_free(struct vr_facts *f)
+{
+	free(f->devs);
+	vr_groups_free(f->groups, f->ng);
+	free(f->rules);
+	memset(f, 0, sizeof(*f));
 }
 
 const struct vr_device *vr_find_device(const struct vr_device *devs,

@@ -21,7 +21,7 @@
 /* First guest slot for multifunction devices on the root bus. */
 #define VR_GUEST_SLOT	0x10
 
-static bool vr_is_vf(const struct vr_check_facts *f, const char *addr)
+static bool vr_is_vf(const struct vr_facts *f, const char *addr)
 {
 	const struct vr_device *d = vr_find_device(f->devs, f->n, addr);
 
@@ -55,7 +55,7 @@ static bool vr_same_slot(const char *a, const char *b)
  * returns false when something fails.
  */
 bool vr_preflight(const struct vr_opts *o, char (*addrs)[VR_ADDR_SIZE], int n,
-		  const struct vr_check_facts *f)
+		  const struct vr_facts *f)
 {
 	bool ok = true;
 	struct vr_check c;
@@ -166,7 +166,7 @@ void vr_qemu_id(const char *addr, char *id, size_t size)
  * multifunction=on; other devices go wherever QEMU puts them.
  */
 static int vr_device_args(char (*addrs)[VR_ADDR_SIZE], int n,
-			  const struct vr_check_facts *f, bool x_vga,
+			  const struct vr_facts *f, bool x_vga,
 			  char **out)
 {
 	unsigned int next = VR_GUEST_SLOT;
@@ -275,7 +275,7 @@ static int vr_qemu_args(const struct vr_opts *o, int argc, char **argv,
 
 int vr_cmd_qemu(const struct vr_opts *o, int argc, char **argv)
 {
-	struct vr_check_facts f = { 0 };
+	struct vr_facts f = { 0 };
 	struct vr_qemu_req req;
 	char **qargv = NULL;
 	int i, ret;
@@ -283,7 +283,7 @@ int vr_cmd_qemu(const struct vr_opts *o, int argc, char **argv)
 	ret = vr_qemu_args(o, argc, argv, &req);
 	if (ret)
 		goto out;
-	ret = vr_check_facts(&f);
+	ret = vr_nl_fetch("qemu", VR_WANT_DEVICES | VR_WANT_GROUPS, &f);
 	if (ret)
 		goto out;
 	ret = VR_EXIT_FAIL;
@@ -330,6 +330,6 @@ out:
 			free(qargv[req.qargc + 2 * i + 1]);
 	free(qargv);
 	free(req.addrs);
-	vr_check_facts_free(&f);
+	vr_facts_free(&f);
 	return ret;
 }

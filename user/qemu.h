@@ -19,7 +19,7 @@ struct vr_qemu_req {
 };
 
 bool vr_preflight(const struct vr_opts *o, char (*addrs)[VR_ADDR_SIZE], int n,
-		  const struct vr_check_facts *f);
+		  const struct vr_facts *f);
 unsigned long long vr_qemu_memory(int argc, char **argv);
 bool vr_memlock_ok(unsigned long long need_ram);
 void vr_qemu_id(const char *addr, char *id, size_t size);

@@ -229,7 +229,7 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 {
 	char addr[1][VR_ADDR_SIZE], defid[64], err[1024];
 	struct json_object *args;
-	struct vr_check_facts f;
+	struct vr_facts f;
 	const char *id;
 	struct vr_qmp_args a;
 	struct vr_qmp q;
@@ -243,15 +243,15 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 				      a.target);
 	vr_qemu_id(addr[0], defid, sizeof(defid));
 	id = a.id ? a.id : defid;
-	ret = vr_check_facts(&f);
+	ret = vr_nl_fetch("attach", VR_WANT_DEVICES | VR_WANT_GROUPS, &f);
 	if (ret)
 		return ret;
 	if (!vr_preflight(o, addr, 1, &f)) {
-		vr_check_facts_free(&f);
+		vr_facts_free(&f);
 		vr_err("preflight failed: %s not attached", addr[0]);
 		return VR_EXIT_FAIL;
 	}
-	vr_check_facts_free(&f);
+	vr_facts_free(&f);
 	if (vr_qmp_open(&q, a.sock, err, sizeof(err))) {
 		vr_err("attach: %s", err);
 		return VR_EXIT_FAIL;

@@ -12,47 +12,37 @@
 
 int vr_cmd_rules(const struct vr_opts *o, int argc, char **argv)
 {
-	struct vr_rule_info *rules;
+	struct vr_facts f;
 	struct vr_json j;
-	struct vr_nl nl;
-	size_t n, i;
+	size_t i;
 	int ret;
 
 	(void)argv;
 	if (argc > 1)
 		return vr_usage_error("rules", "no arguments expected");
-	ret = vr_nl_open(&nl);
+	ret = vr_nl_fetch("rules", VR_WANT_RULES, &f);
 	if (ret)
-		return vr_nl_fail(NULL, "rules", ret);
-	ret = vr_nl_rules(&nl, &rules, &n);
-	if (ret) {
-		vr_nl_fail(&nl, "rules", ret);
-		vr_nl_close(&nl);
-		return VR_EXIT_FAIL;
-	}
-	vr_nl_close(&nl);
+		return ret;
 	if (o->json) {
-		vr_json_init(&j, o);
-		vr_json_open(&j, NULL, '[');
-		for (i = 0; i < n; i++) {
+		vr_json_begin(&j, o, "rules", "rules");
+		for (i = 0; i < f.nr; i++) {
 			vr_json_open(&j, NULL, '{');
-			vr_json_str(&j, "selector", rules[i].selector);
+			vr_json_str(&j, "selector", f.rules[i].selector);
 			vr_json_str(&j, "origin",
-				    rules[i].origin == VFIO_RESERVE_ORIGIN_PARAM ?
+				    f.rules[i].origin == VFIO_RESERVE_ORIGIN_PARAM ?
 				    "parameter" : "runtime");
 			vr_json_close(&j, '}');
 		}
-		vr_json_close(&j, ']');
 		vr_json_end(&j);
 	} else {
-		if (!n)
+		if (!f.nr)
 			printf("no rules\n");
-		for (i = 0; i < n; i++)
-			printf("%-24s  %s\n", rules[i].selector,
-			       rules[i].origin == VFIO_RESERVE_ORIGIN_PARAM ?
+		for (i = 0; i < f.nr; i++)
+			printf("%-24s  %s\n", f.rules[i].selector,
+			       f.rules[i].origin == VFIO_RESERVE_ORIGIN_PARAM ?
 			       "devices= parameter" : "added at run time");
 	}
-	free(rules);
+	vr_facts_free(&f);
 	return VR_EXIT_OK;
 }
 
@@ -96,12 +86,11 @@ static int vr_rule_change(const struct vr_opts *o, const char *cmd,
 		return vr_nl_fail(NULL, cmd, ret);
 	ret = vr_nl_rule_change(&nl, add ? VFIO_RESERVE_CMD_RULE_ADD :
 				VFIO_RESERVE_CMD_RULE_DEL, joined, &count);
-	if (ret) {
-		vr_nl_fail(&nl, cmd, ret);
-		vr_nl_close(&nl);
-		return VR_EXIT_FAIL;
-	}
+	if (ret)
+		ret = vr_nl_fail(&nl, cmd, ret);
 	vr_nl_close(&nl);
+	if (ret)
+		return ret;
 	printf("%s %u rule%s (%s)\n", add ? "added" : "removed", count,
 	       count == 1 ? "" : "s", joined);
 	return VR_EXIT_OK;

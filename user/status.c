@@ -488,8 +488,7 @@ int vr_cmd_status(const struct vr_opts *o, int argc, char **argv)
 	if (argc > 1)
 		return vr_usage_error("status", "no arguments expected");
 	if (o->json) {
-		vr_json_init(&r.j, o);
-		vr_json_open(&r.j, NULL, '[');
+		vr_json_begin(&r.j, o, "status", "checks");
 	}
 	amd = vr_amd_cpu(o);
 	vr_check_iommu(&r, amd);
@@ -498,7 +497,6 @@ int vr_cmd_status(const struct vr_opts *o, int argc, char **argv)
 	vr_check_kconfig(&r, amd);
 	vr_check_vfio(&r);
 	if (o->json) {
-		vr_json_close(&r.j, ']');
 		vr_json_end(&r.j);
 	} else {
 		printf("%u failed, %u warnings\n", r.fails, r.warns);

@@ -386,6 +386,9 @@ int vr_sysfs_device(const struct vr_opts *o, const char *addr,
 	d->class = (uint32_t)vr_sysfs_hex(o, addr, "class");
 	d->bridge = (d->class >> 16) == 0x06;
 	vr_current_driver(o, addr, d->driver, sizeof(d->driver));
+	if (vr_sysfs_dev(o, addr, "driver_override", d->override,
+			 sizeof(d->override)) || !strcmp(d->override, "(null)"))
+		d->override[0] = '\0';
 	vr_sysfs_link(o, addr, "physfn", d->pf_addr, sizeof(d->pf_addr));
 	return 0;
 }

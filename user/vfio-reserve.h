@@ -19,9 +19,10 @@
 
 #include "selector.h"
 
-#define VR_EXIT_OK	0
-#define VR_EXIT_FAIL	1
-#define VR_EXIT_USAGE	2
+/* Exit codes, as vfio-reserve(8) says: the same in every command. */
+#define VR_EXIT_OK	0	/* done; assignable; PASS */
+#define VR_EXIT_FAIL	1	/* refused; not assignable; FAIL */
+#define VR_EXIT_USAGE	2	/* a usage error, or the tool could not tell */
 
 #define VR_ADDR_SIZE	VFIO_RESERVE_ADDR_SIZE
 #define VR_NAME_SIZE	64
@@ -39,6 +40,7 @@ struct vr_opts {
 	bool dry_run;		/* qemu */
 	bool x_vga;		/* qemu */
 	bool no_initramfs;	/* persist, unpersist */
+	bool timestamp;		/* monitor */
 	const char *qmp;	/* attach, detach: the socket */
 	const char *id;		/* attach */
 	const char *bus;	/* attach */
@@ -55,6 +57,7 @@ struct vr_opts {
 #define VR_O_BUS		(1u << 5)
 #define VR_O_NUMVFS		(1u << 6)
 #define VR_O_NO_INITRAMFS	(1u << 7)
+#define VR_O_TIMESTAMP		(1u << 8)
 
 /*
  * A command: @fn gets its operands only (argv[0] is its name; for qemu,
@@ -67,7 +70,14 @@ struct vr_cmd {
 	const char *usage;	/* arguments */
 	const char *help;	/* one line */
 	unsigned int opts;	/* VR_O_*: its own options */
+	unsigned char json;	/* VR_JSON_*: what --json gives */
 };
+
+/* --json: the command's own document; what changed (changes.c); none. */
+enum { VR_JSON_OWN, VR_JSON_CHANGES, VR_JSON_NONE };
+
+int vr_run_changes(const struct vr_cmd *c, const struct vr_opts *o,
+		   int argc, char **argv);
 
 const struct vr_cmd *vr_cmd_find(const char *name);
 void vr_usage_cmd(FILE *f, const struct vr_cmd *c);
@@ -149,7 +159,24 @@ int vr_nl_rule_change(struct vr_nl *nl, uint8_t cmd, const char *list,
 int vr_nl_monitor(struct vr_nl *nl,
 		  int (*fn)(const char *kind, const char *addr,
 			    const char *driver, const char *rule, void *arg),
-		  void *arg);
+		  int (*lost)(void *arg), void *arg);
+
+/* What the module knows, read by vr_nl_fetch(): what VR_WANT_* asked. */
+struct vr_facts {
+	struct vr_device *devs;
+	size_t n;
+	struct vr_group *groups;
+	size_t ng;
+	struct vr_rule_info *rules;
+	size_t nr;
+};
+
+#define VR_WANT_DEVICES	(1u << 0)
+#define VR_WANT_GROUPS	(1u << 1)
+#define VR_WANT_RULES	(1u << 2)
+
+int vr_nl_fetch(const char *cmd, unsigned int want, struct vr_facts *f);
+void vr_facts_free(struct vr_facts *f);
 
 const struct vr_device *vr_find_device(const struct vr_device *devs,
 				       size_t n, const char *addr);
@@ -215,7 +242,12 @@ struct vr_json {
 	bool pretty;
 };
 
+/* The version of the JSON schema of vfio-reserve(8), JSON OUTPUT. */
+#define VR_JSON_SCHEMA	1
+
 void vr_json_init(struct vr_json *j, const struct vr_opts *o);
+void vr_json_begin(struct vr_json *j, const struct vr_opts *o,
+		   const char *cmd, const char *key);
 void vr_json_open(struct vr_json *j, const char *key, char bracket);
 void vr_json_close(struct vr_json *j, char bracket);
 void vr_json_str(struct vr_json *j, const char *key, const char *val);

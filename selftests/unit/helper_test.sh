@@ -101,7 +101,7 @@ status_pairs_text() {
 status_pairs_json() {
 	python3 -c '
 import json, sys
-for c in json.loads(sys.argv[1]):
+for c in json.loads(sys.argv[1])["checks"]:
     print("%s  %s" % (c["result"], c["message"]))' "$1" | sort
 }
 
@@ -242,10 +242,38 @@ for args in list groups rules "add 8086:ffff" "remove 8086:ffff" "claim 0000:05:
 	needs_no_module "$args without the module" || continue
 	# shellcheck disable=SC2086 # words
 	in_tree "$QUIET" $args
-	expect "$args without the module: exit 1, vfio_reserve is not loaded: modprobe vfio_reserve" 1 \
+	expect "$args without the module: exit 2 (the tool cannot tell), vfio_reserve is not loaded: modprobe vfio_reserve" 2 \
 		"vfio_reserve is not loaded: modprobe vfio_reserve"
 	[[ -z $out ]] || not_ok "$args without the module printed on stdout" "$out"
 done
+
+# --- --json everywhere (vfio-reserve(8), JSON OUTPUT) --------------------------------
+# A write command's JSON is what changed, per device; its words go to stderr.
+if needs_no_module "--json claim without the module: the changes document"; then
+	in_tree "$QUIET" --json claim 05:00.0
+	expect "--json claim 05:00.0 without the module: exit 2, said on stderr" 2 \
+		"vfio_reserve is not loaded: modprobe vfio_reserve"
+	check "... stdout is one object: schema_version 1, command claim, exit_code 2, module false, no changes" \
+		python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d == {"schema_version": 1, "command": "claim", "exit_code": 2, "module": False, "changes": []}, d
+' "$out"
+fi
+for args in "libvirt 0000:00:1f.2" "qemu 0000:00:1f.2 -- qemu-system-x86_64"; do
+	# shellcheck disable=SC2086 # words
+	in_tree "$QUIET" --json $args
+	expect "--json ${args%% *}: exit 2, it has no JSON form (said, not ignored)" 2 \
+		"${args%% *} has no JSON form"
+	[[ -z $out ]] || not_ok "--json ${args%% *} printed on stdout" "$out"
+done
+in_tree "$QUIET" list --timestamp
+expect "list --timestamp: exit 2, an option of monitor only" 2 "list takes no option --timestamp"
+if needs_no_module "monitor -t without the module"; then
+	in_tree "$QUIET" monitor -t
+	expect "monitor -t (--timestamp): accepted, then exit 2: the module is not loaded" 2 \
+		"vfio_reserve is not loaded"
+fi
 
 # --- status ----------------------------------------------------------------------------
 # status_check DESC TREE: run status and status --json in TREE (or on the host
@@ -285,7 +313,7 @@ if needs_no_module "status on this host"; then
 		"WARN  vfio_reserve is not loaded: devices are not reserved at probe time"
 	check "... status --json: module WARN with fix modprobe vfio_reserve" python3 -c '
 import json, sys
-m = [c for c in json.loads(sys.argv[1]) if c["check"] == "module"]
+m = [c for c in json.loads(sys.argv[1])["checks"] if c["check"] == "module"]
 assert len(m) == 1 and m[0]["result"] == "WARN" and m[0]["fix"] == "modprobe vfio_reserve", m
 ' "$st_json"
 fi
@@ -336,7 +364,7 @@ if needs_no_module "status in an empty tree"; then
 		grep -q "^WARN  interrupt remapping: no IR- interrupt chips" <<<"$st_text"
 	check "... status --json: iommu FAIL, its fix non-null; PASS lines have a null fix" python3 -c '
 import json, sys
-c = {x["check"]: x for x in json.loads(sys.argv[1])}
+c = {x["check"]: x for x in json.loads(sys.argv[1])["checks"]}
 assert c["iommu"]["result"] == "FAIL" and "intel_iommu=on" in c["iommu"]["fix"], c["iommu"]
 for x in c.values():
     assert (x["fix"] is None) == (x["result"] == "PASS"), x
@@ -353,7 +381,7 @@ no_amd_iommu_on() {
 fix_of() {
 	python3 -c '
 import json, sys
-print([c["fix"] for c in json.loads(sys.argv[1]) if c["check"] == sys.argv[2]][0])' "$st_json" "$1"
+print([c["fix"] for c in json.loads(sys.argv[1])["checks"] if c["check"] == sys.argv[2]][0])' "$st_json" "$1"
 }
 
 # pt_only_optional: the table mentions iommu=pt only as an option.
@@ -725,7 +753,7 @@ PATH=$ZBIN:$PATH
 for a in 0000:00:01.1 0000:00:1f.3 0000:00:03.0 0000:07:00.0 0000:00:0f.0 0000:00:13.0; do
 	needs_no_module "claim $a (not needed by the host)" || continue
 	in_tree "$S" claim "$a"
-	expect "claim $a (not needed by the host): goes on to the module (not loaded)" 1 \
+	expect "claim $a (not needed by the host): goes on to the module (not loaded)" 2 \
 		"vfio_reserve is not loaded"
 	grep -q refusing <<<"$err" && not_ok "claim $a was refused" "$err"
 done
@@ -736,7 +764,7 @@ expect "claim of a harmless and a needed device: refused as a whole, exit 1" 1 \
 grep -q "not loaded" <<<"$err" && not_ok "... and nothing reached the module" "$err"
 if needs_no_module "--force claim 0000:00:1f.2 goes on (to the module)"; then
 	in_tree "$S" --force claim 0000:00:1f.2
-	expect "--force claim 0000:00:1f.2: a warning, then on to the module" 1 \
+	expect "--force claim 0000:00:1f.2: a warning, then on to the module" 2 \
 		"it backs the file system mounted on /srv/data"
 	check "... the warning names 0000:00:1f.2" \
 		eval 'grep -F "warning" <<<"$err" | grep -qF "0000:00:1f.2"'
@@ -770,15 +798,15 @@ if needs_no_module "add: the safety checks without the module"; then
 	add_refused 8086:10d3 "three NICs, two needed" "0000:00:02.0" "(vrteth9)" "0000:00:05.0" "(vrtbr0)"
 	check "... but not the NIC with only a LAN route" eval '! grep -q "0000:00:03.0" <<<"$err"'
 	in_tree "$S" add '8086:2922,!0000:00:1f.2'
-	expect "add '8086:2922,!0000:00:1f.2' (excludes it): on to the module" 1 "vfio_reserve is not loaded"
+	expect "add '8086:2922,!0000:00:1f.2' (excludes it): on to the module" 2 "vfio_reserve is not loaded"
 	in_tree "$S" add 0000:00:1f.3 0000:00:03.0
-	expect "add of devices the host does not need: on to the module" 1 "vfio_reserve is not loaded"
+	expect "add of devices the host does not need: on to the module" 2 "vfio_reserve is not loaded"
 	in_tree "$S" --force add 8086:2922
-	expect "--force add 8086:2922: a warning, then on to the module" 1 "vfio_reserve is not loaded"
+	expect "--force add 8086:2922: a warning, then on to the module" 2 "vfio_reserve is not loaded"
 	check "... the warning names 0000:00:1f.2 and /srv/data" \
 		eval 'grep -F warning <<<"$err" | grep -F 0000:00:1f.2 | grep -qF /srv/data'
 	in_tree "$S" remove 8086:2922
-	expect "remove 8086:2922: removing is never refused" 1 "vfio_reserve is not loaded"
+	expect "remove 8086:2922: removing is never refused" 2 "vfio_reserve is not loaded"
 fi
 
 # Every check fails closed: a tree without one of the files a check reads
@@ -820,11 +848,11 @@ done
 echo "pci:v00008086d000010D3sv00008086sd00000002bc02sc00i00" >"$P/0000:00:05.0/modalias"
 echo "pci:v00008086d00002930sv00008086sd00000001bc0Csc05i00" >"$P/0000:00:1f.3/modalias"
 in_tree "$S" add 0000:00:03.0@auto
-expect "add 0000:00:03.0@auto: the fewest wildcards (vr_nicvariant, of 2 variants), then on to the module" 1 \
+expect "add 0000:00:03.0@auto: the fewest wildcards (vr_nicvariant, of 2 variants), then on to the module" 2 \
 	"vfio_reserve is not loaded" \
 	"add: 0000:00:03.0@auto is vr_nicvariant: modules.alias: vfio_pci:v00008086d000010D3sv00008086sd*bc*sc*i* (module vr_nicvariant, 4 wildcards) matches pci:v00008086d000010D3sv00008086sd00000001bc02sc00i00, the fewest wildcards of 2 variant aliases matching"
 in_tree "$S" add 0000:00:1f.3@auto
-expect "add 0000:00:1f.3@auto: no variant's alias matches (vfio_pci's own is not one): vfio-pci" 1 \
+expect "add 0000:00:1f.3@auto: no variant's alias matches (vfio_pci's own is not one): vfio-pci" 2 \
 	"vfio_reserve is not loaded" \
 	"add: 0000:00:1f.3@auto is vfio-pci: no variant driver's vfio_pci: alias in modules.alias matches pci:v00008086d00002930"
 in_tree "$S" --force add 8086:10d3@auto
@@ -859,7 +887,7 @@ if [[ -e /sys/bus/pci/devices/0000:00:1f.2 ]]; then
 else
 	VFIO_RESERVE_SYSFS=$S/sys VFIO_RESERVE_PROCFS=$S/proc VFIO_RESERVE_DEVFS=$S/dev \
 		VR=$SHIPPED vr claim 0000:00:1f.2
-	expect "shipped helper, fake tree: claim 0000:00:1f.2 is not refused for the tree's /srv/data" 1 ""
+	expect "shipped helper, fake tree: claim 0000:00:1f.2 is not refused for the tree's /srv/data" 2 ""
 	check "... the fake mount is not named" eval '! grep -q "/srv/data" <<<"$err"'
 	if [[ ! -x $SHIPPED ]] || grep -qaE 'VFIO_RESERVE_(SYS|PROC|DEV)FS' "$SHIPPED"; then
 		not_ok "the shipped helper has no VFIO_RESERVE_ variable in it"
@@ -974,9 +1002,9 @@ vr sriov --numvfs=x 0000:00:06.0
 expect "sriov --numvfs=x: exit 2, not a number" 2 "--numvfs takes a number, not 'x'"
 if needs_no_module "options after the QEMU command's '--' are QEMU's"; then
 	vr qemu 0000:03:00.0 --dry-run -- qemu-system-x86_64 --bogus -m 64
-	expect "qemu ADDR --dry-run -- QEMU --bogus: options after -- are QEMU's (on to the module)" 1 "vfio_reserve is not loaded"
+	expect "qemu ADDR --dry-run -- QEMU --bogus: options after -- are QEMU's (on to the module)" 2 "vfio_reserve is not loaded"
 	vr check --explain 0000:00:1f.3
-	expect "check --explain: an option of check (on to the module)" 1 "vfio_reserve is not loaded"
+	expect "check --explain: an option of check (on to the module)" 2 "vfio_reserve is not loaded"
 fi
 holder ""
 in_tree "$SV" sriov --numvfs=2 0000:00:06.0

@@ -25,7 +25,7 @@ ktap_check "$SUB is on vfio-pci and e1000e never probed it" \
 		[[ $(probe_log e1000e "$SUB") == 0 ]]'
 ktap_check "$NIC0 and $NIC1 are on e1000e, not reserved" \
 	eval '[[ $(pci_driver "$NIC0") == e1000e && $(pci_driver "$NIC1") == e1000e ]] &&
-		$VR list --json | python3 -c "
+		vrjson list | python3 -c "
 import json, sys
 d = {x[\"address\"]: x for x in json.load(sys.stdin)}
 assert d[\"$SUB\"][\"state\"] == \"reserved\", d[\"$SUB\"]
@@ -38,7 +38,7 @@ run $VR add 8086:10d3:8086:4321
 ktap_check "a rule for subsystem 8086:4321 is added" \
 	eval '((cmd_rc == 0)) && $VR rules | grep -q "8086:10d3:8086:4321"'
 ktap_check "... and reserves nothing: still 1 reserved, the NICs on e1000e" \
-	eval '$VR list --json | python3 -c "
+	eval 'vrjson list | python3 -c "
 import json, sys
 states = [x[\"state\"] for x in json.load(sys.stdin)]
 assert states.count(\"reserved\") == 1 and states.count(\"pending\") == 0, states

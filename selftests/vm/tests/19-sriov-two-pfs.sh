@@ -30,7 +30,7 @@ ktap_check "nvme probed PF1's VFs (they exist, none is on vfio-pci)" \
 			[[ $(pci_driver $vf) != vfio-pci ]] || exit 1
 	done'
 ktap_check "the module reports PF2's VFs reserved by vf:$PF2, PF1's not reserved" \
-	eval '$VR list --json | python3 -c "
+	eval 'vrjson list | python3 -c "
 import json, sys
 d = {x[\"address\"]: x for x in json.load(sys.stdin)}
 for vf in \"${PF2_VFS[*]}\".split():

@@ -30,7 +30,7 @@ ktap_check "nvme never probed a VF" \
 ktap_check "each VF's group has its /dev/vfio node" \
 	eval '[[ -c /dev/vfio/$(pci_group $VF1) && -c /dev/vfio/$(pci_group $VF2) ]]'
 ktap_check "the module reports them reserved by the vf: rule, as VFs of the PF" \
-	eval '$VR list --json | python3 -c "
+	eval 'vrjson list | python3 -c "
 import json, sys
 d = {x[\"address\"]: x for x in json.load(sys.stdin)}
 for vf in (\"$VF1\", \"$VF2\"):
@@ -44,7 +44,7 @@ echo 0 >"$pf/sriov_numvfs"
 ktap_check "removing the VFs is clean and forgets them" \
 	eval '! pci_exists $VF1 && ! pci_exists $VF2 &&
 		[[ $(dmesg | grep -c "0000:02:00.[12]: vfio_reserve: removed while reserved") == 2 ]] &&
-		$VR status --json | grep -q "0 reserved"'
+		vrjson status | grep -q "0 reserved"'
 echo 0 >"$pf/sriov_drivers_autoprobe"
 echo 2 >"$pf/sriov_numvfs"
 ktap_check "with sriov_drivers_autoprobe=0 the VFs are still bound to vfio-pci" vfs_on_vfio

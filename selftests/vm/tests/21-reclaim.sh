@@ -6,7 +6,7 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 state_of() {
-	$VR list --json | python3 -c "
+	vrjson list | python3 -c "
 import json, sys
 print([x['state'] for x in json.load(sys.stdin) if x['address'] == '$1'][0])"
 }
@@ -28,7 +28,7 @@ ktap_check "reclaim=all: nic1 moved from e1000e to vfio-pci" \
 ktap_check "... the log says where it came from" \
 	eval 'dmesg | grep -q "$NIC1: vfio_reserve: reserved for vfio-pci by rule $NIC1 (taken from e1000e)"'
 ktap_check "... and the module remembers e1000e as its previous driver" \
-	eval '$VR list --json | grep -q "\"address\":\"$NIC1\".*\"previous_driver\":\"e1000e\""'
+	eval 'vrjson list | grep -q "\"address\":\"$NIC1\".*\"previous_driver\":\"e1000e\""'
 ktap_check "nic0 was never touched" \
 	eval '[[ $(pci_driver "$NIC0") == e1000e && $(probe_log e1000e "$NIC0") == 1 ]]'
 ktap_finish

@@ -33,7 +33,7 @@ ktap_check "... $NIC1 is back on e1000e with a netdev, override (null)" \
 # pending; unbinding e1000e hands it over.
 $VR add "$NIC0" >/dev/null
 ktap_check "nic0 (rule added at run time, on e1000e) is pending" \
-	eval '$VR list --json | grep -q "\"address\":\"$NIC0\".*\"state\":\"pending\""'
+	eval 'vrjson list | grep -q "\"address\":\"$NIC0\".*\"state\":\"pending\""'
 echo "$NIC0" >/sys/bus/pci/drivers/e1000e/unbind
 ktap_check "when e1000e lets nic0 go, it is reserved and bound to vfio-pci" \
 	wait_for 10 eval '[[ $(pci_driver "$NIC0") == vfio-pci ]]'

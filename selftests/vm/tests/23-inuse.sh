@@ -29,7 +29,7 @@ ktap_check "the device stays on vfio-pci, the override too" \
 	eval '[[ $(pci_driver "$NIC1") == vfio-pci &&
 		$(<"$(pci_dev "$NIC1")/driver_override") == vfio-pci ]]'
 ktap_check "the module reports it in use" \
-	eval '$VR list --json | grep -q "\"address\":\"$NIC1\".*\"in_use\":true"'
+	eval 'vrjson list | grep -q "\"address\":\"$NIC1\".*\"in_use\":true"'
 kill "$qpid"
 wait "$qpid" 2>/dev/null
 ktap_check "once QEMU has exited, release succeeds" $VR release "$NIC1"

@@ -23,7 +23,7 @@ ktap_check "root ports keep pcieport and no override" \
 ktap_check "the host bridge 00:00.0 and ISA bridge 00:1f.0 are untouched" \
 	untouched 0000:00:00.0 0000:00:1f.0
 ktap_check "the module reports them as bridges, not reserved" \
-	eval '$VR list --json | python3 -c "
+	eval 'vrjson list | python3 -c "
 import json, sys
 d = {x[\"address\"]: x for x in json.load(sys.stdin)}
 for a in \"$PORTS 0000:00:00.0 0000:00:1f.0\".split():

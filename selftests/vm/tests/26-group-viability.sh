@@ -9,7 +9,7 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 group_json() {
-	$VR groups --json | python3 -c "
+	vrjson groups | python3 -c "
 import json, sys
 g = [g for g in json.load(sys.stdin) if any(m['address'] == '$MF0' for m in g['members'])][0]
 print(g['viable'], ' '.join(m['address'] for m in g['members'] if m['blocks']))"

@@ -95,7 +95,7 @@ ktap_diag <<<"$reply"
 ktap_check "GROUP_GET $group: $MEMBERS members, not viable, the e1000 alone blocks it" \
 	eval '[[ $reply == "group $group members $MEMBERS viable 0 in_use 0 blocking $nic:e1000" ]]'
 
-json=$($VR groups --json 2>&1)
+json=$(vrjson groups 2>&1)
 summary=$(python3 -c "
 import json, sys
 g = [g for g in json.loads(sys.argv[1]) if g['group'] == int(sys.argv[2])][0]

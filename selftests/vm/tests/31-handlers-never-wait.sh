@@ -77,11 +77,11 @@ bind=$!
 ktap_check "a sysfs bind of $TD is in vr_testdrv's probe (${delay} s)" \
 	wait_for 10 eval '(($(probe_log vr_testdrv "$TD") > probes))'
 start=$(now_us)
-$VR list --json >/tmp/list.out 2>&1 &
+vrjson list >/tmp/list.out 2>&1 &
 pid=$!
 done_within "$LIMIT" $pid || { ktap_fail "list returns while $TD is in probe"; give_up; }
 list_rc=$bg_rc
-$VR groups --json >/tmp/groups.out 2>&1 &
+vrjson groups >/tmp/groups.out 2>&1 &
 pid=$!
 done_within "$LIMIT" $pid || { ktap_fail "groups returns while $TD is in probe"; give_up; }
 groups_rc=$bg_rc

@@ -37,12 +37,12 @@ ktap_check "$NIC1 is on vfio-pci" wait_for 10 eval '[[ $(pci_driver "$NIC1") == 
 ktap_diag "ynl from $KSRC"
 
 j=$(ynl --do status-get 2>&1)
-k=$("$VR" --json rules)
+k=$(vrjson rules)
 ktap_check "status-get: reclaim stub, 1 rule and 1 reserved, as the helper's rules say" \
 	py 'j["reclaim"] == "stub" and j["rules"] == len(k) == 1 and j["reserved"] == 1 and j["iommu"] == 1'
 
 j=$(ynl --dump device-get 2>&1)
-k=$("$VR" --json list)
+k=$(vrjson list)
 ktap_check "device-get dump: every address in sysfs, as the helper lists them" \
 	eval 'py "sorted(d[\"addr\"] for d in j) == sorted(os.listdir(\"/sys/bus/pci/devices\")) == sorted(d[\"address\"] for d in k)"'
 ktap_check "... $NIC1: state reserved, driver vfio-pci, rule $NIC1, its IOMMU group as sysfs says" \
@@ -61,7 +61,7 @@ ktap_check "rule-get dump: the one rule, $NIC1, from the parameter" \
 	eval 'py "[(r[\"selector\"], r[\"origin\"]) for r in j] == [(\"$NIC1\", \"param\")]"'
 
 j=$(ynl --do rule-add --json '{"selector-list": "8086:ffff,!0000:00:1f.3"}' 2>&1)
-k=$("$VR" --json rules)
+k=$(vrjson rules)
 ktap_check "rule-add of a 2-selector list: count 2, and the helper lists both" \
 	py 'j["count"] == 2 and {r["selector"] for r in k} >= {"8086:ffff", "!0000:00:1f.3"}'
 j=$(ynl --do rule-del --json '{"selector-list": "8086:ffff,!0000:00:1f.3"}' 2>&1)

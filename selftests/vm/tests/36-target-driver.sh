@@ -30,7 +30,7 @@ ktap_check "nic0 (target vr_nosuchdrv) is unbound, held (override vfio_reserve),
 	wait_for 15 eval '[[ -z $(pci_driver "$NIC0") && $(override "$NIC0") == vfio_reserve ]] &&
 		dmesg | grep -q "$NIC0: vfio_reserve: left unbound: cannot load vr_nosuchdrv"'
 ktap_check "list --json: nic0's target vr_nosuchdrv is missing, nic1's vr_testvariant is fine" \
-	eval '$VR list --json | python3 -c "
+	eval 'vrjson list | python3 -c "
 import json, sys
 d = {x[\"address\"]: x for x in json.load(sys.stdin)}
 n0, n1 = d[\"$NIC0\"], d[\"$NIC1\"]

@@ -38,7 +38,7 @@ ktap_check "vf:$NVME@vr_testvariant: vfio-pci-core captures the VF, it is on vfi
 		dmesg | grep -q "Captured SR-IOV VF $VF1 driver_override"'
 ktap_check "the module gave way, logged it, and keeps no record of the VF" \
 	wait_for 10 eval 'dmesg | grep -q "$VF1: vfio_reserve: driver_override changed to \"vfio-pci\" by someone else" &&
-		$VR list --json | python3 -c "
+		vrjson list | python3 -c "
 import json, sys
 d = {x[\"address\"]: x for x in json.load(sys.stdin)}
 assert d[\"$VF1\"][\"state\"] == \"none\" and d[\"$VF1\"][\"target\"] is None, d[\"$VF1\"]
@@ -54,7 +54,7 @@ $VR remove "vf:$NVME@vr_testvariant" >/dev/null
 $VR add "vf:$NVME" >/dev/null
 echo 1 >"$pf/sriov_numvfs"
 ktap_check "vf:$NVME (vfio-pci): the VF is on vfio-pci and reserved by the rule" \
-	wait_for 15 eval '[[ $(pci_driver $VF1) == vfio-pci ]] && $VR list --json | python3 -c "
+	wait_for 15 eval '[[ $(pci_driver $VF1) == vfio-pci ]] && vrjson list | python3 -c "
 import json, sys
 d = {x[\"address\"]: x for x in json.load(sys.stdin)}
 v = d[\"$VF1\"]

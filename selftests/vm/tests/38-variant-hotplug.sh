@@ -47,7 +47,7 @@ q1=$!
 ktap_check "a nested QEMU gets it: its query-pci lists 8086:10d3" \
 	wait_for 60 eval '$QMP /tmp/n1.sock pci-ids 2>/dev/null | grep -qx 8086:10d3'
 ktap_check "meanwhile the device is on vr_testvariant and in use" \
-	eval '[[ $(pci_driver "$HP_ADDR") == vr_testvariant ]] && $VR list --json |
+	eval '[[ $(pci_driver "$HP_ADDR") == vr_testvariant ]] && vrjson list |
 		grep -q "\"address\":\"$HP_ADDR\".*\"in_use\":true"'
 kill "$q1"
 wait "$q1" 2>/dev/null

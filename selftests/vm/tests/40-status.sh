@@ -59,7 +59,7 @@ ktap_diag "IOMMU: $iommu ($table table; vm.py --iommu ${VR_IOMMU:-?})"
 modprobe_path=$(</proc/sys/kernel/modprobe)
 echo /bin/false >/proc/sys/kernel/modprobe
 st_out=$("$VR" status 2>&1) && st_rc=0 || st_rc=$?
-json=$("$VR" --json status 2>/dev/null) && jrc=0 || jrc=$?
+json=$(vrjson status 2>/dev/null) && jrc=0 || jrc=$?
 # The same with no IR- chip in sight (a /proc whose interrupts has none,
 # /sys and the kernel log the guest's): the kernel log has the last word.
 noir=$(mktemp -d)
@@ -159,7 +159,7 @@ reclaim=$(cat /sys/module/vfio_reserve/parameters/reclaim 2>/dev/null)
 ktap_check "PASS module line: version $version, no rules, reclaim=${reclaim:-?} (as sysfs says)" \
 	eval '[[ -n $version ]] &&
 		grep -q "^PASS  vfio_reserve $version loaded: 0 rules (none), 0 reserved, 0 pending, reclaim=${reclaim:-stub}$" <<<"$st_out"'
-json=$("$VR" --json status) && jrc=0 || jrc=$?
+json=$(vrjson status) && jrc=0 || jrc=$?
 ktap_check "status --json parses and has the same results and exit code" \
 	eval 'python3 -c "import json,sys; json.load(sys.stdin)" <<<"$json" &&
 		status_agrees "$st_out" "$json" && [[ $jrc == "$st_rc" ]]'
@@ -190,7 +190,7 @@ ktap_check "rejected devices=: status exits 1, FAIL naming the token as dmesg do
 		dmesg | grep -qF "vfio_reserve: devices=: selector 2 '"'class:02'"' at position 13" &&
 		grep "^FAIL" <<<"$st_out" | grep -F "rejected" | grep -qF "selector 2 '"'class:02'"' at position 13" &&
 		grep -A1 "^FAIL.*rejected" <<<"$st_out" | grep -q "^      fix: "'
-json=$("$VR" --json status 2>/dev/null) && jrc=0 || jrc=$?
+json=$(vrjson status 2>/dev/null) && jrc=0 || jrc=$?
 ktap_check "rejected devices=: status --json has it too (module_parameters FAIL), exit 1" \
 	eval 'status_agrees "$st_out" "$json" && [[ $jrc == 1 ]] &&
 		python3 -c "import json,sys; c={x[\"check\"]: x for x in json.load(sys.stdin)}; sys.exit(c[\"module_parameters\"][\"result\"] != \"FAIL\")" <<<"$json"'

@@ -25,7 +25,7 @@ ktap_check "a FAIL line says the IOMMU is off" \
 ktap_check "its fix names intel_iommu=on (the DMAR table is there: VT-d)" \
 	eval '[[ -e /sys/firmware/acpi/tables/DMAR ]] &&
 		grep -q "^      fix: .*intel_iommu=on" <<<"$iommu_fail"'
-json=$("$VR" --json status 2>/dev/null) && jrc=0 || jrc=$?
+json=$(vrjson status 2>/dev/null) && jrc=0 || jrc=$?
 ktap_check "status --json: exit 1, iommu FAIL with a fix naming intel_iommu=on" \
 	python3 -c '
 import json, sys

@@ -64,10 +64,11 @@ ktap_check "e1000e and nvme bound the others (drivers vary)" \
 	wait_for 30 eval '[[ $(pci_driver "$NIC0") == e1000e && $(pci_driver "$NVME") == nvme &&
 		$(pci_driver "$MF0") == e1000e && -z $(pci_driver "$MF1") ]]'
 
-json=$("$VR" --json list 2>&1) && lrc=0 || lrc=$?
-ktap_check "list --json exits 0 and parses" \
-	eval '[[ $lrc == 0 ]] && python3 -c "import json,sys; json.load(sys.stdin)" <<<"$json"' ||
-	ktap_diag <<<"$json"
+doc=$("$VR" --json list 2>&1) && lrc=0 || lrc=$?
+ktap_check "list --json exits 0: one object, schema_version 1, command list, devices (vfio-reserve(8))" \
+	eval '[[ $lrc == 0 ]] && python3 -c "import json,sys; d = json.load(sys.stdin); sys.exit(sorted(d) != [\"command\", \"devices\", \"schema_version\"] or d[\"schema_version\"] != 1 or d[\"command\"] != \"list\" or not isinstance(d[\"devices\"], list))" <<<"$doc"' ||
+	ktap_diag <<<"$doc"
+json=$(vrjson list 2>&1)
 ktap_check "list --json agrees with sysfs for every function; only $NIC1 is reserved" \
 	python3 /tmp/list-vs-sysfs.py "$json" "$NIC1"
 
@@ -101,7 +102,7 @@ sel_table=$("$VR" list 8086:10d3 2>&1) && src=0 || src=$?
 ktap_check "list 8086:10d3 lists exactly the e1000e functions (${e1000e_fns//$'\n'/ })" \
 	eval '[[ $src == 0 && $(tail -n +2 <<<"$sel_table" | awk "{print \$1}" | sort) == "$e1000e_fns" ]]' ||
 	ktap_diag <<<"$sel_table"
-sel_json=$("$VR" --json list "$NIC1" "$NVME" 2>&1)
+sel_json=$(vrjson list "$NIC1" "$NVME" 2>&1)
 ktap_check "list --json $NIC1 $NVME lists those two" \
 	python3 -c '
 import json, sys

@@ -11,9 +11,9 @@ set -u
 
 need_helper
 
-# The state list --json reports for ADDR.
+# The state list --json reports for ADDR (vrjson checks the envelope).
 list_state() {
-	"$VR" --json list "$1" | python3 -c '
+	vrjson list "$1" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 print(d[0]["state"] if len(d) == 1 else "?")'
@@ -35,7 +35,7 @@ netdevs() {
 	ls "$(pci_dev "$1")/net" 2>/dev/null
 }
 
-ktap_plan 25
+ktap_plan 26
 modprobe e1000e
 ktap_check "$NIC1 is on e1000e with a netdev" \
 	wait_for 30 eval '[[ $(pci_driver "$NIC1") == e1000e && -n $(netdevs "$NIC1") ]]'
@@ -53,10 +53,24 @@ ktap_check "add $NIC1: exit 0; still on e1000e (reclaim=stub), pending in list -
 run "$VR" rules
 ktap_check "rules lists $NIC1" eval '[[ $cmd_rc == 0 ]] && grep -q "^$NIC1 " <<<"$cmd_out"'
 
-run "$VR" claim "$NIC1"
+# claim with --json: what changed, per device, on stdout; its words on stderr.
+cj=$("$VR" --json claim "$NIC1" 2>/tmp/claim.err) && cmd_rc=0 || cmd_rc=$?
+ktap_diag "\$ vfio-reserve --json claim $NIC1 -> exit $cmd_rc: $cj"
+ktap_diag </tmp/claim.err
 ktap_check "claim $NIC1: exit 0, bound to vfio-pci (sysfs), override vfio-pci" \
 	eval '[[ $cmd_rc == 0 && $(pci_driver "$NIC1") == vfio-pci &&
 		$(<"$(pci_dev "$NIC1")/driver_override") == vfio-pci ]]'
+ktap_check "--json claim: schema 1, exit_code 0, one change: $NIC1 e1000e/pending -> vfio-pci/reserved; its message on stderr" \
+	eval 'grep -q "reserved, bound to vfio-pci" /tmp/claim.err && python3 -c "
+import json, sys
+d = json.loads(sys.argv[1])
+assert d[\"schema_version\"] == 1 and d[\"command\"] == \"claim\" and d[\"exit_code\"] == 0 and d[\"module\"], d
+c = d[\"changes\"]
+assert [x[\"address\"] for x in c] == [sys.argv[2]], c
+b, a = c[0][\"before\"], c[0][\"after\"]
+assert (b[\"driver\"], b[\"state\"], b[\"driver_override\"]) == (\"e1000e\", \"pending\", None), b
+assert (a[\"driver\"], a[\"state\"], a[\"driver_override\"], a[\"target\"]) == (\"vfio-pci\", \"reserved\", \"vfio-pci\", \"vfio-pci\"), a
+" "$cj" "$NIC1"'
 ktap_check "/dev/vfio/$group exists and its netdev is gone" \
 	eval '[[ -c /dev/vfio/$group && -z $(netdevs "$NIC1") ]]'
 ktap_check "list --json: reserved" eval '[[ $(list_state "$NIC1") == reserved ]]'

@@ -54,7 +54,7 @@ ktap_check "groups: group $group NOT viable, $MF1 blocks" \
 	eval '[[ $cmd_rc == 0 ]] &&
 		grep -A3 "^group $group: NOT viable" <<<"$cmd_out" | grep -qE "^  $MF1 +snd_hda_intel +blocks" &&
 		grep -A3 "^group $group: NOT viable" <<<"$cmd_out" | grep -E "^  $MF0 +vfio-pci" | grep -vq blocks'
-gj=$("$VR" --json groups 2>&1)
+gj=$(vrjson groups 2>&1)
 ktap_check "groups --json: group $group not viable, $MF1 the only blocker; members and drivers as sysfs" \
 	groups_json_says "$gj" "$group" false "$MF1"
 
@@ -75,10 +75,10 @@ else
 			grep -q "^$MF0: ok, can be assigned through vfio-pci (IOMMU group $group, /dev/vfio/$group)" <<<"$cmd_out" &&
 			grep -q "^$MF1: ok, can be assigned" <<<"$cmd_out" && [[ -c /dev/vfio/$group ]]'
 fi
-gj=$("$VR" --json groups 2>&1)
+gj=$(vrjson groups 2>&1)
 ktap_check "groups --json: group $group viable, nothing blocks" \
 	groups_json_says "$gj" "$group" true ""
-cj=$("$VR" --json check "$MF0" "$MF1" 2>&1)
+cj=$(vrjson check "$MF0" "$MF1" 2>&1)
 ktap_check "check --json agrees (interrupt remapping $ir): ok for both and no FAIL, or only that FAIL" \
 	python3 -c '
 import json, sys

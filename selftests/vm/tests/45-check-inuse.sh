@@ -22,7 +22,7 @@ holds_group() {
 }
 
 in_use_json() {
-	"$VR" --json list "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["in_use"])'
+	vrjson list "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["in_use"])'
 }
 
 ktap_plan 11

@@ -3,7 +3,11 @@
 # vfio-reserve monitor --json: with a run-time rule for the empty hotplug
 # slot, a NIC added over QMP shows as added, reserved (by that rule), bound
 # (vfio-pci), and after device_del as unbound, removed; one valid JSON object
-# a line, in the order the things happened (as sysfs and QMP saw them).
+# a line (schema_version 1, an RFC 3339 time), in the order the things
+# happened (as sysfs and QMP saw them). monitor --timestamp stamps each
+# line; stopped (SIGSTOP) while claims and releases of nic0 overrun its
+# socket, it says events were lost, prints what is reserved now ("state"
+# lines), and goes on: the next release is printed (issue 18).
 # vm-timeout: 180
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
 set -u
@@ -11,7 +15,7 @@ set -u
 
 need_helper
 
-ktap_plan 10
+ktap_plan 14
 # The positive control for "never probed" below: e1000e loaded and probes its twin.
 ktap_check "positive control: e1000e loaded and probed nic0 $NIC0" \
 	load_native e1000e "$NIC0"
@@ -37,13 +41,16 @@ ktap_diag "monitor --json:"
 ktap_diag </tmp/mon.out
 [[ -s /tmp/mon.err ]] && ktap_diag </tmp/mon.err
 
-ktap_check "every line is one valid JSON object with event and address" \
+ktap_check "every line is one JSON object: schema_version 1, command monitor, an RFC 3339 time, event, address" \
 	python3 -c '
-import json
+import datetime, json
 n = 0
 for line in open("/tmp/mon.out"):
     e = json.loads(line)
     assert isinstance(e, dict) and "event" in e and "address" in e, line
+    assert e["schema_version"] == 1 and e["command"] == "monitor", line
+    t = datetime.datetime.fromisoformat(e["time"])
+    assert t.tzinfo and abs((datetime.datetime.now(datetime.timezone.utc) - t).total_seconds()) < 600, line
     n += 1
 assert n, "no events"'
 
@@ -72,4 +79,49 @@ ktap_check "on unplug, after those: unbound vfio-pci, removed" \
 	in_order "$events" "added " "reserved vfio-pci" "bound vfio-pci " "unbound vfio-pci " "removed "
 ktap_check "nothing bound it but vfio-pci" \
 	eval '! grep -E "^bound " <<<"$events" | grep -vq "^bound vfio-pci "'
+
+# --- --timestamp, and a socket overrun --------------------------------------
+# A small receive buffer (SO_RCVBUF is capped at rmem_max): a dozen events
+# overrun it, not hundreds.
+rmem_max=$(sysctl -n net.core.rmem_max)
+sysctl -qw net.core.rmem_max=4096
+"$VR" monitor --timestamp >/tmp/mon2.out 2>/tmp/mon2.err &
+mon=$!
+sleep 1
+sysctl -qw net.core.rmem_max="$rmem_max"
+"$VR" claim "$NIC0" >/dev/null 2>&1
+"$VR" release "$NIC0" >/dev/null 2>&1
+wait_for 10 grep -q "released $NIC0" /tmp/mon2.out
+kill -STOP "$mon"
+cycles=12
+for _ in $(seq $cycles); do
+	"$VR" claim "$NIC0" >/dev/null 2>&1
+	"$VR" release "$NIC0" >/dev/null 2>&1
+done
+"$VR" claim "$NIC0" >/dev/null 2>&1	# left reserved: a "state" line
+kill -CONT "$mon"
+wait_for 10 grep -q '^\[.*\] state  *'"$NIC0" /tmp/mon2.out
+"$VR" release "$NIC0" >/dev/null 2>&1
+wait_for 10 eval '[[ $(grep -c "released *$NIC0" /tmp/mon2.out) -ge 2 ]]'
+kill "$mon"
+wait "$mon" 2>/dev/null
+ktap_diag "monitor --timestamp ($cycles claims and releases while stopped):"
+ktap_diag < <(head -n 12 /tmp/mon2.out; echo ...; tail -n 6 /tmp/mon2.out)
+ktap_diag </tmp/mon2.err
+ktap_check "--timestamp: every line starts with an RFC 3339 time" \
+	python3 -c '
+import datetime, re
+n = 0
+for line in open("/tmp/mon2.out"):
+    m = re.match(r"\[(\S+)\] ", line)
+    assert m, line
+    datetime.datetime.fromisoformat(m.group(1))
+    n += 1
+assert n, "no lines"'
+ktap_check "the overrun: said on stderr and as a lost line, not an exit" \
+	eval 'grep -q "socket overran, events were lost" /tmp/mon2.err && grep -q "^\[.*\] lost " /tmp/mon2.out'
+ktap_check "... then $NIC0, reserved at that time, as a state line" \
+	eval 'sed -n "/\] lost /,\$p" /tmp/mon2.out | grep -q "\] state  *$NIC0 driver vfio-pci rule claim"'
+ktap_check "... and the release after it is printed: it went on" \
+	eval 'sed -n "/\] lost /,\$p" /tmp/mon2.out | grep -q "\] released *$NIC0"'
 ktap_finish

@@ -125,5 +125,5 @@ ktap_check "--force add $AHCI: exit 0 with a warning naming $MNT" \
 	eval '[[ $cmd_rc == 0 ]] && grep "warning" <<<"$cmd_out" | grep "$AHCI" | grep -q "mounted on $MNT"'
 ktap_check "reclaim=stub: $AHCI stays on ahci (pending), the file system readable" \
 	eval '[[ $(pci_driver "$AHCI") == ahci ]] && ls "$MNT" >/dev/null &&
-		"$VR" --json list "$AHCI" | python3 -c "import json,sys; sys.exit(json.load(sys.stdin)[0][\"state\"] != \"pending\")"'
+		vrjson list "$AHCI" | python3 -c "import json,sys; sys.exit(json.load(sys.stdin)[0][\"state\"] != \"pending\")"'
 ktap_finish
