@@ -50,9 +50,11 @@ man_clean() {
 }
 check "man -l renders both pages without warnings (groff -ww)" man_clean
 
+# The installed completion, asking the installed helper (on PATH) for its
+# commands and options.
 completes() {
-	bash -c '
-		. contrib/bash-completion/vfio-reserve
+	PATH=$out/dest/usr/sbin:$PATH bash -c '
+		. "$1"/usr/share/bash-completion/completions/vfio-reserve
 		complete -p vfio-reserve | grep -q "_vfio_reserve" || exit 1
 		COMP_WORDS=(vfio-reserve cl); COMP_CWORD=1; _vfio_reserve
 		[[ " ${COMPREPLY[*]} " == " claim " ]] || { echo "cl -> ${COMPREPLY[*]}"; exit 1; }
@@ -63,7 +65,7 @@ completes() {
 		[[ " ${COMPREPLY[*]} " == *" $first "* ]] || { echo "address -> ${COMPREPLY[*]}"; exit 1; }
 		COMP_WORDS=(vfio-reserve sriov 0000:00:00.0 --n); COMP_CWORD=3; _vfio_reserve
 		[[ " ${COMPREPLY[*]} " == " --numvfs " ]] || exit 1
-	'
+	' _ "$out/dest"
 }
 check "bash completion completes commands, options and PCI addresses" completes
 

@@ -1054,4 +1054,41 @@ import json, sys
 assert json.loads(open(sys.argv[1]).readlines()[-1])[\"arguments\"][\"id\"] == sys.argv[2]
 " "$QLOG" "$long"'
 
+# --- bash completion: every command's options, as its option table says ----------------
+# The table (user/main.c: vr_optdefs, each command's VR_O_* bits) read here
+# on its own; the completion asks the program (COMMAND --help).
+table=$(python3 - "$TOP/user/main.c" <<'PY'
+import re, sys
+src = open(sys.argv[1]).read()
+opts = re.findall(r'\{ "([a-z-]+)", (?:no|required)_argument, [^,]+, ([A-Z_0-9|() ]+|0),', src)
+glob = sorted("--" + n for n, bit in opts if bit == "0")
+cmds = re.findall(r'\{ "([a-z]+)", vr_cmd_\w+,(?:[^{}]|"[^"]*")*?,\s*([A-Z_|0-9 ]+), VR_JSON_\w+ \}', src)
+assert len(cmds) >= 17 and glob, (cmds, glob)
+for name, bits in cmds:
+    own = ["--" + n for n, bit in opts if bit != "0" and bit in bits.split(" | ")]
+    print(name, " ".join(sorted(glob + own)))
+PY
+)
+# completions WORD...: what completing the last WORD offers, a line each.
+completions() {
+	bash -c '. "$1"/contrib/bash-completion/vfio-reserve
+		COMP_WORDS=("${@:2}"); COMP_CWORD=$(($# - 2)); _vfio_reserve
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP" "$VR" "$@"
+}
+ncomp=0
+while read -r c want; do
+	got=$(completions "$c" -- | grep -- '^--.' | sort | tr '\n' ' ')
+	if [[ ${got% } == "$want" ]]; then
+		ncomp=$((ncomp + 1))
+	else
+		not_ok "completion of '$c --': its option table" "want: $want" "got:  $got"
+	fi
+done <<<"$table"
+check "completion of COMMAND -- offers each command's options and the global ones, as user/main.c's tables say ($ncomp commands)" \
+	eval '[[ $ncomp -ge 17 ]]'
+got=$(completions persist --no | tr '\n' ' ')
+check "completion: persist --no -> --no-initramfs" eval '[[ $got == "--no-initramfs " ]]'
+got=$(completions --json li | tr '\n' ' ')
+check "completion: --json li -> list, libvirt (the commands from --help)" eval '[[ $got == "list libvirt " ]]'
+
 finish
