@@ -21,16 +21,18 @@ static void vr_problem(struct vr_check *c, bool fail, const char *fix,
 	struct vr_problem *p;
 	va_list ap;
 
-	if (c->n == VR_MAX_PROBLEMS)
+	if (fail)
+		c->failed = true;
+	if (c->n == VR_MAX_PROBLEMS) {
+		c->more++;	/* counted and said, not dropped */
 		return;
+	}
 	p = &c->p[c->n++];
 	p->fail = fail;
 	va_start(ap, fmt);
 	vsnprintf(p->what, sizeof(p->what), fmt, ap);
 	va_end(ap);
 	snprintf(p->fix, sizeof(p->fix), "%s", fix ? fix : "");
-	if (fail)
-		c->failed = true;
 }
 
 /* Why @d is reserved for its target, and what @auto would choose. */
@@ -80,7 +82,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 {
 	const struct vr_device *d = vr_find_device(devs, n, addr);
 	const struct vr_group *g;
-	char fix[320], users[512], path[64];
+	char fix[320], users[VR_USERS_SIZE], path[64];
 	unsigned int i;
 	bool vfio;
 
@@ -93,6 +95,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 	}
 	c->dev = *d;
 	snprintf(c->driver, sizeof(c->driver), "%s", d->driver);
+	vr_device_uses(o, addr, &c->uses);
 	if (o->explain)
 		vr_check_explain(o, d, c);
 	if (d->bridge) {
@@ -189,6 +192,8 @@ void vr_check_print(const struct vr_check *c, struct vr_json *j)
 			vr_json_str(j, "driver", c->driver);
 		if (c->explain[0])
 			vr_json_str(j, "explain", c->explain);
+		vr_json_uses(j, &c->uses);
+		vr_json_int(j, "more_problems", c->more);
 		vr_json_open(j, "problems", '[');
 		for (i = 0; i < c->n; i++) {
 			vr_json_open(j, NULL, '{');
@@ -208,11 +213,21 @@ void vr_check_print(const struct vr_check *c, struct vr_json *j)
 		printf("%s: cannot be assigned now\n", c->addr);
 	if (c->explain[0])
 		printf("  why:  %s\n", c->explain);
+	if (c->uses.netdevs[0] || c->uses.blocks[0])
+		printf("  has:  %s%s%s%s%s%s\n",
+		       c->uses.netdevs[0] ? "interfaces " : "", c->uses.netdevs,
+		       c->uses.netdevs[0] && c->uses.blocks[0] ? "; " : "",
+		       c->uses.blocks[0] ? "disks " : "", c->uses.blocks,
+		       c->uses.active ? "; *Active*: the host uses it" : "");
+	if (c->uses.active)
+		printf("        %s\n", c->uses.why);
 	for (i = 0; i < c->n; i++) {
 		printf("  %s  %s\n", c->p[i].fail ? "FAIL" : "WARN", c->p[i].what);
 		if (c->p[i].fix[0])
 			printf("        fix: %s\n", c->p[i].fix);
 	}
+	if (c->more)
+		printf("  ... and %u more problems: fix these first\n", c->more);
 }
 
 int vr_cmd_check(const struct vr_opts *o, int argc, char **argv)

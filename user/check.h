@@ -24,8 +24,10 @@ struct vr_check {
 	struct vr_device dev;
 	char driver[VR_NAME_SIZE];	/* bound, "" when none */
 	char explain[1024];		/* --explain: why its target */
+	struct vr_uses uses;		/* its interfaces and disks */
 	bool failed;
 	unsigned int n;
+	unsigned int more;		/* problems past VR_MAX_PROBLEMS */
 	struct vr_problem p[VR_MAX_PROBLEMS];
 };
 

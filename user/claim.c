@@ -184,7 +184,7 @@ out:
 int vr_cmd_release(const struct vr_opts *o, int argc, char **argv)
 {
 	char (*addrs)[VR_ADDR_SIZE];
-	char users[512], driver[VR_NAME_SIZE];
+	char users[VR_USERS_SIZE], driver[VR_NAME_SIZE];
 	int i, ret, failed = 0;
 	struct vr_device d;
 	struct vr_nl nl;

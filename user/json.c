@@ -170,7 +170,20 @@ static void vr_json_words(struct vr_json *j, const char *key, const char *list)
 	vr_json_close(j, ']');
 }
 
-void vr_json_device(struct vr_json *j, const struct vr_device *d)
+/* What the host has on a device (vr_device_uses()), in its object. */
+void vr_json_uses(struct vr_json *j, const struct vr_uses *u)
+{
+	vr_json_words(j, "netdevs", u->netdevs);
+	vr_json_words(j, "block_devices", u->blocks);
+	vr_json_bool(j, "active", u->active);
+	if (u->active)
+		vr_json_str(j, "active_why", u->why);
+	else
+		vr_json_null(j, "active_why");
+}
+
+void vr_json_device(struct vr_json *j, const struct vr_device *d,
+		    const struct vr_uses *u)
 {
 	char buf[16];
 
@@ -217,5 +230,6 @@ void vr_json_device(struct vr_json *j, const struct vr_device *d)
 	} else {
 		vr_json_null(j, "sriov");
 	}
+	vr_json_uses(j, u);
 	vr_json_close(j, '}');
 }

@@ -75,27 +75,47 @@ static void vr_sriov_text(const struct vr_device *d, char *buf, size_t size)
 		snprintf(buf, size, "-");
 }
 
-static void vr_print_device(const struct vr_opts *o, const struct vr_device *d)
+/* A space separated list with commas: the table's columns have no spaces. */
+static void vr_commas(char *s)
 {
-	char grp[16], sriov[40], reset[VR_NAME_SIZE], name[512];
+	for (; *s; s++)
+		if (*s == ' ')
+			*s = ',';
+}
+
+/* dpdk-devbind's way: " if=eth0,eth1 block=sda *Active*" */
+static void vr_uses_text(const struct vr_uses *u, char *buf, size_t size)
+{
+	char net[sizeof(u->netdevs)], blk[sizeof(u->blocks)];
+
+	snprintf(net, sizeof(net), "%s", u->netdevs);
+	snprintf(blk, sizeof(blk), "%s", u->blocks);
+	vr_commas(net);
+	vr_commas(blk);
+	snprintf(buf, size, "%s%s%s%s%s", net[0] ? " if=" : "", net,
+		 blk[0] ? " block=" : "", blk, u->active ? " *Active*" : "");
+}
+
+static void vr_print_device(const struct vr_opts *o, const struct vr_device *d,
+			    const struct vr_uses *u)
+{
+	char grp[16], sriov[40], reset[VR_NAME_SIZE], name[512], uses[600];
 	char target[VR_NAME_SIZE + 2];
-	char *p;
 
 	snprintf(grp, sizeof(grp), d->has_group ? "%u" : "-", d->group);
 	vr_sriov_text(d, sriov, sizeof(sriov));
 	snprintf(reset, sizeof(reset), "%s", d->reset[0] ? d->reset : "-");
-	for (p = reset; *p; p++)
-		if (*p == ' ')
-			*p = ',';
+	vr_commas(reset);
 	/* a target that cannot have the device is marked with a '!' */
 	snprintf(target, sizeof(target), "%s%s", d->target[0] ? d->target : "-",
 		 d->target_err ? "!" : "");
-	/* the name last, whole, as lspci -nn prints it */
-	printf("%-12s  %-14s  %-8s  %-14s  %-5s  %-6s  %-10s  %-14s  %s\n",
+	vr_uses_text(u, uses, sizeof(uses));
+	/* the name whole, as lspci -nn prints it; then what the host has on it */
+	printf("%-12s  %-14s  %-8s  %-14s  %-5s  %-6s  %-10s  %-14s  %s%s\n",
 	       d->addr, d->driver[0] ? d->driver : "-",
 	       d->bridge ? "bridge" : vr_state_name(d->state), target, grp,
 	       d->in_use ? "yes" : "no", reset, sriov,
-	       vr_device_name(o, d, name, sizeof(name)));
+	       vr_device_name(o, d, name, sizeof(name)), uses);
 }
 
 int vr_cmd_list(const struct vr_opts *o, int argc, char **argv)
@@ -103,6 +123,7 @@ int vr_cmd_list(const struct vr_opts *o, int argc, char **argv)
 	struct vr_selector sels[VR_SEL_LIST_MAX];
 	char joined[2048];
 	struct vr_pci_ids id;
+	struct vr_uses u;
 	struct vr_facts f;
 	struct vr_json j;
 	size_t i;
@@ -129,10 +150,11 @@ int vr_cmd_list(const struct vr_opts *o, int argc, char **argv)
 		if (nsels && vr_sel_list_match(sels, (unsigned int)nsels,
 					       &id) < 0)
 			continue;
+		vr_device_uses(o, f.devs[i].addr, &u);
 		if (o->json)
-			vr_json_device(&j, &f.devs[i]);
+			vr_json_device(&j, &f.devs[i], &u);
 		else
-			vr_print_device(o, &f.devs[i]);
+			vr_print_device(o, &f.devs[i], &u);
 	}
 	if (o->json)
 		vr_json_end(&j);

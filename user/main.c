@@ -18,22 +18,22 @@
 static const struct vr_cmd vr_cmds[] = {
 	{ "status", vr_cmd_status, "",
 	  "is this host ready for device assignment? (PASS/WARN/FAIL)", 0, VR_JSON_OWN },
-	{ "list", vr_cmd_list, "[SELECTOR...]",
-	  "PCI functions: driver, reservation, group, in use, reset, SR-IOV", 0, VR_JSON_OWN },
+	{ "list", vr_cmd_list, "[SELECTOR...] [--netdev IFACE]",
+	  "PCI functions: driver, reservation, group, in use, reset, SR-IOV", VR_O_NETDEV, VR_JSON_OWN },
 	{ "groups", vr_cmd_groups, "",
 	  "IOMMU groups: members, viability and what blocks it", 0, VR_JSON_OWN },
 	{ "rules", vr_cmd_rules, "", "the module's rules", 0, VR_JSON_OWN },
-	{ "add", vr_cmd_add, "SELECTOR...",
-	  "add rules; matching devices are reserved now and when they appear", 0, VR_JSON_CHANGES },
+	{ "add", vr_cmd_add, "SELECTOR... | --netdev IFACE",
+	  "add rules; matching devices are reserved now and when they appear", VR_O_NETDEV, VR_JSON_CHANGES },
 	{ "remove", vr_cmd_remove, "SELECTOR...",
 	  "remove rules (reserved devices stay reserved)", 0, VR_JSON_CHANGES },
-	{ "claim", vr_cmd_claim, "ADDRESS...",
-	  "reserve devices now and bind them to vfio-pci", 0, VR_JSON_CHANGES },
+	{ "claim", vr_cmd_claim, "ADDRESS... | --netdev IFACE",
+	  "reserve devices now and bind them to vfio-pci", VR_O_NETDEV, VR_JSON_CHANGES },
 	{ "release", vr_cmd_release, "ADDRESS...",
 	  "give devices back to their host driver", 0, VR_JSON_CHANGES },
-	{ "check", vr_cmd_check, "[--explain] ADDRESS...",
+	{ "check", vr_cmd_check, "[--explain] ADDRESS... | --netdev IFACE",
 	  "can these devices be assigned to a VM right now, and if not why",
-	  VR_O_EXPLAIN, VR_JSON_OWN },
+	  VR_O_EXPLAIN | VR_O_NETDEV, VR_JSON_OWN },
 	{ "monitor", vr_cmd_monitor, "[--timestamp]", "print the module's events",
 	  VR_O_TIMESTAMP, VR_JSON_OWN },
 	{ "qemu", vr_cmd_qemu, "[--dry-run] [--x-vga] ADDRESS... -- QEMU-COMMAND...",
@@ -43,13 +43,13 @@ static const struct vr_cmd vr_cmds[] = {
 	  "hotplug a device into a running QEMU", VR_O_QMP | VR_O_ID | VR_O_BUS, VR_JSON_CHANGES },
 	{ "detach", vr_cmd_detach, "--qmp SOCKET ID",
 	  "unplug it again (waits for DEVICE_DELETED)", VR_O_QMP, VR_JSON_CHANGES },
-	{ "libvirt", vr_cmd_libvirt, "ADDRESS...",
-	  "<hostdev> XML for libvirt domains", 0, VR_JSON_NONE },
+	{ "libvirt", vr_cmd_libvirt, "ADDRESS... | --netdev IFACE",
+	  "<hostdev> XML for libvirt domains", VR_O_NETDEV, VR_JSON_NONE },
 	{ "sriov", vr_cmd_sriov, "PF --numvfs N",
 	  "create N virtual functions of a physical function", VR_O_NUMVFS, VR_JSON_CHANGES },
-	{ "persist", vr_cmd_persist, "[--no-initramfs] SELECTOR...",
+	{ "persist", vr_cmd_persist, "[--no-initramfs] SELECTOR... | --netdev IFACE",
 	  "reserve at every boot: modprobe.d options, softdeps, initramfs",
-	  VR_O_NO_INITRAMFS, VR_JSON_CHANGES },
+	  VR_O_NO_INITRAMFS | VR_O_NETDEV, VR_JSON_CHANGES },
 	{ "unpersist", vr_cmd_unpersist, "[--no-initramfs]",
 	  "undo persist exactly", VR_O_NO_INITRAMFS, VR_JSON_CHANGES },
 };
@@ -69,6 +69,7 @@ struct vr_optdef {
 enum {
 	VR_K_FORCE = 256, VR_K_VERSION, VR_K_EXPLAIN, VR_K_DRY_RUN, VR_K_X_VGA,
 	VR_K_QMP, VR_K_ID, VR_K_BUS, VR_K_NUMVFS, VR_K_NO_INITRAMFS,
+	VR_K_NETDEV,
 };
 
 static const struct vr_optdef vr_optdefs[] = {
@@ -98,7 +99,9 @@ static const struct vr_optdef vr_optdefs[] = {
 	{ "no-initramfs", no_argument, VR_K_NO_INITRAMFS, VR_O_NO_INITRAMFS,
 	  NULL, "write the configuration, do not regenerate the initramfs" },
 	{ "timestamp", no_argument, 't', VR_O_TIMESTAMP, NULL,
-	  "each event with its time (ISO 8601; JSON always has it)" },
+	  "each event with its time (RFC 3339; JSON always has it)" },
+	{ "netdev", required_argument, VR_K_NETDEV, VR_O_NETDEV, "IFACE",
+	  "the PCI function of this network interface (repeatable)" },
 };
 
 #define VR_NOPTS (sizeof(vr_optdefs) / sizeof(vr_optdefs[0]))
@@ -286,6 +289,14 @@ static int vr_getopt(int argc, char **argv, const struct vr_cmd *c,
 		case VR_K_NUMVFS: o->numvfs = optarg; break;
 		case VR_K_NO_INITRAMFS: o->no_initramfs = true; break;
 		case 't': o->timestamp = true; break;
+		case VR_K_NETDEV:
+			if (o->nnetdev == sizeof(o->netdev) / sizeof(o->netdev[0])) {
+				vr_usage_error(cmd, "too many --netdev (%zu at most)",
+					       sizeof(o->netdev) / sizeof(o->netdev[0]));
+				return -1;
+			}
+			o->netdev[o->nnetdev++] = optarg;
+			break;
 		}
 	}
 	return optind;
@@ -294,7 +305,7 @@ static int vr_getopt(int argc, char **argv, const struct vr_cmd *c,
 int main(int argc, char **argv)
 {
 	struct vr_opts o = { .sysfs = "/sys", .proc = "/proc", .dev = "/dev" };
-	char modules[PATH_MAX];
+	char modules[PATH_MAX], netdev_addrs[8][VR_ADDR_SIZE];
 	int dash, n, m, i, nargs = 0, ret;
 	bool help = false, version = false;
 	const struct vr_cmd *c;
@@ -360,7 +371,7 @@ int main(int argc, char **argv)
 		return VR_EXIT_OK;
 	}
 	/* the command's name, its operands, then "--" and the rest as given */
-	args = calloc((size_t)argc + 1, sizeof(*args));
+	args = calloc((size_t)argc + o.nnetdev + 1, sizeof(*args));
 	o.pci = pci_alloc();
 	if (!args || !o.pci) {
 		free(args);
@@ -373,6 +384,15 @@ int main(int argc, char **argv)
 	args[nargs++] = argv[n];
 	for (i = n + m; i < dash; i++)
 		args[nargs++] = argv[i];
+	/* --netdev IFACE: its PCI function, as if given as an operand */
+	for (i = 0; i < (int)o.nnetdev; i++) {
+		if (vr_netdev_addr(&o, o.netdev[i], netdev_addrs[i])) {
+			free(args);
+			pci_cleanup(o.pci);
+			return VR_EXIT_USAGE;
+		}
+		args[nargs++] = netdev_addrs[i];
+	}
 	for (i = dash; i < argc; i++)
 		args[nargs++] = argv[i];
 	/* names only: no pci_init(), so no access method is probed */

@@ -593,7 +593,7 @@ static bool vr_ssh_on(const struct vr_opts *o, const char *addr, char *why,
 static bool vr_display_on(const struct vr_opts *o, const char *addr,
 			  char *why, size_t size)
 {
-	char path[PATH_MAX], want[8][PATH_MAX], line[128], users[256];
+	char path[PATH_MAX], want[8][PATH_MAX], line[128], users[VR_USERS_SIZE];
 	struct dirent *e;
 	size_t n = 0;
 	int minor, ret;
@@ -669,6 +669,62 @@ int vr_host_critical(const struct vr_opts *o, const char *addr, char *why,
 	       vr_disk_busy(o, addr, why, size) ||
 	       vr_route_on(o, addr, why, size) ||
 	       vr_ssh_on(o, addr, why, size);
+}
+
+/*
+ * Add @name to the space separated list @buf; a list that would not fit
+ * ends in "..." (room for it is always kept).
+ */
+static void vr_list_add(char *buf, size_t size, const char *name)
+{
+	size_t len = strlen(buf);
+
+	if (len >= 3 && !strcmp(buf + len - 3, "..."))
+		return;
+	if (len + 1 + strlen(name) + 4 >= size)
+		name = "...";
+	snprintf(buf + len, size - len, "%s%s", len ? " " : "", name);
+}
+
+/**
+ * vr_device_uses() - what the host has on a device, as dpdk-devbind shows it
+ * @o: options
+ * @addr: the PCI function
+ * @u: filled in: its network interfaces, its disks (whole ones, not
+ *     partitions), and when it has either, whether the host uses it
+ *     (vr_host_critical(): "active", and why)
+ */
+void vr_device_uses(const struct vr_opts *o, const char *addr,
+		    struct vr_uses *u)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	memset(u, 0, sizeof(*u));
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/net", o->sysfs, addr);
+	d = opendir(path);
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			vr_list_add(u->netdevs, sizeof(u->netdevs), e->d_name);
+	if (d)
+		closedir(d);
+	snprintf(path, sizeof(path), "%s/class/block", o->sysfs);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		char dev[PATH_MAX + 256], part[PATH_MAX + 272];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(dev, sizeof(dev), "%s/%s", path, e->d_name);
+		snprintf(part, sizeof(part), "%s/partition", dev);
+		if (access(part, F_OK) && vr_path_below(dev, addr))
+			vr_list_add(u->blocks, sizeof(u->blocks), e->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (u->netdevs[0] || u->blocks[0])
+		u->active = vr_host_critical(o, addr, u->why, sizeof(u->why));
 }
 
 /*

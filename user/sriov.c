@@ -52,7 +52,7 @@ static bool vr_virtfn(const struct vr_opts *o, const char *pf, int i,
 static bool vr_vfs_may_go(const struct vr_opts *o, const char *pf,
 			  unsigned long cur, unsigned long want)
 {
-	char vf[VR_ADDR_SIZE], users[512], why[768] = "";
+	char vf[VR_ADDR_SIZE], users[VR_USERS_SIZE], why[VR_USERS_SIZE + 256] = "";
 	unsigned long i;
 	int n;
 

@@ -60,14 +60,89 @@ bool vr_normalize_addr(const char *in, char *out)
 }
 
 /*
+ * The PCI function of the network interface @ifname, into @addr
+ * (VR_ADDR_SIZE). Return: 0, or -errno said: -ENODEV no such interface,
+ * -EINVAL one on no PCI function (virtual, USB).
+ */
+int vr_netdev_addr(const struct vr_opts *o, const char *ifname, char *addr)
+{
+	char path[PATH_MAX], bus[64], name[VR_ADDR_SIZE + 8];
+
+	snprintf(path, sizeof(path), "%s/class/net/%s", o->sysfs, ifname);
+	if (!*ifname || strchr(ifname, '/') || access(path, F_OK)) {
+		vr_err("--netdev %s: no such network interface (ip link lists them)",
+		       ifname);
+		return -ENODEV;
+	}
+	snprintf(path, sizeof(path), "%s/class/net/%s/device/subsystem",
+		 o->sysfs, ifname);
+	if (!vr_link_name(path, bus, sizeof(bus)) || strcmp(bus, "pci")) {
+		vr_err("--netdev %s: not the interface of a PCI function (a virtual one, or on %s): nothing to reserve",
+		       ifname, bus[0] ? bus : "no bus");
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%s/class/net/%s/device", o->sysfs, ifname);
+	if (!vr_link_name(path, name, sizeof(name)) ||
+	    !vr_normalize_addr(name, addr)) {
+		vr_err("--netdev %s: its device '%s' is not a PCI address", ifname,
+		       name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The VM a QEMU process runs, from its command line: the libvirt domain
+ * (-name guest=NAME,...), the Proxmox VM (-id VMID, which only Proxmox's
+ * qemu-server passes), or a plain QEMU's -name. "" when none.
+ */
+static void vr_qemu_vm(const struct vr_opts *o, const char *pid, char *buf,
+		       size_t size)
+{
+	char path[PATH_MAX], args[8192], *a, *next, *end;
+	const char *name = NULL, *id = NULL;
+	size_t len;
+	FILE *f;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s/cmdline", o->proc, pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	len = fread(args, 1, sizeof(args) - 1, f);
+	fclose(f);
+	args[len] = '\0';
+	end = args + len;
+	for (a = args; a < end; a = next) {
+		next = a + strlen(a) + 1;
+		if (next >= end)
+			break;
+		if (!strcmp(a, "-name"))
+			name = next;
+		else if (!strcmp(a, "-id"))
+			id = next;
+	}
+	if (id)
+		snprintf(buf, size, ", Proxmox VM %s", id);
+	else if (name && !strncmp(name, "guest=", 6))
+		snprintf(buf, size, ", libvirt domain %.*s",
+			 (int)strcspn(name + 6, ","), name + 6);
+	else if (name)
+		snprintf(buf, size, ", QEMU -name %.*s",
+			 (int)strcspn(name, ","), name);
+}
+
+/*
  * Processes holding one of the @n device nodes @want open: a "pid N (comm)"
- * list in @buf. Return: how many, or -errno when /proc cannot be read;
- * other users' processes are seen only by root.
+ * list in @buf, each with the VM it runs when it is a QEMU (libvirt domain,
+ * Proxmox VM, -name); a list cut by @size ends in "...". Return: how many,
+ * or -errno when /proc cannot be read; other users' processes are seen
+ * only by root.
  */
 int vr_holders(const struct vr_opts *o, char want[][PATH_MAX],
 	       size_t n, char *buf, size_t size)
 {
-	char path[PATH_MAX], link[PATH_MAX], comm[64];
+	char path[PATH_MAX], link[PATH_MAX], comm[64], vm[128];
 	size_t len = 0, k;
 	struct dirent *p, *fd;
 	DIR *procs, *fds;
@@ -104,11 +179,14 @@ int vr_holders(const struct vr_opts *o, char want[][PATH_MAX],
 		snprintf(path, sizeof(path), "%s/%s/comm", o->proc, p->d_name);
 		if (vr_read_line(path, comm, sizeof(comm)))
 			snprintf(comm, sizeof(comm), "?");
+		vr_qemu_vm(o, p->d_name, vm, sizeof(vm));
 		len += (size_t)snprintf(buf + len, size > len ? size - len : 0,
-					"%spid %s (%s)", found ? ", " : "",
-					p->d_name, comm);
-		if (len >= size)
+					"%spid %s (%s%s)", found ? ", " : "",
+					p->d_name, comm, vm);
+		if (len >= size && size > 4) {
+			memcpy(buf + size - 4, "...", 4);	/* said, not cut */
 			len = size - 1;
+		}
 		found++;
 	}
 	closedir(procs);

@@ -26,6 +26,7 @@
 
 #define VR_ADDR_SIZE	VFIO_RESERVE_ADDR_SIZE
 #define VR_NAME_SIZE	64
+#define VR_USERS_SIZE	1024	/* vr_holders(): a list of processes */
 
 /* The options: the only state shared across the program. */
 struct vr_opts {
@@ -41,6 +42,8 @@ struct vr_opts {
 	bool x_vga;		/* qemu */
 	bool no_initramfs;	/* persist, unpersist */
 	bool timestamp;		/* monitor */
+	const char *netdev[8];	/* --netdev IFACE: their PCI functions */
+	unsigned int nnetdev;
 	const char *qmp;	/* attach, detach: the socket */
 	const char *id;		/* attach */
 	const char *bus;	/* attach */
@@ -58,6 +61,7 @@ struct vr_opts {
 #define VR_O_NUMVFS		(1u << 6)
 #define VR_O_NO_INITRAMFS	(1u << 7)
 #define VR_O_TIMESTAMP		(1u << 8)
+#define VR_O_NETDEV		(1u << 9)
 
 /*
  * A command: @fn gets its operands only (argv[0] is its name; for qemu,
@@ -197,6 +201,7 @@ int vr_read_line(const char *path, char *buf, size_t size);
 int vr_sysfs_dev(const struct vr_opts *o, const char *addr, const char *attr,
 		 char *buf, size_t size);
 bool vr_normalize_addr(const char *in, char *out);
+int vr_netdev_addr(const struct vr_opts *o, const char *ifname, char *addr);
 int vr_holders(const struct vr_opts *o, char want[][PATH_MAX], size_t n,
 	       char *buf, size_t size);
 int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
@@ -228,6 +233,15 @@ int vr_sysfs_devices(const struct vr_opts *o, struct vr_device **devs,
 /* safety.c: devices the host itself needs. */
 int vr_host_critical(const struct vr_opts *o, const char *addr, char *why,
 		     size_t size);
+struct vr_uses {
+	char netdevs[256];	/* its interfaces, space separated */
+	char blocks[256];	/* its disks */
+	bool active;		/* the host uses it (vr_host_critical()) */
+	char why[512];		/* how */
+};
+
+void vr_device_uses(const struct vr_opts *o, const char *addr,
+		    struct vr_uses *u);
 int vr_list_safety(const struct vr_opts *o, const char *cmd,
 		   const struct vr_selector *sels, int n);
 
@@ -255,7 +269,9 @@ void vr_json_int(struct vr_json *j, const char *key, long long val);
 void vr_json_bool(struct vr_json *j, const char *key, bool val);
 void vr_json_null(struct vr_json *j, const char *key);
 int vr_json_end(struct vr_json *j);
-void vr_json_device(struct vr_json *j, const struct vr_device *d);
+void vr_json_device(struct vr_json *j, const struct vr_device *d,
+		    const struct vr_uses *u);
+void vr_json_uses(struct vr_json *j, const struct vr_uses *u);
 
 /* auto.c: @auto, the VFIO driver modules.alias names for a device. */
 struct vr_auto_choice {

@@ -654,6 +654,21 @@ echo Xorg >"$S/proc/4343/comm"
 ln -s /dev/dri/renderD129 "$S/proc/4343/fd/3"
 echo cuda-app >"$S/proc/4444/comm"
 ln -s /dev/nvidia0 "$S/proc/4444/fd/5"
+# 1a.0: a GPU whose card node three QEMUs hold, named by their VMs: a
+# libvirt domain (-name guest=), a Proxmox VM (-id), a plain -name.
+pci_fn 0000:00:1a.0 0000:00:1a.0 1234 1111 030000
+mkdir -p "$P/0000:00:1a.0/drm/card5"
+qemu_proc() {
+	local pid=$1 comm=$2
+	shift 2
+	mkdir -p "$S/proc/$pid/fd"
+	echo "$comm" >"$S/proc/$pid/comm"
+	printf '%s\0' "$@" >"$S/proc/$pid/cmdline"
+	ln -s /dev/dri/card5 "$S/proc/$pid/fd/40"
+}
+qemu_proc 5001 qemu-system-x86 /usr/bin/qemu-system-x86_64 -name guest=win11,debug-threads=on -S
+qemu_proc 5002 kvm /usr/bin/kvm -id 101 -name win10,debug-threads=on -m 4096
+qemu_proc 5003 qemu-system-x86 qemu-system-x86_64 -m 1G -name lab
 # Open vSwitch: the default route (above) goes out of the bridge's internal
 # port vrtovsbr0; its port vrteth6 is on 0000:00:11.0. Sysfs links neither to the
 # other, only both to their master ovs-system; vrteth4, on 0000:00:13.0, is no
@@ -673,6 +688,12 @@ ln -s ../../devices/virtual/net/vrtmv0 "$S/sys/class/net/vrtmv0"
 ln -s ../../../../virtual/net/ovs-system "$P/0000:00:11.0/net/vrteth6/master"
 ln -s ../ovs-system "$S/sys/devices/virtual/net/vrtovsbr0/master"
 ln -s "../../../../pci0000:00/0000:00:12.0/net/vrteth5" "$S/sys/devices/virtual/net/vrtmv0/lower_vrteth5"
+# As the kernel links them: an interface's device, and that device's bus.
+mkdir -p "$S/sys/bus/pci"
+for n in 11.0/net/vrteth6 12.0/net/vrteth5 13.0/net/vrteth4; do
+	ln -s "../../../0000:00:${n%%/*}" "$P/0000:00:$n/device"
+	ln -s "../../../bus/pci" "$P/0000:00:${n%%/*}/subsystem"
+done
 cat >"$S/proc/self/mountinfo" <<'EOF'
 22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw
 23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
@@ -742,6 +763,26 @@ refused 10000:01:00.0 "VMD domain 10000, /vm on its namespace" "it backs the fil
 refused 0000:00:10.0 "a disk with no /dev node: the in-use check cannot run" \
 	"cannot tell whether its disk nvme6n1 is in use"
 refused 0000:00:0b.0 "a GPU whose render node Xorg holds" "its display nodes are in use by pid 4343 (Xorg)"
+refused 0000:00:1a.0 "a GPU three QEMUs hold" "its display nodes are in use by pid"
+for who in "pid 5001 (qemu-system-x86, libvirt domain win11)" "pid 5002 (kvm, Proxmox VM 101)" \
+	"pid 5003 (qemu-system-x86, QEMU -name lab)"; do
+	check "... names $who" grep -qF "$who" <<<"$err"
+done
+# --netdev IFACE: the interface's PCI function, as an operand.
+in_tree "$S" libvirt --netdev vrteth4
+expect "libvirt --netdev vrteth4: its PCI function 0000:00:13.0" 0 "" \
+	"<address domain='0x0000' bus='0x00' slot='0x13' function='0x0'/>"
+in_tree "$S" claim --netdev vrteth6
+expect "claim --netdev vrteth6: 0000:00:11.0, refused as the default route's OVS port" 1 \
+	"refusing to claim 0000:00:11.0"
+in_tree "$S" add --netdev vrtnosuch
+expect "add --netdev vrtnosuch: exit 2, no such interface" 2 \
+	"--netdev vrtnosuch: no such network interface (ip link lists them)"
+in_tree "$S" add --netdev vrtmv0
+expect "add --netdev vrtmv0 (a macvlan): exit 2, not a PCI function's" 2 \
+	"--netdev vrtmv0: not the interface of a PCI function"
+in_tree "$S" release --netdev vrteth4
+expect "release --netdev: not an option of release (exit 2)" 2 "release takes no option --netdev"
 refused 0000:00:0c.0 "a GPU driving fb1" "it drives the framebuffer fb1 (the console)"
 refused 0000:00:0d.0 "an nvidia GPU (minor 0) a CUDA program holds" \
 	"its display nodes are in use by pid 4444 (cuda-app)"

@@ -3,7 +3,9 @@
 # vfio-reserve list: --json agrees with sysfs for every PCI function (address,
 # driver, IOMMU group, ids, class) and says "reserved" for exactly the one
 # device the devices= parameter reserved; the table has a header and one line
-# per function; selectors filter; a bad selector is a usage error.
+# per function; selectors filter; a bad selector is a usage error. Each
+# function's interfaces and disks, and "active" (a default route), as
+# dpdk-devbind shows them (issue 18); disks: 48-safety.
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -54,7 +56,7 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 
-ktap_plan 11
+ktap_plan 14
 ktap_check "modprobe vfio_reserve devices=$NIC1" modprobe vfio_reserve devices="$NIC1"
 ktap_check "$NIC1 is bound to vfio-pci" \
 	wait_for 30 eval '[[ $(pci_driver "$NIC1") == vfio-pci ]]'
@@ -109,6 +111,39 @@ import json, sys
 got = sorted(d["address"] for d in json.loads(sys.argv[1]))
 assert got == sorted(sys.argv[2:]), got
 ' "$sel_json" "$NIC1" "$NVME"
+
+# What the host has on each function, as dpdk-devbind shows it: its
+# interfaces and disks (sysfs the oracle), "active" when the host uses it.
+# A default route out of nic0's interface makes nic0 active.
+nic0_if=$(ls "$(pci_dev "$NIC0")/net")
+ip link set "$nic0_if" up && ip route add default dev "$nic0_if"
+uses_json=$(vrjson list 2>&1)
+ktap_check "list --json: every function's netdevs and block_devices as sysfs has them; only $NIC0 ($nic0_if, the default route) active" \
+	python3 -c '
+import json, os, sys
+nic0 = sys.argv[2]
+def disks(addr):
+    out = []
+    for b in os.listdir("/sys/class/block"):
+        p = "/sys/class/block/" + b
+        if not os.path.exists(p + "/partition") and "/%s/" % addr in os.path.realpath(p) + "/":
+            out.append(b)
+    return sorted(out)
+for d in json.loads(sys.argv[1]):
+    a, net = d["address"], "/sys/bus/pci/devices/%s/net" % d["address"]
+    want_net = sorted(os.listdir(net)) if os.path.isdir(net) else []
+    assert sorted(d["netdevs"]) == want_net, (a, d["netdevs"], want_net)
+    assert sorted(d["block_devices"]) == disks(a), (a, d["block_devices"])
+    assert d["active"] == (a == nic0), (a, d["active"], d["active_why"])
+' "$uses_json" "$NIC0"
+table=$("$VR" list 2>&1)
+ktap_check "list: $NIC0's line ends in if=$nic0_if *Active*, $MF0's in if= alone" \
+	eval 'grep -qE "^$NIC0 .* if=$nic0_if \*Active\*$" <<<"$table" &&
+		grep -qE "^$MF0 .*\] if=[a-z0-9]+$" <<<"$table"' || ktap_diag <<<"$table"
+run "$VR" check "$NIC0"
+ktap_check "check $NIC0 names its interface, active, and why (the default route)" \
+	eval 'grep -q "has:  interfaces $nic0_if; \*Active\*" <<<"$cmd_out" && grep -q "default route" <<<"$cmd_out"'
+ip route del default dev "$nic0_if"
 
 bad_out=$("$VR" list 'bad!sel' 2>&1) && brc=0 || brc=$?
 ktap_check "list 'bad!sel' exits 2 naming the token" \

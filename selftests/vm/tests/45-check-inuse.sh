@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # A device in use by a VM: a nested QEMU holds NIC1's IOMMU group open. check
-# fails and names that QEMU's pid; release is refused, names the pid and
+# fails and names that QEMU's pid and its VM (started as libvirt starts it,
+# -name guest=NAME: the domain is named); release is refused, names the pid and
 # leaves the device on vfio-pci; once QEMU is gone, release gives the NIC back
 # to e1000e.
 # vm-timeout: 300
@@ -34,8 +35,8 @@ group=$(pci_group "$NIC1")
 ktap_check "claim $NIC1: on vfio-pci, /dev/vfio/$group exists" \
 	eval '[[ $cmd_rc == 0 && $(pci_driver "$NIC1") == vfio-pci && -c /dev/vfio/$group ]]'
 
-qemu-system-x86_64 -accel tcg -S -nodefaults -display none -m 64 \
-	-device vfio-pci,host="$NIC1" \
+qemu-system-x86_64 -name guest=vrguest,debug-threads=on -accel tcg -S -nodefaults \
+	-display none -m 64 -device vfio-pci,host="$NIC1" \
 	-qmp unix:/tmp/nested.sock,server=on,wait=off >/tmp/nested.log 2>&1 &
 qpid=$!
 if ! ktap_check "a nested QEMU (pid $qpid) holds /dev/vfio/$group" \
@@ -44,8 +45,8 @@ if ! ktap_check "a nested QEMU (pid $qpid) holds /dev/vfio/$group" \
 fi
 
 run "$VR" check "$NIC1"
-ktap_check "check $NIC1 exits 1 and names pid $qpid" \
-	eval '[[ $cmd_rc == 1 ]] && grep -q "in use: IOMMU group $group is held by .*pid $qpid\\b" <<<"$cmd_out"'
+ktap_check "check $NIC1 exits 1 and names pid $qpid and its libvirt domain vrguest" \
+	eval '[[ $cmd_rc == 1 ]] && grep -q "in use: IOMMU group $group is held by .*pid $qpid (qemu-system-x86, libvirt domain vrguest)" <<<"$cmd_out"'
 ktap_check "list --json says in use" eval '[[ $(in_use_json "$NIC1") == True ]]'
 run "$VR" release "$NIC1"
 ktap_check "release $NIC1 exits 1 and names pid $qpid" \

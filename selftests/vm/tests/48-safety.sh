@@ -34,7 +34,7 @@ disk_part() {
 	return 1
 }
 
-ktap_plan 23
+ktap_plan 24
 modprobe ahci
 modprobe sd_mod
 modprobe vfat
@@ -48,6 +48,14 @@ ktap_check "mount /dev/$part (vfat, read-only) on $MNT" \
 ktap_check "the mounted disk shows the host's selftests/unit" \
 	eval 'ls "$MNT" | grep -qi "selector_test.c"'
 ktap_check "modprobe vfio_reserve" modprobe vfio_reserve
+disk=$(ls "$(pci_dev "$AHCI")"/ata*/host*/target*/*/block 2>/dev/null | head -n 1)
+ktap_check "list: $AHCI's line ends in block=$disk *Active* (it backs $MNT); --json says why" \
+	eval '[[ -n $disk ]] && "$VR" list "$AHCI" | grep -qE "^$AHCI .* block=$disk \*Active\*$" &&
+		vrjson list "$AHCI" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)[0]
+assert d[\"block_devices\"] == [sys.argv[1]] and d[\"active\"] and sys.argv[2] in d[\"active_why\"], d
+" "$disk" "$MNT"'
 
 run "$VR" claim "$AHCI"
 ktap_check "claim $AHCI exits 1: it backs the file system mounted on $MNT" \
