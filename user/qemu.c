@@ -6,7 +6,10 @@
  * the devices added. The preflight is shared with attach.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -20,6 +23,21 @@
 #define VR_MEMLOCK_MARGIN	(1024 * VR_MIB)
 /* First guest slot for multifunction devices on the root bus. */
 #define VR_GUEST_SLOT	0x10
+
+/* A new string, printf-style; NULL when out of memory. */
+static char *vr_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *vr_strdupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return ret < 0 ? NULL : s;
+}
 
 static bool vr_is_vf(const struct vr_facts *f, const char *addr)
 {
@@ -160,50 +178,142 @@ void vr_qemu_id(const char *addr, char *id, size_t size)
 			*p = '-';
 }
 
+/* The machine QEMU will emulate: q35, pc (i440fx), or another. */
+enum vr_machine { VR_M_PC, VR_M_Q35, VR_M_OTHER };
+
 /*
- * The -device argument of each address. Functions of one host slot share a
- * guest slot, each keeping its function number, function 0 with
- * multifunction=on; other devices go wherever QEMU puts them.
+ * The machine type of a QEMU command line: its last -M or -machine
+ * ("q35", "pc-q35-7.2,accel=kvm", "type=q35,..."); none means x86's
+ * default, pc.
+ */
+static enum vr_machine vr_qemu_machine(int argc, char **argv)
+{
+	const char *type = "pc";
+	size_t len;
+	int i;
+
+	for (i = 0; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "-M") || !strcmp(argv[i], "-machine") ||
+		    !strcmp(argv[i], "--machine"))
+			type = argv[i + 1];
+	if (!strncmp(type, "type=", 5))
+		type += 5;
+	len = strcspn(type, ",");
+	if ((len == 3 && !strncmp(type, "q35", 3)) || !strncmp(type, "pc-q35-", 7))
+		return VR_M_Q35;
+	if ((len == 2 && !strncmp(type, "pc", 2)) || !strncmp(type, "pc-i440fx-", 10) ||
+	    (len > 3 && !strncmp(type, "pc-", 3) && isdigit((unsigned char)type[3])))
+		return VR_M_PC;
+	return VR_M_OTHER;
+}
+
+/* Is chassis=@n taken on the QEMU command line (by the user's own ports)? */
+static bool vr_chassis_used(int argc, char **argv, unsigned int n)
+{
+	char want[24];
+	const char *p;
+	int i;
+
+	snprintf(want, sizeof(want), "chassis=%u", n);
+	for (i = 0; i < argc; i++)
+		for (p = strstr(argv[i], want); p; p = strstr(p + 1, want))
+			if ((p == argv[i] || p[-1] == ',') &&
+			    (p[strlen(want)] == ',' || !p[strlen(want)]))
+				return true;
+	return false;
+}
+
+/* Append "-device @dev" (taken) to @v; false when out of memory. */
+static bool vr_push_device(char **v, int *n, char *dev)
+{
+	if (!dev)
+		return false;
+	v[(*n)++] = "-device";
+	v[(*n)++] = dev;
+	return true;
+}
+
+/*
+ * The -device arguments for the addresses, into @v (room for 4 per
+ * address), as libvirt and Proxmox lay devices out:
+ * - q35: each device behind a pcie-root-port of its own (vr-rpN, with a
+ *   chassis number the command line does not use); the functions of one
+ *   host slot given together behind one port, as one multi-function device;
+ * - pc: no PCIe; functions of one slot share a slot of pci.0, function 0
+ *   with multifunction=on; other devices go where QEMU puts them;
+ * - another machine: where QEMU puts them.
+ * Return: how many arguments, or -ENOMEM.
  */
 static int vr_device_args(char (*addrs)[VR_ADDR_SIZE], int n,
-			  const struct vr_facts *f, bool x_vga,
-			  char **out)
+			  const struct vr_facts *f, bool x_vga, int qargc,
+			  char **qargv, char **v)
 {
-	unsigned int next = VR_GUEST_SLOT;
-	int *slot, i, j;
+	enum vr_machine m = vr_qemu_machine(qargc, qargv);
+	unsigned int next = VR_GUEST_SLOT, ports = 0, chassis = 0;
+	int *group, i, j, nv = 0;
 	char id[48], extra[96];
 	size_t len;
 
-	slot = calloc((size_t)n, sizeof(*slot));
-	if (!slot)
+	group = calloc((size_t)n, sizeof(*group));
+	if (!group)
 		return -ENOMEM;
+	/* the group of each address: its slot's, when given with others */
 	for (i = 0; i < n; i++)
-		slot[i] = -1;
+		group[i] = -1;
 	for (i = 0; i < n; i++) {
-		if (slot[i] >= 0 || vr_is_vf(f, addrs[i]))
+		if (group[i] >= 0)
 			continue;
-		for (j = i + 1; j < n; j++) {
-			if (!vr_same_slot(addrs[i], addrs[j]) ||
-			    vr_is_vf(f, addrs[j]))
-				continue;
-			slot[i] = (int)next;
-			slot[j] = (int)next;
+		group[i] = (int)(m == VR_M_Q35 ? ports++ : next);
+		for (j = i + 1; j < n && !vr_is_vf(f, addrs[i]); j++)
+			if (vr_same_slot(addrs[i], addrs[j]) &&
+			    !vr_is_vf(f, addrs[j]))
+				group[j] = group[i];
+		if (m != VR_M_Q35) {
+			for (j = 0; j < n && (j == i || group[j] != group[i]); j++)
+				;
+			if (j < n)
+				next++;		/* a shared slot */
+			else
+				group[i] = -2;	/* alone: where QEMU puts it */
 		}
-		if (slot[i] >= 0)
-			next++;
 	}
 	for (i = 0; i < n; i++) {
 		const struct vr_device *d = vr_find_device(f->devs, f->n,
 							   addrs[i]);
 		char func = addrs[i][strlen(addrs[i]) - 1];
+		bool first = true, shared = false;
 
+		for (j = 0; j < n && group[i] >= 0; j++)
+			if (j != i && group[j] == group[i]) {
+				shared = true;
+				first &= j > i;
+			}
 		len = 0;
 		extra[0] = '\0';
-		if (slot[i] >= 0)
-			len += (size_t)snprintf(extra, sizeof(extra),
-						",bus=pcie.0,addr=0x%02x.%c%s",
-						slot[i], func,
-						func == '0' ? ",multifunction=on" : "");
+		if (m == VR_M_Q35) {
+			if (first) {	/* the port, before its first device */
+				do
+					chassis++;
+				while (vr_chassis_used(qargc, qargv, chassis));
+				if (!vr_push_device(v, &nv, vr_strdupf("pcie-root-port,id=vr-rp%d,bus=pcie.0,chassis=%u",
+								       group[i], chassis)))
+					goto oom;
+			}
+			if (shared)
+				len = (size_t)snprintf(extra, sizeof(extra),
+						       ",bus=vr-rp%d,addr=0x0.%c%s",
+						       group[i], func,
+						       func == '0' ? ",multifunction=on" : "");
+			else
+				len = (size_t)snprintf(extra, sizeof(extra),
+						       ",bus=vr-rp%d,addr=0x0",
+						       group[i]);
+		} else if (m == VR_M_PC && group[i] >= 0) {
+			len = (size_t)snprintf(extra, sizeof(extra),
+					       ",bus=pci.0,addr=0x%02x.%c%s",
+					       group[i], func,
+					       func == '0' ? ",multifunction=on" : "");
+		}
 		if (d && (d->class >> 8) == 0x0300) {
 			if (x_vga)
 				snprintf(extra + len, sizeof(extra) - len,
@@ -214,15 +324,20 @@ static int vr_device_args(char (*addrs)[VR_ADDR_SIZE], int n,
 		}
 		vr_qemu_id(addrs[i], id, sizeof(id));
 		/* QEMU's host= takes domains up to ffff; sysfsdev= any. */
-		if (asprintf(&out[i], strlen(addrs[i]) > 12 ?
+		if (!vr_push_device(v, &nv, vr_strdupf(strlen(addrs[i]) > 12 ?
 			     "vfio-pci,sysfsdev=/sys/bus/pci/devices/%s,id=%s%s" :
-			     "vfio-pci,host=%s,id=%s%s", addrs[i], id, extra) < 0) {
-			free(slot);
-			return -ENOMEM;
-		}
+			     "vfio-pci,host=%s,id=%s%s", addrs[i], id, extra)))
+			goto oom;
 	}
-	free(slot);
-	return 0;
+	free(group);
+	return nv;
+oom:
+	while (nv > 0) {
+		free(v[nv - 1]);
+		nv -= 2;
+	}
+	free(group);
+	return -ENOMEM;
 }
 
 /* @s quoted for a POSIX shell, only when it needs it. */
@@ -278,7 +393,7 @@ int vr_cmd_qemu(const struct vr_opts *o, int argc, char **argv)
 	struct vr_facts f = { 0 };
 	struct vr_qemu_req req;
 	char **qargv = NULL;
-	int i, ret;
+	int i, ret, nours = 0;
 
 	ret = vr_qemu_args(o, argc, argv, &req);
 	if (ret)
@@ -292,25 +407,16 @@ int vr_cmd_qemu(const struct vr_opts *o, int argc, char **argv)
 		vr_err("preflight failed: QEMU not started");
 		goto out;
 	}
-	qargv = calloc((size_t)(req.qargc + 2 * req.n + 1), sizeof(*qargv));
+	/* QEMU's arguments, then up to 4 of ours per device */
+	qargv = calloc((size_t)(req.qargc + 4 * req.n + 1), sizeof(*qargv));
 	if (!qargv)
 		goto out;
 	for (i = 0; i < req.qargc; i++)
 		qargv[i] = req.qargv[i];
-	for (i = 0; i < req.n; i++)
-		qargv[req.qargc + 2 * i] = "-device";
-	{
-		char **devs = calloc((size_t)req.n, sizeof(*devs));
-
-		if (!devs || vr_device_args(req.addrs, req.n, &f, req.x_vga,
-					    devs)) {
-			free(devs);
-			goto out;
-		}
-		for (i = 0; i < req.n; i++)
-			qargv[req.qargc + 2 * i + 1] = devs[i];
-		free(devs);
-	}
+	nours = vr_device_args(req.addrs, req.n, &f, req.x_vga, req.qargc,
+			       req.qargv, qargv + req.qargc);
+	if (nours < 0)
+		goto out;
 	if (req.dry_run) {
 		for (i = 0; qargv[i]; i++) {
 			if (i)
@@ -325,9 +431,8 @@ int vr_cmd_qemu(const struct vr_opts *o, int argc, char **argv)
 	execvp(qargv[0], qargv);
 	vr_err("cannot run '%s': %s", qargv[0], strerror(errno));
 out:
-	if (qargv)
-		for (i = 0; i < req.n; i++)
-			free(qargv[req.qargc + 2 * i + 1]);
+	for (i = 1; i < nours; i += 2)
+		free(qargv[req.qargc + i]);
 	free(qargv);
 	free(req.addrs);
 	vr_facts_free(&f);

@@ -3,8 +3,10 @@
 # vfio-reserve qemu: a nested QEMU gets the NIC (query-pci shows the host's
 # ids); a second launch for the same device fails in preflight naming the
 # first's pid; one function of the multifunction pair goes alone only while
-# their shared IOMMU group is viable, with a warning; the
-# dry-run output is the command that would run, shell-quoted.
+# their shared IOMMU group is viable, with a warning; on q35 each device
+# goes behind a pcie-root-port of its own, the functions of a slot behind
+# one, and on pc they share a slot of pci.0; the dry-run output is the
+# command that would run, shell-quoted.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 QMP=$VR_TOP/selftests/vm/qmp.py
@@ -14,7 +16,7 @@ pci_ids_in() { # SOCKET: vendor:device of every device the nested guest has
 	$QMP "$1" pci-ids
 }
 
-ktap_plan 11
+ktap_plan 13
 modprobe e1000e
 modprobe snd_hda_intel
 modprobe vfio_reserve
@@ -54,17 +56,39 @@ ktap_diag </tmp/mf.out
 ktap_check "function 0 alone, function 1 on vfio-pci: accepted, warning that function 1 shares the group" \
 	eval '[[ $alone_rc == 0 ]] && grep "warning: $MF0: $MF1" /tmp/mf.out | grep -q "shares its IOMMU group" &&
 		grep -q "host=$MF0" /tmp/mf.out'
-ktap_check "both functions are accepted and share a guest slot" \
+# The topology, as libvirt and Proxmox lay it out (issue 18): the machine
+# type read from the QEMU command (none: x86's default, pc).
+ktap_check "pc (no -machine): both functions share a slot of pci.0 (pc has no pcie.0), no root port" \
 	eval '$VR qemu --dry-run "$MF0" "$MF1" -- "${NESTED[@]}" >/tmp/mf2.out &&
-		grep -q "host=$MF0,id=hostdev-0000-03-00-0,bus=pcie.0,addr=0x10.0,multifunction=on" /tmp/mf2.out &&
-		grep -q "host=$MF1,id=hostdev-0000-03-00-1,bus=pcie.0,addr=0x10.1" /tmp/mf2.out'
-$VR qemu "$MF0" "$MF1" -- "${NESTED[@]}" -machine q35 -qmp unix:/tmp/n3.sock,server=on,wait=off \
-	>/tmp/n3.log 2>&1 &
-q3=$!
-ktap_check "... and the nested guest sees both (8086:10d3 and 8086:293e)" \
-	wait_for 30 eval 'ids=$(pci_ids_in /tmp/n3.sock 2>/dev/null) &&
+		grep -q "host=$MF0,id=hostdev-0000-03-00-0,bus=pci.0,addr=0x10.0,multifunction=on" /tmp/mf2.out &&
+		grep -q "host=$MF1,id=hostdev-0000-03-00-1,bus=pci.0,addr=0x10.1" /tmp/mf2.out &&
+		! grep -q "pcie" /tmp/mf2.out' || ktap_diag </tmp/mf2.out
+q35=(-machine pc-q35-7.2,accel=tcg -device pcie-root-port,id=mine,chassis=1)
+ktap_check "q35: the pair behind one pcie-root-port as one multi-function device, $NIC1 behind its own; chassis 1 is the command's" \
+	eval '$VR qemu --dry-run "$MF0" "$MF1" "$NIC1" -- "${NESTED[@]}" "${q35[@]}" >/tmp/mf3.out &&
+		grep -qF -- "-device pcie-root-port,id=vr-rp0,bus=pcie.0,chassis=2 -device vfio-pci,host=$MF0,id=hostdev-0000-03-00-0,bus=vr-rp0,addr=0x0.0,multifunction=on -device vfio-pci,host=$MF1,id=hostdev-0000-03-00-1,bus=vr-rp0,addr=0x0.1 -device pcie-root-port,id=vr-rp1,bus=pcie.0,chassis=3 -device vfio-pci,host=$NIC1,id=hostdev-0000-01-00-0,bus=vr-rp1,addr=0x0" /tmp/mf3.out' ||
+	ktap_diag </tmp/mf3.out
+# nested_sees SOCK MACHINE...: run the pair in a nested QEMU; its guest sees
+# both. It runs (cont): query-pci finds the devices behind a root port by
+# the bus number the firmware gives it.
+nested_sees() {
+	local sock=$1 q
+	shift
+	$VR qemu "$MF0" "$MF1" -- "${NESTED[@]}" "$@" -qmp "unix:$sock,server=on,wait=off" \
+		>/tmp/nested.log 2>&1 &
+	q=$!
+	wait_for 30 "$QMP" "$sock" cont >/dev/null
+	wait_for 60 eval 'ids=$(pci_ids_in "$sock" 2>/dev/null) &&
 		grep -qx 8086:10d3 <<<"$ids" && grep -qx 8086:293e <<<"$ids"'
-kill $q3; wait $q3 2>/dev/null
+	local rc=$?
+	kill $q; wait $q 2>/dev/null
+	((rc == 0)) || ktap_diag </tmp/nested.log
+	return $rc
+}
+ktap_check "... and a nested q35 guest sees both (8086:10d3 and 8086:293e)" \
+	nested_sees /tmp/n3.sock -machine q35
+ktap_check "... and so does a nested pc guest (bus=pcie.0 made it fail to start)" \
+	nested_sees /tmp/n4.sock
 
 # The printed command, run through the shell, is the argv vfio-reserve
 # would exec.
