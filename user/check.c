@@ -232,34 +232,33 @@ void vr_check_print(const struct vr_check *c, struct vr_json *j)
 
 int vr_cmd_check(const struct vr_opts *o, int argc, char **argv)
 {
+	char (*addrs)[VR_ADDR_SIZE];
 	struct vr_facts f;
-	char addr[VR_ADDR_SIZE];
 	struct vr_check c;
 	struct vr_json j;
 	bool failed = false;
 	int i, ret;
 
-	if (argc < 2)
-		return vr_usage_error("check", "which devices? (addresses like 0000:03:00.0)");
-	for (i = 1; i < argc; i++)
-		if (!vr_normalize_addr(argv[i], addr))
-			return vr_usage_error("check", "'%s' is not a PCI address ([dddd:]bb:ss.f)",
-					      argv[i]);
-	ret = vr_nl_fetch("check", VR_WANT_DEVICES | VR_WANT_GROUPS, &f);
-	if (ret)
+	addrs = calloc((size_t)(argc > 1 ? argc : 1), sizeof(*addrs));
+	if (!addrs)
+		return VR_EXIT_USAGE;
+	ret = vr_parse_addrs("check", argc - 1, argv + 1, addrs);
+	if (!ret)
+		ret = vr_nl_fetch("check", VR_WANT_DEVICES | VR_WANT_GROUPS, &f);
+	if (ret) {
+		free(addrs);
 		return ret;
-	if (o->json) {
-		vr_json_begin(&j, o, "check", "devices");
 	}
-	for (i = 1; i < argc; i++) {
-		vr_normalize_addr(argv[i], addr);
-		vr_check_device(o, addr, f.devs, f.n, f.groups, f.ng, &c);
+	if (o->json)
+		vr_json_begin(&j, o, "check", "devices");
+	for (i = 0; i < argc - 1; i++) {
+		vr_check_device(o, addrs[i], f.devs, f.n, f.groups, f.ng, &c);
 		vr_check_print(&c, o->json ? &j : NULL);
 		failed |= c.failed;
 	}
-	if (o->json) {
+	if (o->json)
 		vr_json_end(&j);
-	}
 	vr_facts_free(&f);
+	free(addrs);
 	return failed ? VR_EXIT_FAIL : VR_EXIT_OK;
 }

@@ -12,21 +12,6 @@
 
 #define VR_BIND_WAIT_MS	5000
 
-/* Check every address before changing anything; exit code on error. */
-static int vr_parse_addrs(const char *cmd, int argc, char **argv,
-			  char (*addrs)[VR_ADDR_SIZE])
-{
-	int i;
-
-	if (argc < 1)
-		return vr_usage_error(cmd, "which devices? (addresses like 0000:03:00.0)");
-	for (i = 0; i < argc; i++)
-		if (!vr_normalize_addr(argv[i], addrs[i]))
-			return vr_usage_error(cmd, "'%s' is not a PCI address ([dddd:]bb:ss.f)",
-					      argv[i]);
-	return VR_EXIT_OK;
-}
-
 /*
  * A claim of several addresses failed after taking the first @n: release
  * those this command took (not those reserved before it) and hand them back

@@ -6,30 +6,29 @@
  * (managed='no': libvirt must not rebind them).
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "vfio-reserve.h"
 
 int vr_cmd_libvirt(const struct vr_opts *o, int argc, char **argv)
 {
 	unsigned int dom, bus, slot, func;
-	char addr[VR_ADDR_SIZE];
-	int i;
+	char (*addrs)[VR_ADDR_SIZE];
+	int i, ret;
 
 	(void)o;
-	if (argc < 2)
-		return vr_usage_error("libvirt", "which devices? (addresses like 0000:03:00.0)");
-	for (i = 1; i < argc; i++)
-		if (!vr_normalize_addr(argv[i], addr))
-			return vr_usage_error("libvirt", "'%s' is not a PCI address ([dddd:]bb:ss.f)",
-					      argv[i]);
-	for (i = 1; i < argc; i++) {
-		vr_normalize_addr(argv[i], addr);
-		sscanf(addr, "%x:%x:%x.%x", &dom, &bus, &slot, &func);
+	addrs = calloc((size_t)(argc > 1 ? argc : 1), sizeof(*addrs));
+	if (!addrs)
+		return VR_EXIT_USAGE;
+	ret = vr_parse_addrs("libvirt", argc - 1, argv + 1, addrs);
+	for (i = 0; !ret && i < argc - 1; i++) {
+		sscanf(addrs[i], "%x:%x:%x.%x", &dom, &bus, &slot, &func);
 		printf("<hostdev mode='subsystem' type='pci' managed='no'>\n"
 		       "  <source>\n"
 		       "    <address domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/>\n"
 		       "  </source>\n"
 		       "</hostdev>\n", dom, bus, slot, func);
 	}
-	return VR_EXIT_OK;
+	free(addrs);
+	return ret;
 }

@@ -37,6 +37,24 @@ void vr_device_ids(const struct vr_device *d, struct vr_pci_ids *id)
 	}
 }
 
+/*
+ * Normalize every address into @addrs (room for @argc), checking them all
+ * before anything is changed; the exit code, a usage error said.
+ */
+int vr_parse_addrs(const char *cmd, int argc, char **argv,
+			  char (*addrs)[VR_ADDR_SIZE])
+{
+	int i;
+
+	if (argc < 1)
+		return vr_usage_error(cmd, "which devices? (addresses like 0000:03:00.0)");
+	for (i = 0; i < argc; i++)
+		if (!vr_normalize_addr(argv[i], addrs[i]))
+			return vr_usage_error(cmd, "'%s' is not a PCI address ([dddd:]bb:ss.f)",
+					      argv[i]);
+	return VR_EXIT_OK;
+}
+
 /* Parse the command's selectors (joined) into @sels; exit code on error. */
 int vr_parse_selectors(const char *cmd, int argc, char **argv,
 		       struct vr_selector *sels, int *n, char *joined,

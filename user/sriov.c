@@ -17,22 +17,13 @@
 
 #include "vfio-reserve.h"
 
-static int vr_write_attr(const struct vr_opts *o, const char *addr,
-			 const char *attr, unsigned int val)
+static int vr_write_numvfs(const struct vr_opts *o, const char *pf,
+			   unsigned int val)
 {
-	char path[PATH_MAX], text[16];
-	int fd, ret = 0;
+	char text[16];
 
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", o->sysfs, addr,
-		 attr);
 	snprintf(text, sizeof(text), "%u", val);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, strlen(text)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return vr_sysfs_write(o, pf, "sriov_numvfs", text);
 }
 
 /* The address of @pf's VF number @i in @vf; false when it has none. */
@@ -127,9 +118,9 @@ int vr_cmd_sriov(const struct vr_opts *o, int argc, char **argv)
 	if (cur && cur != want && !vr_vfs_may_go(o, pf, cur, want))
 		return VR_EXIT_FAIL;
 	/* The kernel changes the count only from 0. */
-	ret = cur && cur != want ? vr_write_attr(o, pf, "sriov_numvfs", 0) : 0;
+	ret = cur && cur != want ? vr_write_numvfs(o, pf, 0) : 0;
 	if (!ret && cur != want)
-		ret = vr_write_attr(o, pf, "sriov_numvfs", (unsigned int)want);
+		ret = vr_write_numvfs(o, pf, (unsigned int)want);
 	if (ret == -EACCES || ret == -EPERM) {
 		vr_err("sriov %s: permission denied: this needs root", pf);
 		return VR_EXIT_FAIL;

@@ -91,6 +91,17 @@ int vr_netdev_addr(const struct vr_opts *o, const char *ifname, char *addr)
 	return 0;
 }
 
+/* Write @val to @addr's sysfs attribute @attr; 0 or -errno. */
+int vr_sysfs_write(const struct vr_opts *o, const char *addr, const char *attr,
+		   const char *val)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", o->sysfs, addr,
+		 attr);
+	return vr_write(path, val);
+}
+
 /*
  * The VM a QEMU process runs, from its command line: the libvirt domain
  * (-name guest=NAME,...), the Proxmox VM (-id VMID, which only Proxmox's
@@ -332,7 +343,8 @@ int vr_pclose(FILE *f, pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;
 }
 
-static int vr_write(const char *path, const char *val)
+/* Write @val to the sysfs file @path whole; 0 or -errno. */
+int vr_write(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	ssize_t n;

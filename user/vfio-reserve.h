@@ -192,12 +192,17 @@ const char *vr_target_error_text(uint8_t err);
 
 /* list.c */
 void vr_device_ids(const struct vr_device *d, struct vr_pci_ids *id);
+int vr_parse_addrs(const char *cmd, int argc, char **argv,
+		   char (*addrs)[VR_ADDR_SIZE]);
 int vr_parse_selectors(const char *cmd, int argc, char **argv,
 		       struct vr_selector *sels, int *n, char *joined,
 		       size_t size);
 
 /* sysfs.c: facts read from the host. */
 int vr_read_line(const char *path, char *buf, size_t size);
+int vr_write(const char *path, const char *val);
+int vr_sysfs_write(const struct vr_opts *o, const char *addr, const char *attr,
+		   const char *val);
 int vr_sysfs_dev(const struct vr_opts *o, const char *addr, const char *attr,
 		 char *buf, size_t size);
 bool vr_normalize_addr(const char *in, char *out);
