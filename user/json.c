@@ -201,7 +201,11 @@ void vr_json_device(struct vr_json *j, const struct vr_device *d,
 	vr_json_str(j, "class", buf);
 	vr_json_opt_str(j, "driver", d->driver);
 	vr_json_opt_str(j, "driver_override", d->override);
-	vr_json_str(j, "state", d->state ? vr_state_name(d->state) : "none");
+	/* the module's facts: null when it is not loaded (sysfs_only) */
+	if (d->sysfs_only)
+		vr_json_null(j, "state");
+	else
+		vr_json_str(j, "state", d->state ? vr_state_name(d->state) : "none");
 	vr_json_opt_str(j, "rule", d->rule);
 	vr_json_opt_str(j, "previous_driver", d->prev_driver);
 	vr_json_opt_str(j, "target", d->target);
@@ -212,7 +216,10 @@ void vr_json_device(struct vr_json *j, const struct vr_device *d,
 		vr_json_int(j, "iommu_group", d->group);
 	else
 		vr_json_null(j, "iommu_group");
-	vr_json_bool(j, "interrupt_remapping", d->intr_remap);
+	if (d->sysfs_only)
+		vr_json_null(j, "interrupt_remapping");
+	else
+		vr_json_bool(j, "interrupt_remapping", d->intr_remap);
 	vr_json_bool(j, "in_use", d->in_use);
 	vr_json_bool(j, "bridge", d->bridge);
 	vr_json_words(j, "reset_methods", d->reset);

@@ -125,13 +125,14 @@ static void vr_print_device(const struct vr_opts *o, const struct vr_device *d,
 	snprintf(reset, sizeof(reset), "%s", d->reset[0] ? d->reset : "-");
 	vr_commas(reset);
 	/* a target that cannot have the device is marked with a '!' */
-	snprintf(target, sizeof(target), "%s%s", d->target[0] ? d->target : "-",
-		 d->target_err ? "!" : "");
+	snprintf(target, sizeof(target), "%s%s", d->sysfs_only ? "?" :
+		 d->target[0] ? d->target : "-", d->target_err ? "!" : "");
 	vr_uses_text(u, uses, sizeof(uses));
 	/* the name whole, as lspci -nn prints it; then what the host has on it */
 	printf("%-12s  %-14s  %-8s  %-14s  %-5s  %-6s  %-10s  %-14s  %s%s\n",
 	       d->addr, d->driver[0] ? d->driver : "-",
-	       d->bridge ? "bridge" : vr_state_name(d->state), target, grp,
+	       d->bridge ? "bridge" : d->sysfs_only ? "?" : vr_state_name(d->state),
+	       target, grp,
 	       d->in_use ? "yes" : "no", reset, sriov,
 	       vr_device_name(o, d, name, sizeof(name)), uses);
 }
@@ -153,11 +154,13 @@ int vr_cmd_list(const struct vr_opts *o, int argc, char **argv)
 		if (ret)
 			return ret;
 	}
-	ret = vr_nl_fetch("list", VR_WANT_DEVICES, &f);
+	ret = vr_read_facts(o, "list", VR_WANT_DEVICES, &f);
 	if (ret)
 		return ret;
 	if (o->json) {
-		vr_json_begin(&j, o, "list", "devices");
+		vr_json_begin(&j, o, "list", NULL);
+		vr_json_bool(&j, "module", !f.sysfs);
+		vr_json_open(&j, "devices", '[');
 	} else {
 		printf("%-12s  %-14s  %-8s  %-14s  %-5s  %-6s  %-10s  %-14s  %s\n",
 		       "ADDRESS", "DRIVER", "STATE", "TARGET", "GROUP", "IN-USE",
@@ -229,11 +232,13 @@ int vr_cmd_groups(const struct vr_opts *o, int argc, char **argv)
 	(void)argv;
 	if (argc > 1)
 		return vr_usage_error("groups", "no arguments expected");
-	ret = vr_nl_fetch("groups", VR_WANT_GROUPS, &f);
+	ret = vr_read_facts(o, "groups", VR_WANT_GROUPS, &f);
 	if (ret)
 		return ret;
 	if (o->json) {
-		vr_json_begin(&j, o, "groups", "groups");
+		vr_json_begin(&j, o, "groups", NULL);
+		vr_json_bool(&j, "module", !f.sysfs);
+		vr_json_open(&j, "groups", '[');
 	}
 	for (i = 0; i < f.ng; i++) {
 		if (o->json)

@@ -635,6 +635,29 @@ int vr_nl_fetch(const char *cmd, unsigned int want, struct vr_facts *f)
 	return ret;
 }
 
+/*
+ * vr_nl_fetch(), or when the module is not loaded, what sysfs tells
+ * (vr_sysfs_facts()), said on stderr. Return: the exit code.
+ */
+int vr_read_facts(const struct vr_opts *o, const char *cmd, unsigned int want,
+		  struct vr_facts *f)
+{
+	struct vr_nl nl;
+	int ret;
+
+	ret = vr_nl_open(&nl);
+	vr_nl_close(&nl);
+	if (ret != -ENOENT)
+		return vr_nl_fetch(cmd, want, f);
+	vr_err("%s: vfio_reserve is not loaded: read from sysfs; rules, reservations and targets are the module's (?), group viability by driver name (modprobe vfio_reserve for the module's answer)",
+	       cmd);
+	ret = vr_sysfs_facts(o, f);
+	if (ret)
+		vr_err("%s: cannot read %s/bus/pci: %s", cmd, o->sysfs,
+		       strerror(-ret));
+	return ret ? VR_EXIT_USAGE : VR_EXIT_OK;
+}
+
 void vr_facts_free(struct vr_facts *f)
 {
 	free(f->devs);

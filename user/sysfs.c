@@ -518,3 +518,116 @@ int vr_sysfs_devices(const struct vr_opts *o, struct vr_device **devs,
 	*devs = v;
 	return 0;
 }
+
+/*
+ * Drivers that manage DMA themselves (driver_managed_dma), which leave an
+ * IOMMU group viable: what sysfs cannot tell, named here. The module asks
+ * each driver; without it this list is the estimate.
+ */
+static bool vr_dma_managed(const struct vr_opts *o, const char *addr,
+			   const char *driver)
+{
+	return !driver[0] || vr_vfio_bound(o, addr) ||
+	       !strcmp(driver, "pci-stub") || !strcmp(driver, "pcieport");
+}
+
+/* Each device's group, reset methods and SR-IOV role, from sysfs. */
+static void vr_sysfs_more(const struct vr_opts *o, struct vr_device *d)
+{
+	char buf[64];
+	char *end;
+
+	d->sysfs_only = true;
+	if (vr_sysfs_link(o, d->addr, "iommu_group", buf, sizeof(buf))) {
+		d->group = (uint32_t)strtoul(buf, &end, 10);
+		d->has_group = !*end;
+	}
+	vr_sysfs_dev(o, d->addr, "reset_method", d->reset, sizeof(d->reset));
+	if (!vr_sysfs_dev(o, d->addr, "sriov_totalvfs", buf, sizeof(buf))) {
+		d->is_pf = true;
+		d->totalvfs = (uint16_t)strtoul(buf, NULL, 10);
+		if (!vr_sysfs_dev(o, d->addr, "sriov_numvfs", buf, sizeof(buf)))
+			d->numvfs = (uint16_t)strtoul(buf, NULL, 10);
+	}
+	/* only a device on a VFIO driver can be held through VFIO */
+	if (vr_vfio_bound(o, d->addr))
+		d->in_use = vr_device_users(o, d->addr, buf, sizeof(buf)) > 0;
+}
+
+static int vr_cmp_group(const void *a, const void *b)
+{
+	const struct vr_group *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The groups of the devices @f holds, each member's blocking estimated. */
+static int vr_sysfs_groups(const struct vr_opts *o, struct vr_facts *f)
+{
+	struct vr_group *g;
+	struct vr_member *m;
+	size_t i, k;
+
+	for (i = 0; i < f->n; i++) {
+		const struct vr_device *d = &f->devs[i];
+
+		if (!d->has_group)
+			continue;
+		for (k = 0; k < f->ng && f->groups[k].id != d->group; k++)
+			;
+		if (k == f->ng) {
+			g = realloc(f->groups, (f->ng + 1) * sizeof(*g));
+			if (!g)
+				return -ENOMEM;
+			f->groups = g;
+			memset(&g[k], 0, sizeof(g[k]));
+			g[k].id = d->group;
+			g[k].viable = true;
+			f->ng++;
+		}
+		g = &f->groups[k];
+		m = realloc(g->members, (g->n + 1) * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		g->members = m;
+		m = &g->members[g->n++];
+		memset(m, 0, sizeof(*m));
+		snprintf(m->addr, sizeof(m->addr), "%s", d->addr);
+		snprintf(m->driver, sizeof(m->driver), "%s", d->driver);
+		m->blocks = !vr_dma_managed(o, d->addr, d->driver);
+		g->viable &= !m->blocks;
+		g->in_use |= d->in_use;
+	}
+	qsort(f->groups, f->ng, sizeof(*f->groups), vr_cmp_group);
+	return 0;
+}
+
+static int vr_cmp_device(const void *a, const void *b)
+{
+	return strcmp(((const struct vr_device *)a)->addr,
+		      ((const struct vr_device *)b)->addr);
+}
+
+/*
+ * What sysfs tells of every device and group, for the read commands when
+ * the module is not loaded: no rules, states or targets (the module's), a
+ * group's viability by vr_dma_managed(). Return: 0 or -errno.
+ */
+int vr_sysfs_facts(const struct vr_opts *o, struct vr_facts *f)
+{
+	size_t i;
+	int ret;
+
+	memset(f, 0, sizeof(*f));
+	ret = vr_sysfs_devices(o, &f->devs, &f->n);
+	if (ret)
+		return ret;
+	qsort(f->devs, f->n, sizeof(*f->devs), vr_cmp_device);
+	for (i = 0; i < f->n; i++)
+		vr_sysfs_more(o, &f->devs[i]);
+	ret = vr_sysfs_groups(o, f);
+	if (ret)
+		vr_facts_free(f);
+	f->sysfs = !ret;
+	return ret;
+}

@@ -110,6 +110,7 @@ struct vr_device {
 	char pf_addr[VR_ADDR_SIZE];
 	char target[VR_NAME_SIZE];	/* "" unless reserved or pending */
 	uint8_t target_err;		/* enum vfio_reserve_target_error */
+	bool sysfs_only;		/* read without the module: no state */
 };
 
 struct vr_member {
@@ -173,6 +174,7 @@ struct vr_facts {
 	size_t ng;
 	struct vr_rule_info *rules;
 	size_t nr;
+	bool sysfs;		/* read from sysfs: the module is not loaded */
 };
 
 #define VR_WANT_DEVICES	(1u << 0)
@@ -180,6 +182,9 @@ struct vr_facts {
 #define VR_WANT_RULES	(1u << 2)
 
 int vr_nl_fetch(const char *cmd, unsigned int want, struct vr_facts *f);
+int vr_read_facts(const struct vr_opts *o, const char *cmd, unsigned int want,
+		  struct vr_facts *f);
+int vr_sysfs_facts(const struct vr_opts *o, struct vr_facts *f);
 void vr_facts_free(struct vr_facts *f);
 
 const struct vr_device *vr_find_device(const struct vr_device *devs,

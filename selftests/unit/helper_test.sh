@@ -236,9 +236,9 @@ mkdir -p "$EMPTY/sys" "$EMPTY/proc" "$QUIET/sys/bus/pci/devices" "$QUIET/sys/cla
 : >"$QUIET/proc/self/mountinfo"
 : >"$QUIET/proc/swaps"
 : >"$QUIET/proc/net/route"
-for args in list groups rules "add 8086:ffff" "remove 8086:ffff" "claim 0000:05:00.0" \
-	"claim 05:00.0" "release 0000:05:00.0" "check 0000:05:00.0" monitor "--json list" \
-	"--json groups" "--json check 05:00.0" "list 8086:10d3"; do
+for args in rules "add 8086:ffff" "remove 8086:ffff" "claim 0000:05:00.0" \
+	"claim 05:00.0" "release 0000:05:00.0" "check 0000:05:00.0" monitor \
+	"--json check 05:00.0"; do
 	needs_no_module "$args without the module" || continue
 	# shellcheck disable=SC2086 # words
 	in_tree "$QUIET" $args
@@ -246,6 +246,68 @@ for args in list groups rules "add 8086:ffff" "remove 8086:ffff" "claim 0000:05:
 		"vfio_reserve is not loaded: modprobe vfio_reserve"
 	[[ -z $out ]] || not_ok "$args without the module printed on stdout" "$out"
 done
+
+# --- list and groups without the module: what sysfs tells ---------------------------
+# LW: a NIC on e1000e (group 1, eth0), a slot's two functions in group 2 (one
+# on vfio-pci, one on snd_hda_intel: not viable), a root port (group 3).
+LW=$TREES/sysfs-only
+mkdir -p "$LW/proc/self" "$LW/proc/net" "$LW/sys/bus/pci/devices" "$LW/sys/class/block"
+: >"$LW/proc/self/mountinfo"
+: >"$LW/proc/swaps"
+: >"$LW/proc/net/route"
+lw_fn() { # ADDR VENDOR DEVICE CLASS DRIVER GROUP
+	local d=$LW/sys/devices/pci0000:00/$1
+	mkdir -p "$d" "$LW/sys/bus/pci/drivers/$5" "$LW/sys/kernel/iommu_groups/$6/devices"
+	ln -s "../../../devices/pci0000:00/$1" "$LW/sys/bus/pci/devices/$1"
+	echo "0x$2" >"$d/vendor"; echo "0x$3" >"$d/device"; echo "0x$4" >"$d/class"
+	echo "0x$2" >"$d/subsystem_vendor"; echo 0x0001 >"$d/subsystem_device"
+	ln -s "../../../bus/pci/drivers/$5" "$d/driver"
+	ln -s "../../../kernel/iommu_groups/$6" "$d/iommu_group"
+	echo "(null)" >"$d/driver_override"
+}
+lw_fn 0000:00:02.0 8086 10d3 020000 e1000e 1
+echo "flr bus" >"$LW/sys/devices/pci0000:00/0000:00:02.0/reset_method"
+mkdir -p "$LW/sys/devices/pci0000:00/0000:00:02.0/net/eth0"
+lw_fn 0000:00:03.0 8086 10d3 020000 vfio-pci 2
+mkdir -p "$LW/sys/devices/pci0000:00/0000:00:03.0/vfio-dev/vfio0"
+echo vfio-pci >"$LW/sys/devices/pci0000:00/0000:00:03.0/driver_override"
+lw_fn 0000:00:03.1 8086 293e 040300 snd_hda_intel 2
+lw_fn 0000:00:1c.0 8086 2448 060400 pcieport 3
+if needs_no_module "list and groups without the module"; then
+	in_tree "$LW" list
+	expect "list without the module: exit 0, from sysfs, said on stderr" 0 \
+		"list: vfio_reserve is not loaded: read from sysfs"
+	check "... the states and targets are the module's: ?; drivers, groups, resets, interfaces from sysfs" \
+		eval 'grep -qE "^0000:00:02.0 +e1000e +\? +\? +1 +no +flr,bus .* if=eth0$" <<<"$out" &&
+			grep -qE "^0000:00:03.0 +vfio-pci +\? +\? +2 " <<<"$out" &&
+			grep -qE "^0000:00:1c.0 +pcieport +bridge +\? +3 " <<<"$out" && [[ $(wc -l <<<"$out") == 5 ]]'
+	in_tree "$LW" --json list 8086:10d3
+	expect "--json list 8086:10d3 without the module: exit 0" 0
+	check "... module false; state, interrupt_remapping null; the two NICs, as sysfs" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["schema_version"] == 1 and d["module"] is False, d
+v = {x["address"]: x for x in d["devices"]}
+assert sorted(v) == ["0000:00:02.0", "0000:00:03.0"], v
+n = v["0000:00:02.0"]
+assert n["state"] is None and n["interrupt_remapping"] is None and n["driver"] == "e1000e", n
+assert n["iommu_group"] == 1 and n["reset_methods"] == ["flr", "bus"] and n["netdevs"] == ["eth0"], n
+assert n["active"] is False, n
+assert v["0000:00:03.0"]["driver_override"] == "vfio-pci" and v["0000:00:03.0"]["in_use"] is False
+' "$out"
+	in_tree "$LW" --json groups
+	expect "--json groups without the module: exit 0" 0 "groups: vfio_reserve is not loaded"
+	check "... group 2 not viable (snd_hda_intel blocks; vfio-pci does not); groups 1 and 3 as their drivers say" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["module"] is False
+g = {x["group"]: x for x in d["groups"]}
+assert sorted(g) == [1, 2, 3], g
+assert not g[1]["viable"] and g[3]["viable"], g
+assert not g[2]["viable"] and [(m["address"], m["blocks"]) for m in g[2]["members"]] == \
+	[("0000:00:03.0", False), ("0000:00:03.1", True)], g[2]
+' "$out"
+fi
 
 # --- --json everywhere (vfio-reserve(8), JSON OUTPUT) --------------------------------
 # A write command's JSON is what changed, per device; its words go to stderr.

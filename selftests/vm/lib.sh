@@ -284,7 +284,7 @@ VR=${VR_TOP:-}/build/user/vfio-reserve
 VR_TEST=${VR_TOP:-}/build/user/vfio-reserve-test
 
 # vrjson CMD [ARGS...]: "$VR" --json CMD ARGS; on stdout its payload (the one
-# member beside schema_version and command: devices, groups, rules or
+# array beside schema_version, command and module: devices, groups, rules or
 # checks), compact, once the envelope is checked: schema_version 1 and the
 # command's name, else exit 3. Otherwise the helper's exit code.
 vrjson() {
@@ -293,7 +293,7 @@ vrjson() {
 	[[ -n $out ]] || return "$rc"
 	python3 -c 'import json, sys
 d = json.loads(sys.argv[2])
-rest = [k for k in d if k not in ("schema_version", "command")]
+rest = [k for k in d if k not in ("schema_version", "command", "module")]
 if d.get("schema_version") != 1 or d.get("command") != sys.argv[1] or len(rest) != 1:
     sys.exit("vrjson: not the schema of vfio-reserve(8): %s" % sys.argv[2][:200])
 print(json.dumps(d[rest[0]], separators=(",", ":")))' "$1" "$out" || return 3

@@ -56,7 +56,23 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 
-ktap_plan 14
+ktap_plan 15
+# Without the module: what sysfs tells (issue 18), the module's facts null.
+nomod=$("$VR" --json list 2>/tmp/nomod.err) && nrc=0 || nrc=$?
+ngroups=$("$VR" --json groups 2>/dev/null) && grc=0 || grc=$?
+ktap_check "without the module: list and groups exit 0 from sysfs (said), every function and group, states null" \
+	eval '[[ $nrc == 0 && $grc == 0 ]] && grep -q "vfio_reserve is not loaded: read from sysfs" /tmp/nomod.err &&
+		python3 -c "
+import json, os, sys
+d, g = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert d[\"module\"] is False and g[\"module\"] is False
+assert sorted(x[\"address\"] for x in d[\"devices\"]) == sorted(os.listdir(\"/sys/bus/pci/devices\"))
+assert all(x[\"state\"] is None for x in d[\"devices\"])
+for x in d[\"devices\"]:
+    link = \"/sys/bus/pci/devices/%s/iommu_group\" % x[\"address\"]
+    assert x[\"iommu_group\"] == int(os.path.basename(os.readlink(link))), x
+assert sorted(x[\"group\"] for x in g[\"groups\"]) == sorted(int(n) for n in os.listdir(\"/sys/kernel/iommu_groups\"))
+" "$nomod" "$ngroups"' || ktap_diag </tmp/nomod.err
 ktap_check "modprobe vfio_reserve devices=$NIC1" modprobe vfio_reserve devices="$NIC1"
 ktap_check "$NIC1 is bound to vfio-pci" \
 	wait_for 30 eval '[[ $(pci_driver "$NIC1") == vfio-pci ]]'
@@ -67,8 +83,8 @@ ktap_check "e1000e and nvme bound the others (drivers vary)" \
 		$(pci_driver "$MF0") == e1000e && -z $(pci_driver "$MF1") ]]'
 
 doc=$("$VR" --json list 2>&1) && lrc=0 || lrc=$?
-ktap_check "list --json exits 0: one object, schema_version 1, command list, devices (vfio-reserve(8))" \
-	eval '[[ $lrc == 0 ]] && python3 -c "import json,sys; d = json.load(sys.stdin); sys.exit(sorted(d) != [\"command\", \"devices\", \"schema_version\"] or d[\"schema_version\"] != 1 or d[\"command\"] != \"list\" or not isinstance(d[\"devices\"], list))" <<<"$doc"' ||
+ktap_check "list --json exits 0: one object, schema_version 1, command list, module true, devices (vfio-reserve(8))" \
+	eval '[[ $lrc == 0 ]] && python3 -c "import json,sys; d = json.load(sys.stdin); sys.exit(sorted(d) != [\"command\", \"devices\", \"module\", \"schema_version\"] or d[\"module\"] is not True or d[\"schema_version\"] != 1 or d[\"command\"] != \"list\" or not isinstance(d[\"devices\"], list))" <<<"$doc"' ||
 	ktap_diag <<<"$doc"
 json=$(vrjson list 2>&1)
 ktap_check "list --json agrees with sysfs for every function; only $NIC1 is reserved" \
