@@ -18,9 +18,6 @@
 #include "check.h"
 #include "qemu.h"
 
-#define VR_MIB		(1024ULL * 1024)
-/* What VFIO pins besides guest RAM (ROMs, rings): libvirt's margin. */
-#define VR_MEMLOCK_MARGIN	(1024 * VR_MIB)
 /* First guest slot for multifunction devices on the root bus. */
 #define VR_GUEST_SLOT	0x10
 

@@ -9,6 +9,10 @@
 
 #include "check.h"
 
+#define VR_MIB		(1024ULL * 1024)
+/* What VFIO pins besides guest RAM (ROMs, rings): libvirt's margin. */
+#define VR_MEMLOCK_MARGIN	(1024 * VR_MIB)
+
 struct vr_qemu_req {
 	char (*addrs)[VR_ADDR_SIZE];
 	int n;

@@ -6,11 +6,14 @@
  * answers one JSON object per line; requests are built and answers parsed
  * with json-c, so any id or bus name goes through escaped and whole.
  */
+#define _GNU_SOURCE	/* struct ucred */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,8 +123,8 @@ static const char *vr_qmp_str(struct json_object *msg, const char *obj,
  * QEMU's description.
  */
 static int vr_qmp_exec(struct vr_qmp *q, const char *execute,
-		       struct json_object *args, const char *id, char *err,
-		       size_t size)
+		       struct json_object *args, const char *id,
+		       struct json_object **reply, char *err, size_t size)
 {
 	long deadline = vr_now_ms() + VR_QMP_TIMEOUT_MS;
 	struct json_object *cmd = json_object_new_object(), *msg;
@@ -147,7 +150,11 @@ static int vr_qmp_exec(struct vr_qmp *q, const char *execute,
 		const char *got = vr_qmp_str(msg, NULL, "id");
 
 		if (got && !strcmp(got, id)) {	/* else an event, or another's */
-			if (json_object_object_get_ex(msg, "return", NULL)) {
+			struct json_object *r;
+
+			if (json_object_object_get_ex(msg, "return", &r)) {
+				if (reply)
+					*reply = json_object_get(r);
 				ret = 0;
 			} else {
 				const char *desc = vr_qmp_str(msg, "error", "desc");
@@ -194,7 +201,126 @@ static int vr_qmp_open(struct vr_qmp *q, const char *path, char *err,
 		close(q->fd);
 		return -EPROTO;
 	}
-	return vr_qmp_exec(q, "qmp_capabilities", NULL, "vr-caps", err, size);
+	return vr_qmp_exec(q, "qmp_capabilities", NULL, "vr-caps", NULL, err,
+			   size);
+}
+
+/* A "Name: v1 v2 ..." line of /proc/@pid/@file, its text after the colon. */
+static bool vr_proc_field(const struct vr_opts *o, pid_t pid, const char *file,
+			  const char *name, char *buf, size_t size)
+{
+	char path[PATH_MAX], line[512];
+	size_t len = strlen(name);
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d/%s", o->proc, (int)pid, file);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len)) {
+			snprintf(buf, size, "%s", line + len + strspn(line + len, ": \t"));
+			buf[strcspn(buf, "\n")] = '\0';
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* May the process @pid (uid @uid) open @node read-write, by its mode? */
+static bool vr_may_open(const struct vr_opts *o, pid_t pid, uid_t uid,
+			const char *node, char *why, size_t size)
+{
+	char groups[512], *p, *end;
+	struct stat st;
+	bool member = false;
+
+	if (stat(node, &st)) {
+		snprintf(why, size, "%s", strerror(errno));
+		return false;
+	}
+	if (st.st_uid == uid) {
+		if ((st.st_mode & 0600) == 0600)
+			return true;
+		snprintf(why, size, "its owner lacks rw: mode %04o",
+			 st.st_mode & 07777);
+		return false;
+	}
+	/* its groups: the effective gid (Gid's second) and the supplementary */
+	if (vr_proc_field(o, pid, "status", "Gid", groups, sizeof(groups))) {
+		strtoul(groups, &p, 10);
+		member = strtoul(p, &end, 10) == st.st_gid && end != p;
+	}
+	if (!member && vr_proc_field(o, pid, "status", "Groups", groups, sizeof(groups)))
+		for (p = groups; *p && !member; p = end) {
+			unsigned long g = strtoul(p, &end, 10);
+
+			if (end == p)
+				break;
+			member = g == st.st_gid;
+		}
+	if (member ? (st.st_mode & 0060) == 0060 : (st.st_mode & 0006) == 0006)
+		return true;
+	snprintf(why, size, "owner %u, group %u, mode %04o", (unsigned int)st.st_uid,
+		 (unsigned int)st.st_gid, st.st_mode & 07777);
+	return false;
+}
+
+/*
+ * Can the QEMU behind @q (the socket's peer: SO_PEERCRED) take @d? Its
+ * own locked-memory limit must cover its guest's RAM (query-memory-size-
+ * summary) and the margin, and its uid open the group's node. Root (with
+ * CAP_IPC_LOCK) passes both. Said, and false, when it cannot, or when it
+ * cannot be told (fails closed).
+ */
+static bool vr_qemu_can_take(const struct vr_opts *o, struct vr_qmp *q,
+			     const struct vr_device *d)
+{
+	unsigned long long ram = 0, lock = 0;
+	struct json_object *r = NULL, *v;
+	char node[PATH_MAX], why[256], lim[256], err[256];
+	socklen_t len = sizeof(struct ucred);
+	struct ucred cr;
+	bool ok = true;
+
+	if (getsockopt(q->fd, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
+		vr_err("attach: whose QEMU is it? SO_PEERCRED: %s", strerror(errno));
+		return false;
+	}
+	if (!cr.uid)
+		return true;
+	if (vr_qmp_exec(q, "query-memory-size-summary", NULL, "vr-mem", &r,
+			err, sizeof(err))) {
+		vr_err("attach: QEMU (pid %d) does not say its guest's memory: %s",
+		       (int)cr.pid, err);
+		return false;
+	}
+	if (json_object_object_get_ex(r, "base-memory", &v))
+		ram += (unsigned long long)json_object_get_int64(v);
+	if (json_object_object_get_ex(r, "plugged-memory", &v))
+		ram += (unsigned long long)json_object_get_int64(v);
+	json_object_put(r);
+	if (!vr_proc_field(o, cr.pid, "limits", "Max locked memory", lim, sizeof(lim))) {
+		vr_err("attach: cannot read QEMU's limits (%s/%d/limits): run as root",
+		       o->proc, (int)cr.pid);
+		return false;
+	}
+	if (strncmp(lim, "unlimited", 9)) {
+		lock = strtoull(lim, NULL, 10);
+		if (lock < ram + VR_MEMLOCK_MARGIN) {
+			vr_err("attach: QEMU (pid %d, uid %u) may lock %llu MiB, but VFIO pins its guest's %llu MiB and %llu MiB more: raise its memlock (LimitMEMLOCK= of its unit, /etc/security/limits.conf, or libvirt's <memtune><hard_limit>)",
+			       (int)cr.pid, (unsigned int)cr.uid, lock / VR_MIB,
+			       ram / VR_MIB, VR_MEMLOCK_MARGIN / VR_MIB);
+			ok = false;
+		}
+	}
+	snprintf(node, sizeof(node), "%s/vfio/%u", o->dev, d->group);
+	if (d->has_group && !vr_may_open(o, cr.pid, cr.uid, node, why, sizeof(why))) {
+		vr_err("attach: QEMU (pid %d, uid %u) cannot open %s (%s): give its user the group's node (a udev rule, or chown) and start it again",
+		       (int)cr.pid, (unsigned int)cr.uid, node, why);
+		ok = false;
+	}
+	return ok;
 }
 
 /* "attach --qmp SOCKET ADDRESS [--id ID] [--bus BUS]" or "detach --qmp SOCKET ID" */
@@ -229,6 +355,7 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 {
 	char addr[1][VR_ADDR_SIZE], defid[64], err[1024];
 	struct json_object *args;
+	struct vr_device d;
 	struct vr_facts f;
 	const char *id;
 	struct vr_qmp_args a;
@@ -251,9 +378,16 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 		vr_err("preflight failed: %s not attached", addr[0]);
 		return VR_EXIT_FAIL;
 	}
+	d = *vr_find_device(f.devs, f.n, addr[0]);	/* preflight found it */
 	vr_facts_free(&f);
 	if (vr_qmp_open(&q, a.sock, err, sizeof(err))) {
 		vr_err("attach: %s", err);
+		return VR_EXIT_FAIL;
+	}
+	/* QEMU's own limits and rights, not the caller's */
+	if (!vr_qemu_can_take(o, &q, &d)) {
+		close(q.fd);
+		vr_err("preflight failed: %s not attached", addr[0]);
 		return VR_EXIT_FAIL;
 	}
 	/* QEMU's vfio-pci device takes any vfio-pci-core driver's device */
@@ -267,7 +401,8 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 		vr_err("attach: out of memory");
 		return VR_EXIT_FAIL;
 	}
-	ret = vr_qmp_exec(&q, "device_add", args, "vr-add", err, sizeof(err));
+	ret = vr_qmp_exec(&q, "device_add", args, "vr-add", NULL, err,
+			  sizeof(err));
 	close(q.fd);
 	if (ret) {
 		vr_err("attach %s: QEMU refused: %s%s", addr[0], err,
@@ -303,7 +438,8 @@ int vr_cmd_detach(const struct vr_opts *o, int argc, char **argv)
 		vr_err("detach: out of memory");
 		return VR_EXIT_FAIL;
 	}
-	ret = vr_qmp_exec(&q, "device_del", args, "vr-del", err, sizeof(err));
+	ret = vr_qmp_exec(&q, "device_del", args, "vr-del", NULL, err,
+			  sizeof(err));
 	if (ret) {
 		close(q.fd);
 		vr_err("detach %s: QEMU refused: %s", id, err);

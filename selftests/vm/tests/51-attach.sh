@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # attach hotplugs a reserved NIC into a running nested QEMU, detach takes it
-# out again (DEVICE_DELETED), and release then returns it to e1000e.
+# out again (DEVICE_DELETED), and release then returns it to e1000e. Before
+# that, a QEMU run as nobody with a 64 KiB memlock limit is refused, by its
+# own limit and rights (SO_PEERCRED), not the caller's, and gets nothing.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 QMP=$VR_TOP/selftests/vm/qmp.py
@@ -10,10 +12,25 @@ has_nic() {
 	$QMP /tmp/a.sock pci-ids | grep -qx 8086:10d3
 }
 
-ktap_plan 6
+ktap_plan 8
 modprobe e1000e
 modprobe vfio_reserve
 $VR claim "$NIC1" >/dev/null
+group=$(pci_group "$NIC1")
+setpriv --reuid=65534 --regid=65534 --clear-groups \
+	prlimit --memlock=65536 qemu-system-x86_64 -accel tcg -nodefaults -display none \
+	-m 128 -M q35 -device pcie-root-port,id=rp,chassis=1 \
+	-qmp unix:/tmp/nb.sock,server=on,wait=off >/tmp/nb.log 2>&1 &
+nb=$!
+wait_for 20 test -S /tmp/nb.sock
+run $VR attach --qmp /tmp/nb.sock "$NIC1" --id nic --bus rp
+ktap_check "attach into a QEMU of uid 65534 (memlock 64 KiB): refused (exit 1) by that QEMU's memlock and its access to /dev/vfio/$group" \
+	eval '[[ $cmd_rc == 1 ]] && grep -q "QEMU (pid [0-9]*, uid 65534) may lock 0 MiB, but VFIO pins its guest.s 128 MiB" <<<"$cmd_out" &&
+		grep -q "QEMU (pid [0-9]*, uid 65534) cannot open /dev/vfio/$group" <<<"$cmd_out"'
+ktap_check "... and that QEMU got nothing: no 8086:10d3 in its query-pci" \
+	eval '! $QMP /tmp/nb.sock pci-ids | grep -qx 8086:10d3'
+kill $nb; wait $nb 2>/dev/null
+
 # Native PCIe hotplug on a root port: the firmware numbers the buses (so
 # query-pci sees behind the port), and with no OS to power the slot on,
 # QEMU completes an unplug without asking the guest.
