@@ -86,6 +86,7 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 {
 	char (*addrs)[VR_ADDR_SIZE];
 	int i, ret, undo = -1;	/* on failure: how many to give back */
+	int code = VR_EXIT_FAIL;	/* the failure's exit code */
 	bool *was = NULL;
 	struct vr_device d;
 	const char *target;
@@ -135,7 +136,7 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 			char what[64];
 
 			snprintf(what, sizeof(what), "claim %s", addrs[i]);
-			vr_nl_fail(&nl, what, ret);
+			code = vr_nl_fail(&nl, what, ret);
 			undo = i;		/* those before it */
 			break;
 		}
@@ -159,7 +160,7 @@ int vr_cmd_claim(const struct vr_opts *o, int argc, char **argv)
 	else
 		vr_claim_viability(&nl, addrs, argc - 1);
 	vr_nl_close(&nl);
-	ret = undo >= 0 ? VR_EXIT_FAIL : VR_EXIT_OK;
+	ret = undo >= 0 ? code : VR_EXIT_OK;
 out:
 	free(was);
 	free(addrs);
@@ -170,7 +171,7 @@ int vr_cmd_release(const struct vr_opts *o, int argc, char **argv)
 {
 	char (*addrs)[VR_ADDR_SIZE];
 	char users[VR_USERS_SIZE], driver[VR_NAME_SIZE];
-	int i, ret, failed = 0;
+	int i, ret, code, worst = VR_EXIT_OK;
 	struct vr_device d;
 	struct vr_nl nl;
 
@@ -189,6 +190,7 @@ int vr_cmd_release(const struct vr_opts *o, int argc, char **argv)
 		char what[64];
 
 		snprintf(what, sizeof(what), "release %s", addrs[i]);
+		code = VR_EXIT_FAIL;	/* refused; vr_nl_fail() may say 2 */
 		ret = vr_nl_device(&nl, VFIO_RESERVE_CMD_DEVICE_RELEASE,
 				   addrs[i], &d);
 		/* Refused while in use: say by whom. */
@@ -199,9 +201,9 @@ int vr_cmd_release(const struct vr_opts *o, int argc, char **argv)
 			vr_err("%s: refused, its IOMMU group %u is in use by %s: stop that VM first",
 			       what, d.group, users);
 		else if (ret)
-			vr_nl_fail(&nl, what, ret);
+			code = vr_nl_fail(&nl, what, ret);
 		if (ret) {
-			failed++;
+			worst = code > worst ? code : worst;
 			continue;
 		}
 		vr_reprobe(o, addrs[i]);
@@ -213,7 +215,7 @@ int vr_cmd_release(const struct vr_opts *o, int argc, char **argv)
 			       addrs[i], addrs[i]);
 	}
 	vr_nl_close(&nl);
-	ret = failed ? VR_EXIT_FAIL : VR_EXIT_OK;
+	ret = worst;
 out:
 	free(addrs);
 	return ret;

@@ -30,7 +30,7 @@ nic1_state() {
 }
 
 denied() {
-	[[ $cmd_rc == 1 ]] && grep -qi "permission denied" <<<"$cmd_out"
+	[[ $cmd_rc == 2 ]] && grep -qi "permission denied" <<<"$cmd_out"
 }
 
 ktap_plan 17
@@ -49,20 +49,20 @@ ktap_check "groups as nobody: exit 0, the same as root's" \
 	eval '[[ $cmd_rc == 0 && $cmd_out == "$("$VR" groups 2>&1)" ]]'
 
 run nobody "$VR" claim "$NIC1"
-ktap_check "claim $NIC1 as nobody: exit 1, permission denied; still on e1000e" \
+ktap_check "claim $NIC1 as nobody: exit 2 (no permission), permission denied; still on e1000e" \
 	eval 'denied && [[ $(nic1_state) == "e1000e (null)" ]]'
 
 ktap_check "(root claims $NIC1)" "$VR" claim "$NIC1"
 run nobody "$VR" release "$NIC1"
-ktap_check "release $NIC1 as nobody: exit 1, permission denied; still on vfio-pci" \
+ktap_check "release $NIC1 as nobody: exit 2 (no permission), permission denied; still on vfio-pci" \
 	eval 'denied && [[ $(nic1_state) == "vfio-pci vfio-pci" ]]'
 
 run nobody "$VR" add 8086:ffff
-ktap_check "add 8086:ffff as nobody: exit 1, permission denied; no rule" \
+ktap_check "add 8086:ffff as nobody: exit 2 (no permission), permission denied; no rule" \
 	eval 'denied && [[ $("$VR" rules) == "no rules" ]]'
 "$VR" add 8086:ffff >/dev/null
 run nobody "$VR" remove 8086:ffff
-ktap_check "remove 8086:ffff as nobody: exit 1, permission denied; the rule root added is still there" \
+ktap_check "remove 8086:ffff as nobody: exit 2 (no permission), permission denied; the rule root added is still there" \
 	eval 'denied && "$VR" rules | grep -q "^8086:ffff "'
 
 ktap_check "a CAP_NET_ADMIN-only user: uid 65534, effective capabilities 0x1000 alone" \
