@@ -608,6 +608,26 @@ int vr_nl_monitor(struct vr_nl *nl,
 	return m.ret < 0 ? m.ret : 0;
 }
 
+/* Read what @want asks on @nl, open; the exit code (the failure said). */
+static int vr_nl_read(struct vr_nl *nl, const char *cmd, unsigned int want,
+		      struct vr_facts *f)
+{
+	int ret = 0;
+
+	if (want & VR_WANT_DEVICES)
+		ret = vr_nl_devices(nl, &f->devs, &f->n);
+	if (!ret && (want & VR_WANT_GROUPS))
+		ret = vr_nl_groups(nl, &f->groups, &f->ng);
+	if (!ret && (want & VR_WANT_RULES))
+		ret = vr_nl_rules(nl, &f->rules, &f->nr);
+	if (ret) {
+		ret = vr_nl_fail(nl, cmd, ret);
+		vr_facts_free(f);
+	}
+	vr_nl_close(nl);
+	return ret;
+}
+
 /*
  * Open, read what @want asks, close: every read of the module. Return the
  * exit code (the failure said, for @cmd).
@@ -621,18 +641,7 @@ int vr_nl_fetch(const char *cmd, unsigned int want, struct vr_facts *f)
 	ret = vr_nl_open(&nl);
 	if (ret)
 		return vr_nl_fail(NULL, cmd, ret);
-	if (want & VR_WANT_DEVICES)
-		ret = vr_nl_devices(&nl, &f->devs, &f->n);
-	if (!ret && (want & VR_WANT_GROUPS))
-		ret = vr_nl_groups(&nl, &f->groups, &f->ng);
-	if (!ret && (want & VR_WANT_RULES))
-		ret = vr_nl_rules(&nl, &f->rules, &f->nr);
-	if (ret) {
-		ret = vr_nl_fail(&nl, cmd, ret);
-		vr_facts_free(f);
-	}
-	vr_nl_close(&nl);
-	return ret;
+	return vr_nl_read(&nl, cmd, want, f);
 }
 
 /*
@@ -645,10 +654,12 @@ int vr_read_facts(const struct vr_opts *o, const char *cmd, unsigned int want,
 	struct vr_nl nl;
 	int ret;
 
+	memset(f, 0, sizeof(*f));
 	ret = vr_nl_open(&nl);
-	vr_nl_close(&nl);
+	if (!ret)
+		return vr_nl_read(&nl, cmd, want, f);
 	if (ret != -ENOENT)
-		return vr_nl_fetch(cmd, want, f);
+		return vr_nl_fail(NULL, cmd, ret);
 	vr_err("%s: vfio_reserve is not loaded: read from sysfs; rules, reservations and targets are the module's (?), group viability by driver name (modprobe vfio_reserve for the module's answer)",
 	       cmd);
 	ret = vr_sysfs_facts(o, f);
