@@ -45,20 +45,11 @@ static void vr_json_side(struct vr_json *j, const char *key,
 		return;
 	}
 	vr_json_open(j, key, '{');
-	if (d->driver[0])
-		vr_json_str(j, "driver", d->driver);
-	else
-		vr_json_null(j, "driver");
-	if (d->override[0])
-		vr_json_str(j, "driver_override", d->override);
-	else
-		vr_json_null(j, "driver_override");
+	vr_json_opt_str(j, "driver", d->driver);
+	vr_json_opt_str(j, "driver_override", d->override);
 	if (module) {
 		vr_json_str(j, "state", d->state ? vr_state_name(d->state) : "none");
-		if (d->target[0])
-			vr_json_str(j, "target", d->target);
-		else
-			vr_json_null(j, "target");
+		vr_json_opt_str(j, "target", d->target);
 		vr_json_bool(j, "in_use", d->in_use);
 	}
 	vr_json_close(j, '}');

@@ -145,10 +145,10 @@ int vr_json_end(struct vr_json *j)
 	return ret;
 }
 
-static void vr_json_opt_str(struct vr_json *j, const char *key,
-			    const char *val)
+/* @val, or null when there is none (NULL or ""). */
+void vr_json_opt_str(struct vr_json *j, const char *key, const char *val)
 {
-	if (val[0])
+	if (val && val[0])
 		vr_json_str(j, key, val);
 	else
 		vr_json_null(j, key);
@@ -176,10 +176,7 @@ void vr_json_uses(struct vr_json *j, const struct vr_uses *u)
 	vr_json_words(j, "netdevs", u->netdevs);
 	vr_json_words(j, "block_devices", u->blocks);
 	vr_json_bool(j, "active", u->active);
-	if (u->active)
-		vr_json_str(j, "active_why", u->why);
-	else
-		vr_json_null(j, "active_why");
+	vr_json_opt_str(j, "active_why", u->active ? u->why : NULL);
 }
 
 void vr_json_device(struct vr_json *j, const struct vr_device *d,

@@ -211,10 +211,7 @@ static void vr_json_group(struct vr_json *j, const struct vr_group *g)
 	for (i = 0; i < g->n; i++) {
 		vr_json_open(j, NULL, '{');
 		vr_json_str(j, "address", g->members[i].addr);
-		if (g->members[i].driver[0])
-			vr_json_str(j, "driver", g->members[i].driver);
-		else
-			vr_json_null(j, "driver");
+		vr_json_opt_str(j, "driver", g->members[i].driver);
 		vr_json_bool(j, "blocks", g->members[i].blocks);
 		vr_json_close(j, '}');
 	}

@@ -41,18 +41,9 @@ static int vr_print_event(const char *kind, const char *addr,
 		vr_json_begin(&j, o, "monitor", NULL);
 		vr_json_str(&j, "time", now);
 		vr_json_str(&j, "event", kind);
-		if (addr)
-			vr_json_str(&j, "address", addr);
-		else
-			vr_json_null(&j, "address");
-		if (driver)
-			vr_json_str(&j, "driver", driver);
-		else
-			vr_json_null(&j, "driver");
-		if (rule)
-			vr_json_str(&j, "rule", rule);
-		else
-			vr_json_null(&j, "rule");
+		vr_json_opt_str(&j, "address", addr);
+		vr_json_opt_str(&j, "driver", driver);
+		vr_json_opt_str(&j, "rule", rule);
 		return vr_json_end(&j);
 	}
 	if (o->timestamp)

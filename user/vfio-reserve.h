@@ -278,6 +278,7 @@ void vr_json_str(struct vr_json *j, const char *key, const char *val);
 void vr_json_int(struct vr_json *j, const char *key, long long val);
 void vr_json_bool(struct vr_json *j, const char *key, bool val);
 void vr_json_null(struct vr_json *j, const char *key);
+void vr_json_opt_str(struct vr_json *j, const char *key, const char *val);
 int vr_json_end(struct vr_json *j);
 void vr_json_device(struct vr_json *j, const struct vr_device *d,
 		    const struct vr_uses *u);
