@@ -6,6 +6,7 @@
  * they cannot, each with what to do about it.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,7 +46,10 @@ static void vr_check_explain(const struct vr_opts *o, const struct vr_device *d,
 	const char *target = d->target[0] ? d->target : "vfio-pci";
 	int len = 0, ret;
 
-	if (d->state)
+	if (d->sysfs_only)
+		len = snprintf(c->explain, sizeof(c->explain),
+			       "whether a rule reserves it is the module's (vfio_reserve is not loaded); ");
+	else if (d->state)
 		len = snprintf(c->explain, sizeof(c->explain),
 			       "reserved for %s by rule %s%s; ", target, d->rule,
 			       strchr(d->rule, '@') ? "" : " (no @DRIVER: vfio-pci)");
@@ -65,13 +69,43 @@ static void vr_check_explain(const struct vr_opts *o, const struct vr_device *d,
 		 "@auto would choose %s: %s", a.driver, why);
 }
 
+/*
+ * Interrupt remapping: the module's answer for @d, or without it the host's
+ * (vr_host_ir()): off fails unless allow_unsafe_interrupts, unknown warns.
+ */
+static void vr_check_ir(const struct vr_opts *o, const struct vr_device *d,
+			struct vr_check *c)
+{
+	bool unsafe;
+	char why[128];
+	int ir = d->intr_remap;
+
+	if (d->sysfs_only) {
+		ir = vr_host_ir(o, why, sizeof(why));
+		if (ir < 0) {
+			vr_problem(c, false, "modprobe vfio_reserve: it asks the IOMMU for this device",
+				   "interrupt remapping: cannot tell without the module: %s",
+				   why);
+			return;
+		}
+	}
+	if (ir)
+		return;
+	unsafe = vr_allow_unsafe_interrupts(o);
+	vr_problem(c, !unsafe, vr_ir_fix(o), "%s%s%s%s",
+		   unsafe ? "no interrupt remapping; allowed only because vfio_iommu_type1.allow_unsafe_interrupts=1, which lets a guest forge interrupts" :
+		   "no interrupt remapping: vfio will refuse the device",
+		   d->sysfs_only ? " (" : "", d->sysfs_only ? why : "",
+		   d->sysfs_only ? ")" : "");
+}
+
 /**
  * vr_check_device() - every reason @addr cannot go to a VM now
  * @o: options
  * @addr: the device
- * @devs: the module's device dump
+ * @devs: the devices: the module's dump, or sysfs's (vr_read_facts())
  * @n: its size
- * @groups: the module's group dump
+ * @groups: their groups, from the same source
  * @ng: its size
  * @c: filled in
  */
@@ -82,7 +116,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 {
 	const struct vr_device *d = vr_find_device(devs, n, addr);
 	const struct vr_group *g;
-	char fix[320], users[VR_USERS_SIZE], path[64];
+	char fix[320], users[VR_USERS_SIZE], path[PATH_MAX];
 	unsigned int i;
 	bool vfio;
 
@@ -109,13 +143,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 			   "the IOMMU is off: %s has no IOMMU group", addr);
 		return;
 	}
-	if (!d->intr_remap) {
-		bool unsafe = vr_allow_unsafe_interrupts(o);
-
-		vr_problem(c, !unsafe, vr_ir_fix(o),
-			   unsafe ? "no interrupt remapping; allowed only because vfio_iommu_type1.allow_unsafe_interrupts=1, which lets a guest forge interrupts" :
-			   "no interrupt remapping: vfio will refuse the device");
-	}
+	vr_check_ir(o, d, c);
 	vfio = d->driver[0] && vr_vfio_bound(o, addr);
 	if (d->target_err) {
 		snprintf(fix, sizeof(fix),
@@ -131,7 +159,8 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 			   "bound to %s, which is not a VFIO driver: rule %s only hides the device from host drivers",
 			   d->driver, d->rule);
 	} else if (!vfio) {
-		snprintf(fix, sizeof(fix), "vfio-reserve claim %s", addr);
+		snprintf(fix, sizeof(fix), "%svfio-reserve claim %s",
+			 d->sysfs_only ? "modprobe vfio_reserve, then " : "", addr);
 		if (d->state == VFIO_RESERVE_STATE_PENDING)
 			vr_problem(c, true, fix,
 				   "bound to %s: matched by rule %s but pending (reclaim leaves native drivers alone)",
@@ -154,7 +183,8 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 			   "IOMMU group %u is not viable: %s is bound to %s", d->group,
 			   m->addr, m->driver);
 	}
-	if (d->in_use) {
+	/* without the module, a device's in_use is its own: the group's is all */
+	if (d->in_use || (d->sysfs_only && g && g->in_use)) {
 		if (vr_vfio_users(o, d->group, users, sizeof(users)) > 0)
 			vr_problem(c, true, "stop that VM, or detach the device from it",
 				   "in use: IOMMU group %u is held by %s", d->group,
@@ -163,9 +193,13 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 			vr_problem(c, true, "stop the VM that holds it (run check as root to see which process)",
 				   "in use: IOMMU group %u is held by a VFIO user",
 				   d->group);
+	} else if (vfio && d->sysfs_only && geteuid()) {
+		vr_problem(c, false, "run check as root, or modprobe vfio_reserve (it knows)",
+			   "in use: cannot tell; without the module only root sees which processes hold /dev/vfio/%u",
+			   d->group);
 	}
 	if (vfio) {
-		snprintf(path, sizeof(path), "/dev/vfio/%u", d->group);
+		snprintf(path, sizeof(path), "%s/vfio/%u", o->dev, d->group);
 		if (access(path, F_OK))
 			vr_problem(c, true, "modprobe vfio-pci, and check udev rules for /dev/vfio",
 				   "%s does not exist", path);
@@ -186,6 +220,8 @@ void vr_check_print(const struct vr_check *c, struct vr_json *j)
 		vr_json_open(j, NULL, '{');
 		vr_json_str(j, "address", c->addr);
 		vr_json_bool(j, "ok", !c->failed);
+		vr_json_opt_str(j, "state", c->dev.sysfs_only ? NULL :
+				vr_state_name(c->dev.state));
 		if (c->dev.target[0])
 			vr_json_str(j, "target", c->dev.target);
 		if (c->driver[0])
@@ -211,6 +247,8 @@ void vr_check_print(const struct vr_check *c, struct vr_json *j)
 		       c->addr, c->driver, c->dev.group, c->dev.group);
 	else
 		printf("%s: cannot be assigned now\n", c->addr);
+	if (c->dev.sysfs_only && c->dev.addr[0])
+		printf("  rule: ? (vfio_reserve is not loaded: rules and reservations are the module's)\n");
 	if (c->explain[0])
 		printf("  why:  %s\n", c->explain);
 	if (c->uses.netdevs[0] || c->uses.blocks[0])
@@ -244,13 +282,16 @@ int vr_cmd_check(const struct vr_opts *o, int argc, char **argv)
 		return VR_EXIT_USAGE;
 	ret = vr_parse_addrs("check", argc - 1, argv + 1, addrs);
 	if (!ret)
-		ret = vr_nl_fetch("check", VR_WANT_DEVICES | VR_WANT_GROUPS, &f);
+		ret = vr_read_facts(o, "check", VR_WANT_DEVICES | VR_WANT_GROUPS, &f);
 	if (ret) {
 		free(addrs);
 		return ret;
 	}
-	if (o->json)
-		vr_json_begin(&j, o, "check", "devices");
+	if (o->json) {
+		vr_json_begin(&j, o, "check", NULL);
+		vr_json_bool(&j, "module", !f.sysfs);
+		vr_json_open(&j, "devices", '[');
+	}
 	for (i = 0; i < argc - 1; i++) {
 		vr_check_device(o, addrs[i], f.devs, f.n, f.groups, f.ng, &c);
 		vr_check_print(&c, o->json ? &j : NULL);

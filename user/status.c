@@ -300,38 +300,62 @@ const char *vr_ir_fix(const struct vr_opts *o)
 	return "enable x2APIC / interrupt remapping in the firmware and do not boot with intremap=off";
 }
 
+/**
+ * vr_host_ir() - interrupt remapping on this host, without the module
+ * @o: options
+ * @why: filled with where the answer came from (the irq chips, or the
+ *	kernel log's line), or with why there is none
+ * @len: its size
+ *
+ * The irq chips first, then what the kernel logged at boot.
+ *
+ * Return: 1 on, 0 off, -1 cannot tell.
+ */
+int vr_host_ir(const struct vr_opts *o, char *why, size_t len)
+{
+	int logged;
+
+	if (vr_ir_chips(o)) {
+		snprintf(why, len, "IR- interrupt chips");
+		return 1;
+	}
+	logged = vr_kmsg_find(o, vr_ir_log, sizeof(vr_ir_log) / sizeof(vr_ir_log[0]));
+	if (logged < 0) {
+		snprintf(why, len, "no IR- interrupt chips in /proc/interrupts (off, or no device uses MSI yet)");
+		return -1;
+	}
+	snprintf(why, len, "kernel log: \"%s\"", vr_ir_log[logged]);
+	return logged != VR_IR_LOG_OFF;
+}
+
 /*
  * Interrupt remapping: the module's per-device answer when devices have
- * IOMMU groups; otherwise (no module, or the IOMMU off) the irq chips, then
- * the kernel log.
+ * IOMMU groups; otherwise (no module, or the IOMMU off) vr_host_ir().
  */
 static void vr_check_ir(struct vr_report *r, const struct vr_status *st)
 {
 	const char *fix = vr_ir_fix(r->o);
-	bool from_module = st && st->iommu;
-	int logged;
+	char why[128];
+	int ir;
 
-	if (from_module) {
+	if (st && st->iommu) {
 		if (st->intr_remap)
 			vr_line(r, VR_PASS, "interrupt_remapping", NULL, "interrupt remapping on");
 		else
 			vr_line(r, VR_FAIL, "interrupt_remapping", fix,
 				"interrupt remapping off: vfio refuses devices without it");
-	} else if (vr_ir_chips(r->o)) {
-		vr_line(r, VR_PASS, "interrupt_remapping", NULL,
-			"interrupt remapping on (IR- interrupt chips)");
 	} else {
-		logged = vr_kmsg_find(r->o, vr_ir_log, sizeof(vr_ir_log) / sizeof(vr_ir_log[0]));
-		if (logged == VR_IR_LOG_OFF)
-			vr_line(r, VR_FAIL, "interrupt_remapping", fix,
-				"interrupt remapping off (kernel log: \"%s\"): vfio refuses devices without it",
-				vr_ir_log[logged]);
-		else if (logged >= 0)
+		ir = vr_host_ir(r->o, why, sizeof(why));
+		if (ir > 0)
 			vr_line(r, VR_PASS, "interrupt_remapping", NULL,
-				"interrupt remapping on (kernel log: \"%s\")", vr_ir_log[logged]);
+				"interrupt remapping on (%s)", why);
+		else if (!ir)
+			vr_line(r, VR_FAIL, "interrupt_remapping", fix,
+				"interrupt remapping off (%s): vfio refuses devices without it",
+				why);
 		else
 			vr_line(r, VR_WARN, "interrupt_remapping", fix,
-				"interrupt remapping: no IR- interrupt chips in /proc/interrupts (off, or no device uses MSI yet)");
+				"interrupt remapping: %s", why);
 	}
 	if (vr_allow_unsafe_interrupts(r->o))
 		vr_line(r, VR_WARN, "unsafe_interrupts",

@@ -220,6 +220,7 @@ int vr_device_users(const struct vr_opts *o, const char *addr, char *buf,
 		    size_t size);
 bool vr_allow_unsafe_interrupts(const struct vr_opts *o);
 const char *vr_ir_fix(const struct vr_opts *o);
+int vr_host_ir(const struct vr_opts *o, char *why, size_t len);
 const char *vr_device_name(const struct vr_opts *o, const struct vr_device *d,
 			   char *buf, size_t size);
 int vr_reprobe(const struct vr_opts *o, const char *addr);

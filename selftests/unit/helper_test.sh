@@ -237,8 +237,7 @@ mkdir -p "$EMPTY/sys" "$EMPTY/proc" "$QUIET/sys/bus/pci/devices" "$QUIET/sys/cla
 : >"$QUIET/proc/swaps"
 : >"$QUIET/proc/net/route"
 for args in rules "add 8086:ffff" "remove 8086:ffff" "claim 0000:05:00.0" \
-	"claim 05:00.0" "release 0000:05:00.0" "check 0000:05:00.0" monitor \
-	"--json check 05:00.0"; do
+	"claim 05:00.0" "release 0000:05:00.0" monitor; do
 	needs_no_module "$args without the module" || continue
 	# shellcheck disable=SC2086 # words
 	in_tree "$QUIET" $args
@@ -307,6 +306,73 @@ assert not g[1]["viable"] and g[3]["viable"], g
 assert not g[2]["viable"] and [(m["address"], m["blocks"]) for m in g[2]["members"]] == \
 	[("0000:00:03.0", False), ("0000:00:03.1", True)], g[2]
 ' "$out"
+fi
+
+# --- check without the module: what sysfs, /proc and the kernel log tell ------------
+if needs_no_module "check without the module"; then
+	in_tree "$LW" check 0000:00:02.0 0000:00:03.0
+	expect "check without the module: exit 1 (the answer is no), from sysfs, said on stderr" 1 \
+		"check: vfio_reserve is not loaded: read from sysfs"
+	check "... each device says its rule is the module's (?)" \
+		eval '[[ $(grep -c "^  rule: ? (vfio_reserve is not loaded" <<<"$out") == 2 ]]'
+	check "... 00:02.0: FAIL on e1000e, fix: modprobe vfio_reserve, then claim" \
+		eval 'grep -qF "FAIL  bound to e1000e, which is not a VFIO driver" <<<"$out" &&
+			grep -qF "fix: modprobe vfio_reserve, then vfio-reserve claim 0000:00:02.0" <<<"$out"'
+	check "... 00:03.0 on vfio-pci: FAIL group 2 not viable, snd_hda_intel in the way" \
+		grep -qF "FAIL  IOMMU group 2 is not viable: 0000:00:03.1 is bound to snd_hda_intel" <<<"$out"
+	check "... no IR- chips, nothing in the kernel log: interrupt remapping WARN, cannot tell" \
+		grep -qF "WARN  interrupt remapping: cannot tell without the module: no IR- interrupt chips" <<<"$out"
+	# LWC: LW and a lone vfio-pci function in group 4, IR- chips, its node.
+	LWC=$TREES/sysfs-only-check
+	cp -a "$LW" "$LWC"
+	d=$LWC/sys/devices/pci0000:00/0000:00:04.0
+	mkdir -p "$d/vfio-dev/vfio1" "$LWC/sys/kernel/iommu_groups/4/devices" "$LWC/dev/vfio"
+	ln -s ../../../devices/pci0000:00/0000:00:04.0 "$LWC/sys/bus/pci/devices/0000:00:04.0"
+	for a in vendor:0x8086 device:0x10d3 class:0x020000 subsystem_vendor:0x8086 \
+		subsystem_device:0x0001 driver_override:vfio-pci reset_method:flr; do
+		echo "${a#*:}" >"$d/${a%%:*}"
+	done
+	ln -s ../../../bus/pci/drivers/vfio-pci "$d/driver"
+	ln -s ../../../kernel/iommu_groups/4 "$d/iommu_group"
+	: >"$LWC/dev/vfio/4"
+	printf '            CPU0\n 24:  0  IR-PCI-MSI-0000:00:04.0  0-edge  vfio\n' >"$LWC/proc/interrupts"
+	in_tree "$LWC" check 0000:00:04.0
+	expect "check without the module, a lone vfio-pci function, IR- chips: exit 0, ok (positive control)" 0 "" \
+		"0000:00:04.0: ok, can be assigned through vfio-pci (IOMMU group 4"
+	in_tree "$LWC" --json check 0000:00:04.0
+	check "... --json: module false, state null, ok true, no problems" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["schema_version"] == 1 and d["command"] == "check" and d["module"] is False, d
+(x,) = d["devices"]
+assert x["ok"] is True and x["state"] is None and x["driver"] == "vfio-pci" and x["problems"] == [], x
+' "$out"
+	if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$VR"; then
+		o=$(VFIO_RESERVE_SYSFS=$LWC/sys VFIO_RESERVE_PROCFS=$LWC/proc VFIO_RESERVE_DEVFS=$LWC/dev \
+			setpriv --reuid=65534 --regid=65534 --clear-groups "$VR" check 0000:00:04.0 2>/dev/null)
+		out=$o err=
+		check "... not root: in use WARN, cannot tell which processes hold it" \
+			grep -qF "WARN  in use: cannot tell; without the module only root sees which processes hold /dev/vfio/4" <<<"$out"
+	else
+		skip "... not root: in use WARN, cannot tell" "setpriv missing, or the helper is not reachable by nobody"
+	fi
+	mkdir -p "$LWC/proc/4242/fd"
+	ln -s /dev/vfio/4 "$LWC/proc/4242/fd/7"
+	echo qemu-system-x86 >"$LWC/proc/4242/comm"
+	printf 'qemu-system-x86_64\0-name\0guest=web1,debug-threads=on\0' >"$LWC/proc/4242/cmdline"
+	in_tree "$LWC" check 0000:00:04.0
+	expect "... a QEMU holds /dev/vfio/4: exit 1, in use, naming it and its libvirt domain" 1 "" \
+		"FAIL  in use: IOMMU group 4 is held by pid 4242 (qemu-system-x86, libvirt domain web1)"
+	rm -r "$LWC/proc/4242"
+	rm "$LWC/proc/interrupts"
+	mkdir -p "$LWC/dev"
+	printf '6,402,812399,-;AMD-Vi: Disabling interrupt remapping\n' >"$LWC/dev/kmsg"
+	in_tree "$LWC" check 0000:00:04.0
+	expect "... the kernel log says interrupt remapping is off: exit 1, FAIL, naming the log line" 1 "" \
+		'FAIL  no interrupt remapping: vfio will refuse the device (kernel log: "AMD-Vi: Disabling interrupt remapping")'
+	in_tree "$QUIET" check 05:00.0
+	expect "check of an absent function without the module: exit 1, no PCI function" 1 "" \
+		"FAIL  no PCI function at 0000:05:00.0"
 fi
 
 # --- --json everywhere (vfio-reserve(8), JSON OUTPUT) --------------------------------
@@ -1106,8 +1172,9 @@ expect "sriov --numvfs=x: exit 2, not a number" 2 "--numvfs takes a number, not 
 if needs_no_module "options after the QEMU command's '--' are QEMU's"; then
 	vr qemu 0000:03:00.0 --dry-run -- qemu-system-x86_64 --bogus -m 64
 	expect "qemu ADDR --dry-run -- QEMU --bogus: options after -- are QEMU's (on to the module)" 2 "vfio_reserve is not loaded"
-	vr check --explain 0000:00:1f.3
-	expect "check --explain: an option of check (on to the module)" 2 "vfio_reserve is not loaded"
+	in_tree "$QUIET" check --explain 05:00.0
+	expect "check --explain: an option of check (on to sysfs: no such function)" 1 "vfio_reserve is not loaded" \
+		"no PCI function at 0000:05:00.0"
 fi
 holder ""
 in_tree "$SV" sriov --numvfs=2 0000:00:06.0
