@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
 """How vm.py turns a guest's console into pass/fail/skip (Verdict.decide).
-The exit status is read before any SKIP line. Prints TAP."""
+The exit status is read before any SKIP line. And what the guest's
+vr-boot-initramfs may ask of the host: refused before any QEMU starts.
+Prints TAP."""
 
 import importlib.util
 import os
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 spec = importlib.util.spec_from_file_location(
@@ -35,8 +38,37 @@ CASES = [
     ("exit 2 with no lines", [], 2, "fail"),
 ]
 
+
+class Cfg:
+    qemu = "/bin/false"   # never started: every case is refused first
+    kernel = "/nonexistent"
+
+
+RUNDIR = tempfile.mkdtemp(prefix="vm-verdict.")
+IMAGE = os.path.join(RUNDIR, "mkinitramfs.x", "initrd.img")
+GOOD = {"initrd": IMAGE, "append": "console=ttyS0", "look": "true", "timeout": 60,
+        "qemu": ["-M", "q35", "-nodefaults", "-device", "e1000e"]}
+BOOT_CASES = [
+    ("an initrd outside the VM's run directory", {"initrd": "/etc/passwd"}, "not an image"),
+    ("an initrd not in a vr-mkinitramfs directory", {"initrd": os.path.join(RUNDIR, "x")}, "not an image"),
+    ("-kernel among the options", {"qemu": ["-kernel", "/boot/x"]}, "'-kernel': not one the guest may choose"),
+    ("-accel among the options", {"qemu": ["-M", "q35", "-accel", "kvm"]}, "'-accel'"),
+    ("an option without its value", {"qemu": ["-device"]}, "'-device'"),
+    ("a timeout past 300 s", {"timeout": 301}, "timeout (at most 300 s)"),
+    ("options not a list of strings", {"qemu": "-M q35"}, "a list of strings"),
+]
+
+
+def boot_refusal(change):
+    try:
+        vm.host_boot_initramfs(Cfg, RUNDIR, dict(GOOD, **change))
+    except ValueError as e:
+        return str(e)
+    return None
+
+
 print("TAP version 13")
-print(f"1..{len(CASES)}")
+print(f"1..{len(CASES) + len(BOOT_CASES)}")
 failed = 0
 for n, (desc, tap, rc, want) in enumerate(CASES, 1):
     got = verdict(tap, rc)
@@ -45,4 +77,12 @@ for n, (desc, tap, rc, want) in enumerate(CASES, 1):
     else:
         failed += 1
         print(f"not ok {n} vm verdict: {desc} -> {got}, want {want}")
+for n, (desc, change, want) in enumerate(BOOT_CASES, len(CASES) + 1):
+    got = boot_refusal(change)
+    if got and want in got:
+        print(f"ok {n} vr-boot-initramfs refuses {desc}")
+    else:
+        failed += 1
+        print(f"not ok {n} vr-boot-initramfs refuses {desc}: {got!r}, want {want!r}")
+os.rmdir(RUNDIR)
 sys.exit(1 if failed else 0)

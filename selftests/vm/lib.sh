@@ -338,6 +338,46 @@ nested_accels() {
 	echo "-accel tcg"
 }
 
+# boot_initramfs TIMEOUT LOOK APPEND QEMU-OPTION...: boot the running
+# kernel with /boot/initrd.img-$(uname -r) and the QEMU options (machine,
+# devices, -serial stdio), stop at the initramfs shell (APPEND has
+# break=premount), type LOOK and print the console. Where vm.py made that
+# image (update-initramfs in bin/), its host boots it under TCG: seconds,
+# where a guest nested in this TCG guest takes some 600 s (TIMEOUT is the
+# nested one's). Elsewhere a nested QEMU (nested_accels). The status is
+# expect-initramfs.py's; what booted where goes to stderr.
+boot_initramfs() {
+	local timeout=$1 look=$2 append=$3 image request reply rc accel t0
+	shift 3
+	image=$(cat /tmp/update-initramfs.image 2>/dev/null) || image=
+	if [[ -n $image ]] && cmp -s "$image" "/boot/initrd.img-$(uname -r)"; then
+		request=$(python3 -c 'import json, sys
+print(json.dumps({"execute": "vr-boot-initramfs", "arguments": {
+    "initrd": sys.argv[1], "look": sys.argv[2], "append": sys.argv[3],
+    "timeout": 120, "qemu": sys.argv[4:]}}, separators=(",", ":")))' \
+			"$image" "$look" "$append" "$@")
+		reply=$(VR_QMP_TIMEOUT=$(scaled 200) qmp "$request") || {
+			echo "boot_initramfs: the VM host could not boot it: $reply" >&2
+			return 1
+		}
+		[[ $reply =~ \"path\":\"([^\"]+)\" ]] && cat "${BASH_REMATCH[1]}"
+		[[ $reply =~ \"status\":([0-9]+) ]] && rc=${BASH_REMATCH[1]} || rc=1
+		echo "boot_initramfs: booted on the VM host (TCG): $reply" >&2
+		return "$rc"
+	fi
+	while read -r -a accel; do
+		t0=$(now_us)
+		"$VR_TOP/selftests/vm/expect-initramfs.py" \
+			"$(scaled $([[ ${accel[*]} == *kvm* ]] && echo 120 || echo "$timeout"))" "$look" \
+			-- qemu-system-x86_64 "${accel[@]}" "$@" -kernel "/boot/vmlinuz-$(uname -r)" \
+			-initrd "/boot/initrd.img-$(uname -r)" -append "$append" </dev/null 2>&1
+		rc=$?
+		echo "boot_initramfs: nested QEMU (${accel[*]}): exit $rc after $(( ($(now_us) - t0) / 1000000 )) s" >&2
+		((rc == 0)) && return 0
+	done < <(nested_accels)
+	return "$rc"
+}
+
 # kernel_ir_off: prints the kernel's own messages on disabling interrupt
 # remapping and succeeds when it did; fails when it did not. AMD-Vi disables
 # it when the IVRS table lacks an IO-APIC or, from 7.x, when the function the

@@ -43,7 +43,7 @@ echo e1000e >>/etc/initramfs-tools/modules
 # guest, seconds natively. Each call is logged to /tmp/update-initramfs.calls.
 # Elsewhere (a real host) it is Debian's own.
 INITRAMFS_ON_HOST=
-rm -f /tmp/update-initramfs.calls
+rm -f /tmp/update-initramfs.calls /tmp/update-initramfs.image
 if [[ -n ${VR_KVER:-} ]] && host_ms >/dev/null; then
 	export PATH=$VR_TOP/selftests/vm/bin:$PATH
 	INITRAMFS_ON_HOST=1

@@ -891,15 +891,18 @@ class Vm:
         self.proxy = QmpProxy(self.qmp, self.ctl, self.trace, self.host_command)
 
     def host_command(self, req):
-        """The guest's requests the host runs itself (vr-mkinitramfs)."""
-        if req["execute"] != "vr-mkinitramfs":
+        """The guest's requests the host runs itself (vr-mkinitramfs,
+        vr-boot-initramfs)."""
+        run = {"vr-mkinitramfs": host_mkinitramfs,
+               "vr-boot-initramfs": host_boot_initramfs}.get(req["execute"])
+        if not run:
             return None
         t0 = time.monotonic()
         try:
-            path = host_mkinitramfs(self.cfg, self.rundir, req.get("arguments"))
+            ret = run(self.cfg, self.rundir, req.get("arguments"))
         except (ValueError, OSError, subprocess.SubprocessError) as e:
-            return {"error": {"class": "GenericError", "desc": f"vr-mkinitramfs: {e}"}}
-        return {"return": {"path": path, "seconds": round(time.monotonic() - t0, 1)}}
+            return {"error": {"class": "GenericError", "desc": f"{req['execute']}: {e}"}}
+        return {"return": dict(ret, seconds=round(time.monotonic() - t0, 1))}
 
     def pump(self, timeout):
         """Serve QMP and the control channel for up to timeout seconds."""
@@ -1005,7 +1008,57 @@ def host_mkinitramfs(cfg, rundir, args):
     if p.returncode:
         out = p.stdout.decode(errors="replace").strip().splitlines()
         raise ValueError(f"mkinitramfs exited {p.returncode}: " + " | ".join(out[-5:]))
-    return image
+    return {"path": image}
+
+
+# What vr-boot-initramfs lets the guest choose of the QEMU it starts: the
+# machine, memory, devices and their backends, the console; the accelerator,
+# kernel and initramfs are the host's. Each option takes a value but these.
+BOOT_INITRAMFS_OPTIONS = {"-M", "-m", "-device", "-netdev", "-serial", "-display", "-cpu"}
+BOOT_INITRAMFS_FLAGS = {"-nodefaults", "-no-reboot"}
+BOOT_INITRAMFS_TIMEOUT = 300
+
+
+def host_boot_initramfs(cfg, rundir, args):
+    """vr-boot-initramfs: boot the VM's kernel with an initramfs the host made
+    for it (vr-mkinitramfs), in a QEMU of the host's (TCG), and type commands
+    at its shell (expect-initramfs.py: boot with break=premount).
+
+    A guest nested in the TCG test VM takes some 600 s to get there; on the
+    host's CPU it takes seconds. Takes {"initrd": a vr-mkinitramfs path,
+    "qemu": [options], "append": the kernel command line, "look": the
+    commands, "timeout": seconds}; returns {"path": the console output (in
+    the run directory, which the guest reads over 9p), "status":
+    expect-initramfs.py's exit status}.
+    """
+    a = args if isinstance(args, dict) else {}
+    initrd, opts, append, look, timeout = (a.get(k) for k in ("initrd", "qemu", "append", "look", "timeout"))
+    if not isinstance(initrd, str) or \
+            os.path.dirname(os.path.dirname(os.path.realpath(initrd))) != os.path.realpath(rundir):
+        raise ValueError(f"initrd {initrd!r}: not an image vr-mkinitramfs made for this VM")
+    if not isinstance(append, str) or not isinstance(look, str) or \
+            not isinstance(timeout, (int, float)) or not 0 < timeout <= BOOT_INITRAMFS_TIMEOUT:
+        raise ValueError(f"append and look (strings), timeout (at most {BOOT_INITRAMFS_TIMEOUT} s) required")
+    if not isinstance(opts, list) or not all(isinstance(o, str) for o in opts):
+        raise ValueError("qemu: a list of strings")
+    i = 0
+    while i < len(opts):
+        if opts[i] in BOOT_INITRAMFS_OPTIONS and i + 1 < len(opts):
+            i += 2
+        elif opts[i] in BOOT_INITRAMFS_FLAGS:
+            i += 1
+        else:
+            raise ValueError(f"qemu option {opts[i]!r}: not one the guest may choose "
+                             f"({' '.join(sorted(BOOT_INITRAMFS_OPTIONS | BOOT_INITRAMFS_FLAGS))})")
+    out = os.path.join(os.path.dirname(initrd), "boot.out")
+    with open(out, "wb") as f:
+        p = subprocess.run(
+            [sys.executable, os.path.join(TOP, "selftests", "vm", "expect-initramfs.py"),
+             str(timeout), look, "--", cfg.qemu, "-accel", "tcg", *opts,
+             "-kernel", cfg.kernel, "-initrd", initrd, "-append", append],
+            stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
+            timeout=timeout + 30)
+    return {"path": out, "status": p.returncode}
 
 
 # The compressed kernel inside a bzImage: magic, decompressor.
