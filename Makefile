@@ -20,9 +20,11 @@
 # newest installed.
 KDIR ?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1))
 BUILD := $(CURDIR)/build
-KSFT_DIR ?=
 KSRC_TAR := /usr/src/linux-source-6.1.tar.xz
-KSFT_HDR := $(BUILD)/ksft/kselftest_harness.h
+# The kernel's kselftest files (KSFT_DIR, else Debian's source tarball).
+VR_TOP := $(CURDIR)
+include selftests/ksft.mk
+KSFT_HDR := $(KSFT)/kselftest_harness.h
 
 # The kernel release the module is built for (KDIR is /lib/modules/KVER/build).
 KVER ?= $(notdir $(patsubst %/build,%,$(KDIR)))
@@ -42,7 +44,7 @@ USER_CFLAGS := -std=gnu11 -Wall -Wextra -Werror $(CFLAGS)
 
 .PHONY: all module helper clean deps check check-run check-debug check-kernels unit vm lint demo genl spec \
 	bench bench-smoke \
-	install install-module install-user dkms-install dkms-remove print-kdir version checkpatch-6.1
+	install install-module install-user dkms-install dkms-remove print-kdir print-ksft version checkpatch-6.1
 
 all: module helper
 
@@ -56,18 +58,6 @@ helper:
 
 deps:
 	@selftests/install-deps.sh
-
-# The kernel's own kselftest headers, from Debian's source tarball or KSFT_DIR.
-$(KSFT_HDR):
-	@mkdir -p $(BUILD)/ksft
-	@if [ -n "$(KSFT_DIR)" ]; then \
-		cp $(KSFT_DIR)/tools/testing/selftests/kselftest.h \
-		   $(KSFT_DIR)/tools/testing/selftests/kselftest_harness.h $(BUILD)/ksft/; \
-	else \
-		tar -xJf $(KSRC_TAR) -C $(BUILD)/ksft --strip-components=4 \
-			linux-source-6.1/tools/testing/selftests/kselftest.h \
-			linux-source-6.1/tools/testing/selftests/kselftest_harness.h; \
-	fi
 
 # 6.1's checkpatch (with its spelling and const_structs lists) for lint.
 KSRC61_CP := $(BUILD)/ksrc/linux-source-6.1/scripts/checkpatch.pl
@@ -84,23 +74,21 @@ checkpatch-6.1: $(KSRC61_CP)
 
 $(BUILD)/unit/selector_test: selftests/unit/selector_test.c kmod/selector.c kmod/selector.h $(KSFT_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -isystem $(BUILD)/ksft -Ikmod -o $@ selftests/unit/selector_test.c kmod/selector.c
+	$(CC) $(USER_CFLAGS) -isystem $(KSFT) -Ikmod -o $@ selftests/unit/selector_test.c kmod/selector.c
 
 UNIT_TESTS := $(BUILD)/unit/selector_test
 UNIT_SCRIPTS := $(CURDIR)/selftests/unit/helper_test.sh $(CURDIR)/selftests/unit/vm_verdict_test.py \
-	$(CURDIR)/selftests/unit/selector_mutate.sh
+	$(CURDIR)/selftests/unit/selector_mutate.sh $(CURDIR)/selftests/unit/ksft_test.sh
 
 unit: $(UNIT_TESTS) helper
-	@selftests/run-tap unit $(UNIT_TESTS) $(UNIT_SCRIPTS)
+	@KSFT=$(KSFT) selftests/run-tap unit $(UNIT_TESTS) $(UNIT_SCRIPTS)
 
-# The C test program of the netlink family (runs in the VM).
+# The C test program of the netlink family (runs in the VM): selftests/
+# Makefile's, built here.
 GENL_TEST := $(BUILD)/genl/vr_genl_test
-NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
-NL_LIBS = $(shell pkg-config --libs libnl-genl-3.0)
 
 $(GENL_TEST): selftests/genl/vr_genl_test.c kmod/uapi/linux/vfio_reserve.h $(KSFT_HDR)
-	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -isystem $(BUILD)/ksft -Ikmod/uapi $(NL_CFLAGS) -o $@ $< $(NL_LIBS)
+	@$(MAKE) --no-print-directory -C selftests OUTPUT=$(BUILD)/genl $@
 
 genl: $(GENL_TEST)
 
@@ -184,6 +172,9 @@ version:
 
 print-kdir:
 	@echo $(KDIR)
+
+print-ksft: $(KSFT_HDR)
+	@echo $(KSFT)
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -9,7 +9,7 @@
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=$TOP/build/unit/mutate
-KSFT=$TOP/build/ksft
+KSFT=${KSFT:-$(make -s --no-print-directory -C "$TOP" print-ksft)}
 # NAME|PATTERN|REPLACEMENT (sed -E, applied to kmod/selector.c)
 MUTATIONS=(
 	"vf: the PF's domain|sel->domain == id->pf_domain &&|"

@@ -8,15 +8,60 @@
 [[ -n ${VR_LIB_LOADED:-} ]] && return 0
 VR_LIB_LOADED=1
 
-# --- topology (fixed by vm.py) ---------------------------------------------
-NIC0=0000:00:02.0	# e1000e on the root bus
-NIC1=0000:01:00.0	# the same NIC behind root port rp1
-NVME=0000:02:00.0	# NVMe PF with SR-IOV (4 VFs max) behind rp2
-MF0=0000:03:00.0	# e1000e, function 0 of a multifunction pair behind rp3
-MF1=0000:03:00.1	# ich9-intel-hda, function 1: same IOMMU group as MF0
-NINEP=0000:00:07.0	# virtio-9p: the guest's root file system, never touch
-HP_PORT=rp4		# empty root port for device_add
-HP_ADDR=0000:04:00.0	# where a device hotplugged into HP_PORT appears
+# Where the tests are: selftests/ of the source tree, or the collection
+# make -C selftests install made (the same layout below it).
+VR_SELFTESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# --- the device map (selftests/README.md, "On a real host") ------------------
+# The devices a test may touch, by role: VR_DEV_<ROLE>=ADDRESS, from the
+# environment (which wins; empty turns a role off), else from the file
+# VR_DEV_MAP; under vm.py that file is vm/devices.map, the test VM's
+# topology (README.md has the table). A test names the roles it needs in a
+# header line "# vr-roles: nic nic-twin"; one missing from the map skips it.
+# vr_role_vars ROLE: the map's variables of ROLE; status 1 for no such role.
+vr_role_vars() {
+	case $1 in
+	nic) echo VR_DEV_NIC ;;			# a NIC with a native driver
+	nic-twin) echo VR_DEV_NIC_TWIN ;;	# an identical twin of it
+	sriov-pf) echo VR_DEV_SRIOV_PF ;;	# an SR-IOV PF
+	mf-pair) echo VR_DEV_MF0 VR_DEV_MF1 ;;	# two functions of one slot, one group
+	hotplug) echo VR_DEV_HOTPLUG VR_DEV_HOTPLUG_PORT ;; # where a hotplugged device appears, its slot
+	*) return 1 ;;
+	esac
+}
+
+# The map file's lines, each VR_DEV_<ROLE>=VALUE (comments and blank lines
+# aside); anything else is an error that names the line.
+vr_load_map() {
+	local file=${VR_DEV_MAP:-} line n=0
+	[[ -z $file && -n ${VR_KVER:-} ]] && file=$VR_SELFTESTS/vm/devices.map
+	[[ -n $file ]] || return 0
+	if [[ ! -r $file ]]; then
+		echo "vfio-reserve selftests: cannot read the device map VR_DEV_MAP=$file" >&2
+		return 1
+	fi
+	while IFS= read -r line || [[ -n $line ]]; do
+		n=$((n + 1))
+		line=${line%%#*}
+		[[ $line =~ ^[[:space:]]*$ ]] && continue
+		if [[ ! $line =~ ^[[:space:]]*(VR_DEV_[A-Z0-9_]+)=([0-9A-Za-z:._-]*)[[:space:]]*$ ]]; then
+			echo "vfio-reserve selftests: $file:$n: not VR_DEV_<ROLE>=ADDRESS: $line" >&2
+			return 1
+		fi
+		[[ -n ${!BASH_REMATCH[1]+set} ]] || printf -v "${BASH_REMATCH[1]}" '%s' "${BASH_REMATCH[2]}"
+	done <"$file"
+}
+vr_load_map || exit 1
+
+# The tests' names for the roles.
+NIC0=${VR_DEV_NIC_TWIN:-}	# e1000e on the root bus (VM)
+NIC1=${VR_DEV_NIC:-}		# the same NIC behind root port rp1 (VM)
+NVME=${VR_DEV_SRIOV_PF:-}	# NVMe PF with SR-IOV (4 VFs max) behind rp2 (VM)
+MF0=${VR_DEV_MF0:-}		# e1000e, function 0 of a multifunction pair (VM)
+MF1=${VR_DEV_MF1:-}		# ich9-intel-hda, function 1: same IOMMU group as MF0
+HP_PORT=${VR_DEV_HOTPLUG_PORT:-} # an empty root port for device_add (VM)
+HP_ADDR=${VR_DEV_HOTPLUG:-}	# where a device hotplugged there appears
+NINEP=0000:00:07.0	# virtio-9p: the VM's root file system, never touch
 HP_NETDEVS="hp0 hp1"	# spare QEMU netdev backends for hotplugged NICs
 E1000E_ID=8086:10d3
 NVME_ID=1b36:0010
@@ -278,7 +323,16 @@ load_native() {
 }
 
 # --- the helper --------------------------------------------------------------
-VR=${VR_TOP:-}/build/user/vfio-reserve
+# From the source tree under vm.py (VR_TOP), else the installed one.
+if [[ -n ${VR_TOP:-} ]]; then
+	VR=$VR_TOP/build/user/vfio-reserve
+	VR_GENL_TEST=$VR_TOP/build/genl/vr_genl_test
+	VR_SPEC=$VR_TOP/kmod/uapi/vfio_reserve.yaml
+else
+	VR=$(command -v vfio-reserve) || VR=/usr/sbin/vfio-reserve
+	VR_GENL_TEST=$VR_SELFTESTS/vr_genl_test
+	VR_SPEC=$VR_SELFTESTS/vfio_reserve.yaml
+fi
 # The unit tests' build of it, which honours VFIO_RESERVE_SYSFS/PROCFS/DEVFS
 # (the shipped $VR ignores them: 48-safety).
 VR_TEST=${VR_TOP:-}/build/user/vfio-reserve-test
@@ -367,7 +421,7 @@ print(json.dumps({"execute": "vr-boot-initramfs", "arguments": {
 	fi
 	while read -r -a accel; do
 		t0=$(now_us)
-		"$VR_TOP/selftests/vm/expect-initramfs.py" \
+		"$VR_SELFTESTS/vm/expect-initramfs.py" \
 			"$(scaled $([[ ${accel[*]} == *kvm* ]] && echo 120 || echo "$timeout"))" "$look" \
 			-- qemu-system-x86_64 "${accel[@]}" "$@" -kernel "/boot/vmlinuz-$(uname -r)" \
 			-initrd "/boot/initrd.img-$(uname -r)" -append "$append" </dev/null 2>&1
@@ -398,3 +452,48 @@ check_fails_for_ir_only() {
 		$(grep -c "^  FAIL  no interrupt remapping: vfio will refuse the device$" <<<"$1") == "$2" &&
 		$(grep -c "fix: the firmware's IVRS table does not describe the IO-APICs" <<<"$1") == "$2" ]]
 }
+
+# --- what a test needs, checked when it sources this file ---------------------
+# Header lines of the test file ($0):
+#   # vr-roles: ROLE...     the device map's roles it uses (vr_role_vars)
+#   # vr-vm-only: WHY       it runs under vm.py only (kernel command line,
+#                           QEMU's control channel...); elsewhere it skips
+#   # vr-destructive: WHAT  it changes the host beyond its devices (routes,
+#                           /etc, the initramfs); on a real host only with
+#                           VR_DESTRUCTIVE=1
+# On a real host (not under vm.py) a test also needs the module installed,
+# vfio-pci and an IOMMU. Whatever is missing skips the whole test, said.
+vr_header() {
+	sed -n "s/^# $1: *//p" "$0" | head -n 1
+}
+
+vr_gate() {
+	local why role var vars
+	[[ -f $0 && $0 == *.sh ]] || return 0	# sourced by a shell or a helper
+	if [[ -z ${VR_KVER:-} ]]; then
+		why=$(vr_header vr-vm-only)
+		[[ -z $why ]] || ktap_exit_skip "VM only: $why"
+		why=$(vr_header vr-destructive)
+		[[ -z $why || ${VR_DESTRUCTIVE:-} == 1 ]] ||
+			ktap_exit_skip "it changes the host: $why (VR_DESTRUCTIVE=1 runs it)"
+		modinfo vfio_reserve >/dev/null 2>&1 ||
+			ktap_exit_skip "vfio_reserve is not installed (make dkms-install, or make install-module)"
+		modinfo vfio-pci >/dev/null 2>&1 ||
+			ktap_exit_skip "no vfio-pci module (CONFIG_VFIO_PCI)"
+		[[ -n $(ls /sys/kernel/iommu_groups 2>/dev/null) ]] ||
+			ktap_exit_skip "no IOMMU groups: the IOMMU is off (enable VT-d or AMD-Vi)"
+	fi
+	for role in $(vr_header vr-roles); do
+		if ! vars=$(vr_role_vars "$role"); then
+			echo "vfio-reserve selftests: $0: no role '$role' (vr_role_vars in lib.sh)" >&2
+			exit "$KSFT_FAIL"
+		fi
+		for var in $vars; do
+			[[ -n ${!var:-} ]] ||
+				ktap_exit_skip "role $role: $var is not in the device map (VR_DEV_MAP, or the environment)"
+			[[ $var == VR_DEV_HOTPLUG* || -e /sys/bus/pci/devices/${!var} ]] ||
+				ktap_exit_skip "role $role: $var=${!var}: no such PCI function"
+		done
+	done
+}
+vr_gate

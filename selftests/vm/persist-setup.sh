@@ -45,7 +45,7 @@ echo e1000e >>/etc/initramfs-tools/modules
 INITRAMFS_ON_HOST=
 rm -f /tmp/update-initramfs.calls /tmp/update-initramfs.image
 if [[ -n ${VR_KVER:-} ]] && host_ms >/dev/null; then
-	export PATH=$VR_TOP/selftests/vm/bin:$PATH
+	export PATH=$VR_SELFTESTS/vm/bin:$PATH
 	INITRAMFS_ON_HOST=1
 fi
 # ran_update_initramfs ARGS: update-initramfs was called once, with ARGS

@@ -4,6 +4,8 @@
 # the module tree, driver-core probe logging, vfio-pci, QMP hotplug, SR-IOV.
 # vm-timeout: 240
 # shellcheck disable=SC2016 # the checks are eval'ed strings
+# vr-roles: nic nic-twin sriov-pf mf-pair hotplug
+# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
 set -u
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"

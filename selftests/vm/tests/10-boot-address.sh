@@ -4,6 +4,8 @@
 # Boot-time reservation by address: of two identical NICs, the one named on
 # the kernel command line goes to vfio-pci and e1000e never probes it.
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0
+# vr-roles: nic nic-twin
+# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

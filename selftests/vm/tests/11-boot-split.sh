@@ -3,6 +3,8 @@
 # vm-matrix: every-kernel
 # Identical devices split by an exclusion: 8086:10d3 but not the root-bus NIC.
 # vm-cmdline: vfio_reserve.devices=8086:10d3,!0000:00:02.0
+# vr-roles: nic nic-twin mf-pair
+# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

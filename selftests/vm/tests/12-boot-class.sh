@@ -3,6 +3,8 @@
 # vm-matrix: every-kernel
 # class:0108 reserves the NVMe controller; nvme never probes it.
 # vm-cmdline: vfio_reserve.devices=class:0108
+# vr-roles: nic nic-twin sriov-pf
+# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

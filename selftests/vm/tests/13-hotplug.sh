@@ -4,6 +4,8 @@
 # Hotplug: with a rule for the empty slot loaded and e1000e ready to probe,
 # a NIC added over QMP is bound to vfio-pci on arrival, never to e1000e;
 # unplugging it leaves no error.
+# vr-roles: nic-twin hotplug
+# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

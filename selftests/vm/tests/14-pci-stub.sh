@@ -3,6 +3,8 @@
 # reclaim=stub (the default): a device bound to pci-stub before the module
 # loads ends up on vfio-pci; one bound to its native driver is left alone
 # and reported pending.
+# vr-roles: nic nic-twin
+# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

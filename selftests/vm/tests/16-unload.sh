@@ -4,6 +4,8 @@
 # rmmod changes no binding: reserved devices stay on vfio-pci; loading the
 # module again is idempotent. dry_run=1 changes nothing.
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0
+# vr-roles: nic nic-twin
+# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -8,6 +8,8 @@
 # vfio-pci loaded if need be, by the module's work item after init.
 # vm-matrix: every-kernel
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0
+# vr-roles: nic
+# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -5,6 +5,8 @@
 # whatever sriov_drivers_autoprobe says, and nvme never probes one; removing
 # the VFs leaves nothing behind.
 # vm-cmdline: vfio_reserve.devices=vf:0000:02:00.0
+# vr-roles: sriov-pf
+# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 VF1=0000:02:00.1

@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # reclaim=stub leaves a NIC bound to e1000e alone and reports it pending;
 # reclaim=all moves it from e1000e to vfio-pci.
+# vr-roles: nic nic-twin
+# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -5,6 +5,8 @@
 # driver lets go becomes reserved. A claim of two addresses whose second
 # fails leaves the first as it was.
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0
+# vr-roles: nic nic-twin
+# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -3,6 +3,8 @@
 # Hot-unplug of a reserved device and re-add, 20 times: reserved on every
 # arrival, never probed by e1000e, and no state left behind.
 # vm-timeout: 300
+# vr-roles: nic-twin hotplug
+# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 CYCLES=20

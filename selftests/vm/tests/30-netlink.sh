@@ -18,11 +18,13 @@
 # vm-qemu: -device pci-testdev,bus=pcie.0,addr=0x9.0,multifunction=on -device pci-testdev,bus=pcie.0,addr=0x9.1 -device pci-testdev,bus=pcie.0,addr=0x9.2 -device pci-testdev,bus=pcie.0,addr=0x9.3 -device pci-testdev,bus=pcie.0,addr=0x9.4 -device pci-testdev,bus=pcie.0,addr=0x9.5 -device pci-testdev,bus=pcie.0,addr=0x9.6 -device pci-testdev,bus=pcie.0,addr=0x9.7
 # vm-qemu: -device pci-testdev,bus=pcie.0,addr=0xa.0,multifunction=on -device pci-testdev,bus=pcie.0,addr=0xa.1 -device pci-testdev,bus=pcie.0,addr=0xa.2 -device pci-testdev,bus=pcie.0,addr=0xa.3 -device pci-testdev,bus=pcie.0,addr=0xa.4 -device pci-testdev,bus=pcie.0,addr=0xa.5 -device pci-testdev,bus=pcie.0,addr=0xa.6 -device pci-testdev,bus=pcie.0,addr=0xa.7
 # shellcheck disable=SC2016 # the checks are eval'ed strings
+# vr-roles: nic nic-twin sriov-pf mf-pair hotplug
+# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
 set -u
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-PROG=$VR_TOP/build/genl/vr_genl_test
+PROG=$VR_GENL_TEST
 CYCLES=50
 MIN_CYCLES=10
 HOTPLUG_SECONDS=120

@@ -8,6 +8,8 @@
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0
 # vm-timeout: 240
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
+# vr-roles: nic nic-twin
+# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -17,7 +19,7 @@ for d in /var/cache/vfio-reserve/kernel/*/linux; do
 	[[ -f $d/.extracted && -f $d/tools/net/ynl/pyynl/cli.py ]] && KSRC=$d
 done
 [[ -n $KSRC ]] || ktap_exit_skip "no 7.x kernel source with tools/net/ynl (selftests/debug/build-kernel.sh fetches it)"
-SPEC=$VR_TOP/kmod/uapi/vfio_reserve.yaml
+SPEC=$VR_SPEC
 # The spec's validation against the schema is spec-newest's (on the host):
 # here, in TCG, it would cost every run of ynl seconds.
 ynl() {

@@ -8,6 +8,8 @@
 # opens. Without the module under test: this is the fixture's own test.
 # vm-matrix: every-kernel
 # shellcheck disable=SC2016 # the checks are eval'd strings
+# vr-roles: nic nic-twin
+# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -15,6 +15,8 @@
 # the positive control that it could have probed them all along.
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0@vr_testvariant,0000:00:02.0@vr_nosuchdrv
 # shellcheck disable=SC2016 # the checks are eval'd strings
+# vr-roles: nic nic-twin sriov-pf mf-pair
+# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -12,6 +12,8 @@
 # never probes a VF, and check says the VF is assignable.
 # vm-cmdline: vfio_reserve.devices=vf:0000:02:00.0@vr_testvariant
 # shellcheck disable=SC2016 # the checks are eval'd strings
+# vr-roles: sriov-pf
+# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 VF1=0000:02:00.1

@@ -10,9 +10,11 @@
 # any vfio-pci-core driver: query-pci shows the host's ids) while the
 # device stays on the variant, in use; release gives it to e1000e.
 # shellcheck disable=SC2016 # the checks are eval'd strings
+# vr-roles: nic nic-twin hotplug
+# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-QMP=$VR_TOP/selftests/vm/qmp.py
+QMP=$VR_SELFTESTS/vm/qmp.py
 NESTED=(qemu-system-x86_64 -accel tcg -S -nodefaults -display none -m 64)
 
 need_helper

@@ -5,6 +5,8 @@
 # intel_iommu=on (a VT-d host: the table says so), in the table and in --json.
 # vm-cmdline: intel_iommu=off
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
+# vr-roles: nic
+# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

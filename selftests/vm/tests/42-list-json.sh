@@ -7,6 +7,8 @@
 # function's interfaces and disks, and "active" (a default route), as
 # dpdk-devbind shows them (issue 18); disks: 48-safety.
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
+# vr-roles: nic nic-twin sriov-pf mf-pair
+# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -6,6 +6,8 @@
 # cleared), remove the rule; then the helper's errors: removing a rule twice
 # (the kernel's message), bad selectors and addresses, --help, unknown command.
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
+# vr-roles: nic
+# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -6,6 +6,8 @@
 # MF1 as the blocker, and groups shows the group not viable; with both
 # claimed, check passes.
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
+# vr-roles: mf-pair
+# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

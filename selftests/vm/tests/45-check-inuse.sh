@@ -7,6 +7,8 @@
 # to e1000e.
 # vm-timeout: 300
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
+# vr-roles: nic
+# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

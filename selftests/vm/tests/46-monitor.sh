@@ -10,6 +10,8 @@
 # lines), and goes on: the next release is printed (issue 18).
 # vm-timeout: 180
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
+# vr-roles: nic-twin hotplug
+# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

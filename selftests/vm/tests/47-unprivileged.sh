@@ -7,6 +7,8 @@
 # network, a network daemon) write (issue 15): writes need CAP_SYS_ADMIN.
 # vm-matrix: every-kernel
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
+# vr-roles: nic
+# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -13,6 +13,8 @@
 # vm-qemu: -drive file=fat:@TOP@/selftests/unit,format=raw,if=none,id=d0,snapshot=on -device ide-hd,drive=d0,bus=ide.0
 # vm-timeout: 180
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
+# vr-roles: nic nic-twin mf-pair
+# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -9,6 +9,8 @@
 # control: root's add runs modprobe, which loads it with the modprobe.d
 # line's options.
 # vm-matrix: every-kernel
+# vr-roles: nic
+# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

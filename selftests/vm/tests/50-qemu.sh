@@ -7,9 +7,11 @@
 # goes behind a pcie-root-port of its own, the functions of a slot behind
 # one, and on pc they share a slot of pci.0; the dry-run output is the
 # command that would run, shell-quoted.
+# vr-roles: nic nic-twin mf-pair
+# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-QMP=$VR_TOP/selftests/vm/qmp.py
+QMP=$VR_SELFTESTS/vm/qmp.py
 NESTED=(qemu-system-x86_64 -accel tcg -S -nodefaults -display none -m 64)
 
 pci_ids_in() { # SOCKET: vendor:device of every device the nested guest has

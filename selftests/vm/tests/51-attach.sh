@@ -4,9 +4,11 @@
 # out again (DEVICE_DELETED), and release then returns it to e1000e. Before
 # that, a QEMU run as nobody with a 64 KiB memlock limit is refused, by its
 # own limit and rights (SO_PEERCRED), not the caller's, and gets nothing.
+# vr-roles: nic
+# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-QMP=$VR_TOP/selftests/vm/qmp.py
+QMP=$VR_SELFTESTS/vm/qmp.py
 
 has_nic() {
 	$QMP /tmp/a.sock pci-ids | grep -qx 8086:10d3

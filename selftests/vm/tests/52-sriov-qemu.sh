@@ -3,9 +3,11 @@
 # NVMe SR-IOV: `sriov` creates 2 VFs, a vf: rule reserves them, one VF goes
 # to a nested QEMU; removing the VFs is refused while that QEMU holds one
 # (issue 15), and done once it is gone.
+# vr-roles: sriov-pf
+# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-QMP=$VR_TOP/selftests/vm/qmp.py
+QMP=$VR_SELFTESTS/vm/qmp.py
 VF1=0000:02:00.1
 
 ktap_plan 7

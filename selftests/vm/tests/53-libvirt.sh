@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # libvirt XML: the address in hex, managed='no', valid for libvirt's schema
 # when virt-xml-validate is installed.
+# vr-roles: mf-pair
+# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

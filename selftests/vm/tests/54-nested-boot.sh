@@ -4,6 +4,8 @@
 # and its own sysfs lists the assigned NIC with the host's ids. TCG in TCG
 # (93 s to power-off alone): nested_accels in lib.sh says why not KVM.
 # vm-timeout: 600
+# vr-roles: nic
+# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 N=/tmp/nested

@@ -9,11 +9,13 @@
 # persist pins the address to the ids there (issue 15), and refuses an
 # address with no device.
 # vm-timeout: 1500
+# vr-roles: nic
+# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 ktap_plan 7
-. "$VR_TOP/selftests/vm/persist-setup.sh"
+. "$VR_SELFTESTS/vm/persist-setup.sh"
 before=$(snapshot)
 modprobe e1000e
 # An address with no device cannot be pinned: refused, nothing written.
