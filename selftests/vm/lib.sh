@@ -267,6 +267,23 @@ pci_driver() {
 	echo "${link##*/}"
 }
 
+# An address with no PCI function behind it (for "no such function").
+pci_absent() {
+	local b
+	for ((b = 254; b > 0; b--)); do
+		ls -d /sys/bus/pci/devices/0000:"$(printf %02x "$b")":* >/dev/null 2>&1 ||
+			{ printf '0000:%02x:00.0\n' "$b"; return 0; }
+	done
+	return 1
+}
+
+# The bridge ADDR sits behind (its upstream port), or status 1 on a root bus.
+pci_parent_bridge() {
+	local up
+	up=$(basename "$(dirname "$(readlink -f "/sys/bus/pci/devices/$1")")")
+	[[ $up =~ ^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$ ]] && echo "$up"
+}
+
 # "vendor:device" of ADDR, e.g. 8086:10d3.
 pci_ids() {
 	local d=/sys/bus/pci/devices/$1 v dev
@@ -364,7 +381,7 @@ need_helper() {
 # when that is set.
 run() {
 	cmd_out=$("$@" 2>&1) && cmd_rc=0 || cmd_rc=$?
-	ktap_diag "\$ ${*#"$VR_TOP/"} -> exit $cmd_rc"
+	ktap_diag "\$ ${*#"${VR_TOP:-}/"} -> exit $cmd_rc"
 	[[ -z $cmd_out ]] && return 0
 	if [[ -n ${RUN_DIAG_LINES:-} ]]; then
 		ktap_diag <<<"$cmd_out" | head -n "$RUN_DIAG_LINES"
@@ -467,8 +484,75 @@ vr_header() {
 	sed -n "s/^# $1: *//p" "$0" | head -n 1
 }
 
+# --- a real host gets back what a test changed --------------------------------
+# Outside vm.py, vr_gate saves the state of the test's devices (its roles'),
+# the module and its runtime rules, and vr_restore puts it back on exit,
+# whatever the exit: a failure, set -u, the runner's timeout (SIGTERM).
+VR_SAVED_DEVS=() VR_SAVED_MOD='' VR_SAVED_RULES='' VR_MARK=''
+
+# One device's state: "ADDR DRIVER OVERRIDE NUMVFS" ("-" for none).
+vr_dev_state() {
+	local d=/sys/bus/pci/devices/$1 ovr
+	ovr=$(cat "$d/driver_override" 2>/dev/null) || ovr=
+	[[ $ovr == "(null)" ]] && ovr=
+	echo "$1 $(pci_driver "$1" | grep . || echo -) ${ovr:--} $(cat "$d/sriov_numvfs" 2>/dev/null || echo -)"
+}
+
+vr_runtime_rules() {
+	"$VR" --json rules 2>/dev/null | python3 -c 'import json, sys
+for r in json.load(sys.stdin)["rules"]:
+    if r["origin"] == "runtime":
+        print(r["selector"])' 2>/dev/null
+}
+
+vr_save() {
+	local addr
+	for addr in "$@"; do
+		VR_SAVED_DEVS+=("$(vr_dev_state "$addr")")
+	done
+	[[ -d /sys/module/vfio_reserve ]] && VR_SAVED_MOD=1 && VR_SAVED_RULES=$(vr_runtime_rules)
+	trap vr_restore EXIT
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
+}
+
+# Put back what vr_save saw; what cannot be is said on stderr (the runner
+# keeps it) and turns a passing exit into a failure.
+vr_restore() {
+	local rc=$? line addr drv ovr vfs d sel bad=0
+	trap - EXIT TERM INT
+	# background commands the test left running (a monitor)
+	kill $(jobs -p) 2>/dev/null
+	wait 2>/dev/null
+	if [[ -d /sys/module/vfio_reserve ]]; then
+		if [[ -z $VR_SAVED_MOD ]]; then
+			rmmod vfio_reserve 2>/dev/null || { echo "# restore: rmmod vfio_reserve failed" >&2; bad=1; }
+		else
+			for sel in $(vr_runtime_rules); do
+				grep -qxF -- "$sel" <<<"$VR_SAVED_RULES" || "$VR" remove "$sel" >/dev/null 2>&1 ||
+					{ echo "# restore: cannot remove rule $sel" >&2; bad=1; }
+			done
+		fi
+	fi
+	for line in "${VR_SAVED_DEVS[@]}"; do
+		read -r addr drv ovr vfs <<<"$line"
+		d=/sys/bus/pci/devices/$addr
+		[[ $vfs == - || $(cat "$d/sriov_numvfs") == "$vfs" ]] ||
+			{ echo 0 >"$d/sriov_numvfs" && { [[ $vfs == 0 ]] || echo "$vfs" >"$d/sriov_numvfs"; }; }
+		[[ $(vr_dev_state "$addr") == "$line" ]] && continue
+		[[ -e $d/driver ]] && echo "$addr" >"$d/driver/unbind"
+		if [[ $ovr == - ]]; then echo >"$d/driver_override"; else echo "$ovr" >"$d/driver_override"; fi
+		[[ $drv == - ]] || { modprobe -q "$drv" 2>/dev/null; echo "$addr" >/sys/bus/pci/drivers_probe; }
+		wait_for 10 eval '[[ $(vr_dev_state "$addr") == "$line" ]]' && continue
+		echo "# restore: $addr is $(vr_dev_state "$addr"), was $line" >&2
+		bad=1
+	done
+	((bad && rc == 0)) && rc=$KSFT_FAIL
+	exit "$rc"
+}
+
 vr_gate() {
-	local why role var vars
+	local why role var vars devs=()
 	[[ -f $0 && $0 == *.sh ]] || return 0	# sourced by a shell or a helper
 	if [[ -z ${VR_KVER:-} ]]; then
 		why=$(vr_header vr-vm-only)
@@ -491,9 +575,20 @@ vr_gate() {
 		for var in $vars; do
 			[[ -n ${!var:-} ]] ||
 				ktap_exit_skip "role $role: $var is not in the device map (VR_DEV_MAP, or the environment)"
-			[[ $var == VR_DEV_HOTPLUG* || -e /sys/bus/pci/devices/${!var} ]] ||
+			[[ $var == VR_DEV_HOTPLUG* ]] && continue
+			[[ -e /sys/bus/pci/devices/${!var} ]] ||
 				ktap_exit_skip "role $role: $var=${!var}: no such PCI function"
+			devs+=("${!var}")
 		done
 	done
+	[[ -n ${VR_KVER:-} ]] || vr_save "${devs[@]}"
+	VR_MARK="vr-test: start ${0##*/} pid $$ at $(now_us)"
+	echo "$VR_MARK" >/dev/kmsg 2>/dev/null
+}
+
+# The kernel log since this test started (its marker line): what a test
+# greps, on a host whose log has older runs in it and is never cleared.
+test_dmesg() {
+	dmesg | awk -v m="$VR_MARK" 'seen; index($0, m) { seen = 1 }'
 }
 vr_gate

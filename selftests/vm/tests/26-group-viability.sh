@@ -6,7 +6,6 @@
 # (and check passes, or fails for interrupt remapping alone when the kernel
 # disabled it: lib.sh's kernel_ir_off).
 # vr-roles: mf-pair
-# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -7,7 +7,6 @@
 # claimed, check passes.
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
 # vr-roles: mf-pair
-# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

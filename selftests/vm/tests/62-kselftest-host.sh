@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The selftests as a real host runs them (issue 19): this VM made to look
+# like a bare-metal host (udev running, native drivers bound, a
+# multifunction pair on a bus of its own: 0000:05:00.0/.1 behind rp9), the
+# collection installed with make -C selftests install, the map in a file,
+# and run_kselftest.sh run outside vm.py's environment. Every test whose
+# roles the map gives and that is not VM-only passes; every other one skips
+# and says why; afterwards every device, route and mount is as before,
+# and vfio_reserve unloaded as it was.
+# vm-qemu: -device pcie-root-port,id=rp9,bus=pcie.0,addr=0x9,chassis=9 -netdev user,id=h9,restrict=on -device e1000e,romfile=,netdev=h9,bus=rp9,addr=0x0.0,multifunction=on -device ich9-intel-hda,bus=rp9,addr=0x0.1
+# vr-roles: nic nic-twin mf-pair
+# vr-vm-only: it makes the VM look like a host, and checks a run there
+# vm-timeout: 600
+# shellcheck disable=SC2016 # the checks are eval'd strings
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+need_helper
+ktap_plan 7
+PAIR0=0000:05:00.0 PAIR1=0000:05:00.1
+
+# A host's udev: it loads and binds every native driver.
+# (The guest runs chrooted into the host's /: systemd's tools refuse a
+# chroot unless told.)
+export SYSTEMD_IGNORE_CHROOT=1
+/lib/systemd/systemd-udevd --daemon >/dev/null 2>&1
+udevadm trigger --action=add --subsystem-match=pci
+udevadm settle --timeout=60
+ktap_check "udev bound the native drivers: e1000e on $NIC0, $NIC1 and $PAIR0, snd_hda_intel on $PAIR1" \
+	wait_for 60 eval '[[ $(pci_driver "$NIC0") == e1000e && $(pci_driver "$NIC1") == e1000e &&
+		$(pci_driver "$PAIR0") == e1000e && $(pci_driver "$PAIR1") == snd_hda_intel ]]'
+ktap_check "$PAIR0 and $PAIR1 share an IOMMU group of their own" \
+	eval '[[ -n $(pci_group "$PAIR0") && $(pci_group "$PAIR0") == $(pci_group "$PAIR1") &&
+		$(pci_group "$PAIR0") != $(pci_group "$MF0") ]]'
+
+I=/tmp/ksft
+run make -s -C "$VR_TOP/selftests" OUTPUT="$VR_TOP/build/genl" install INSTALL_PATH=$I
+ktap_check "make -C selftests install INSTALL_PATH=$I" eval '[[ $cmd_rc == 0 && -x $I/run_kselftest.sh ]]'
+
+# The map a host's operator would write: the pair, and a NIC for nic.
+cat >/tmp/host.map <<EOF
+# this "host"'s devices for the selftests
+VR_DEV_NIC=$NIC0
+VR_DEV_MF0=$PAIR0
+VR_DEV_MF1=$PAIR1
+EOF
+state() {
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		echo "${d##*/} $(pci_driver "${d##*/}") $(cat "$d/driver_override")"
+	done
+	# the module's (the drivers a test loads stay, as on any host)
+	[[ -d /sys/module/vfio_reserve ]] && echo "vfio_reserve loaded"
+	ip route show table all
+	cut -d' ' -f2-4 /proc/mounts | sort
+}
+before=$(state)
+# Outside vm.py's environment: no VR_KVER, VR_TOP, VR_TEST; the helper in
+# PATH as an installed one would be. Through a pipe (the runner appends each
+# test's lines to /dev/stdout).
+env -i PATH="$VR_TOP/build/user:/usr/sbin:/usr/bin:/sbin:/bin" HOME=/root LC_ALL=C.UTF-8 \
+	VR_DEV_MAP=/tmp/host.map $I/run_kselftest.sh 2>&1 | cat >/tmp/run.tap
+after=$(state)
+grep -E '^(not )?ok ' /tmp/run.tap | ktap_diag
+# What a failing test printed.
+awk '/^# selftests: vfio-reserve: / { n = 0 } { buf[n++] = $0 }
+	/^not ok / { for (i = 0; i < n; i++) print buf[i] }' /tmp/run.tap | tail -n 150 | ktap_diag
+grep -E '^# 1\.\.0 # SKIP' /tmp/run.tap | sort | uniq -c | ktap_diag
+
+mapped="26-group-viability.sh 43-roundtrip.sh 44-check-group.sh"
+ran_ok() {
+	local t
+	for t in $mapped; do
+		grep -qE "^ok [0-9]+ selftests: vfio-reserve: $t\$" /tmp/run.tap || { echo "$t did not pass"; return 1; }
+	done
+}
+ktap_check "the tests the map serves and a host may run pass: $mapped" ran_ok
+ktap_check "every other test skips ($(($(grep -c . $I/kselftest-list.txt) - 3)) of them), none fails" \
+	eval '[[ $(grep -cE "^ok [0-9]+ selftests: vfio-reserve: .* # SKIP\$" /tmp/run.tap) == $(($(grep -c . $I/kselftest-list.txt) - 3)) ]] &&
+		! grep -q "^not ok" /tmp/run.tap'
+ktap_check "... each saying why: a role not in the map, or VM only" \
+	eval '[[ $(grep -cE "^# 1\.\.0 # SKIP (VM only: |role [a-z-]+: VR_DEV_)" /tmp/run.tap) == $(($(grep -c . $I/kselftest-list.txt) - 3)) ]]'
+ktap_check "after the run every device (driver, override), route and mount is as before, vfio_reserve unloaded" \
+	eval '[[ "$before" == "$after" ]] || { diff <(echo "$before") <(echo "$after"); false; }'
+ktap_finish
