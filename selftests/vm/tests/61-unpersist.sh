@@ -8,7 +8,7 @@
 # regenerate fails. 60-persist regenerates through persist and boots it.
 # persist pins the address to the ids there (issue 15), and refuses an
 # address with no device.
-# vm-timeout: 1500
+# vm-timeout: 360
 # vr-roles: nic
 # vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
