@@ -488,7 +488,7 @@ vr_header() {
 # Outside vm.py, vr_gate saves the state of the test's devices (its roles'),
 # the module and its runtime rules, and vr_restore puts it back on exit,
 # whatever the exit: a failure, set -u, the runner's timeout (SIGTERM).
-VR_SAVED_DEVS=() VR_SAVED_MOD='' VR_SAVED_RULES='' VR_MARK=''
+VR_SAVED_DEVS=() VR_SAVED_MOD='' VR_SAVED_RULES='' VR_MARK='' VR_DYNDBG_ON=''
 
 # One device's state: "ADDR DRIVER OVERRIDE NUMVFS" ("-" for none).
 vr_dev_state() {
@@ -511,6 +511,12 @@ vr_save() {
 		VR_SAVED_DEVS+=("$(vr_dev_state "$addr")")
 	done
 	[[ -d /sys/module/vfio_reserve ]] && VR_SAVED_MOD=1 && VR_SAVED_RULES=$(vr_runtime_rules)
+	# The driver core's probe messages (probe_log), which vm.py turns on
+	# at boot: on for the test, off again after when they were.
+	if [[ -w /proc/dynamic_debug/control ]] &&
+		! grep -q 'drivers/base/dd.c:[0-9]* \[[^]]*\]really_probe =[a-z]*p' /proc/dynamic_debug/control; then
+		echo 'file drivers/base/dd.c +p' >/proc/dynamic_debug/control && VR_DYNDBG_ON=1
+	fi
 	trap vr_restore EXIT
 	trap 'exit 143' TERM
 	trap 'exit 130' INT
@@ -547,6 +553,7 @@ vr_restore() {
 		echo "# restore: $addr is $(vr_dev_state "$addr"), was $line" >&2
 		bad=1
 	done
+	[[ -z $VR_DYNDBG_ON ]] || echo 'file drivers/base/dd.c -p' >/proc/dynamic_debug/control
 	((bad && rc == 0)) && rc=$KSFT_FAIL
 	exit "$rc"
 }
@@ -584,6 +591,13 @@ vr_gate() {
 	[[ -n ${VR_KVER:-} ]] || vr_save "${devs[@]}"
 	VR_MARK="vr-test: start ${0##*/} pid $$ at $(now_us)"
 	echo "$VR_MARK" >/dev/kmsg 2>/dev/null
+}
+
+# need_module_unloaded: a test that loads the module with parameters of its
+# own skips on a host where it is loaded already.
+need_module_unloaded() {
+	[[ ! -d /sys/module/vfio_reserve ]] ||
+		ktap_exit_skip "vfio_reserve is loaded: this test loads it with parameters of its own (rmmod vfio_reserve first)"
 }
 
 # The kernel log since this test started (its marker line): what a test

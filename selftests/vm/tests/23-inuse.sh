@@ -3,7 +3,6 @@
 # A VM holding the group: release is refused (EBUSY, the device does not
 # move, the module does not block), and accepted once the VM has exited.
 # vr-roles: nic
-# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

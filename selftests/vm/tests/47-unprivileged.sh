@@ -8,7 +8,6 @@
 # vm-matrix: every-kernel
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
 # vr-roles: nic
-# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -45,7 +44,8 @@ run nobody "$VR" list
 ktap_check "list as nobody: exit 0, the same table as root's" \
 	eval '[[ $cmd_rc == 0 && $cmd_out == "$("$VR" list 2>&1)" ]]'
 run nobody "$VR" rules
-ktap_check "rules as nobody: exit 0" eval '[[ $cmd_rc == 0 && $cmd_out == "no rules" ]]'
+ktap_check "rules as nobody: exit 0, the same as root's" \
+	eval '[[ $cmd_rc == 0 && $cmd_out == "$("$VR" rules 2>&1)" ]]'
 run nobody "$VR" groups
 ktap_check "groups as nobody: exit 0, the same as root's" \
 	eval '[[ $cmd_rc == 0 && $cmd_out == "$("$VR" groups 2>&1)" ]]'
@@ -61,7 +61,7 @@ ktap_check "release $NIC1 as nobody: exit 2 (no permission), permission denied; 
 
 run nobody "$VR" add 8086:ffff
 ktap_check "add 8086:ffff as nobody: exit 2 (no permission), permission denied; no rule" \
-	eval 'denied && [[ $("$VR" rules) == "no rules" ]]'
+	eval 'denied && ! "$VR" rules | grep -q "^8086:ffff "'
 "$VR" add 8086:ffff >/dev/null
 run nobody "$VR" remove 8086:ffff
 ktap_check "remove 8086:ffff as nobody: exit 2 (no permission), permission denied; the rule root added is still there" \
