@@ -31,7 +31,7 @@ roles_ok() {
 	declare -A of=([NIC1]=nic [NIC0]=nic-twin [NVME]=sriov-pf [MF0]=mf-pair [MF1]=mf-pair
 		[HP_ADDR]=hotplug [HP_PORT]=hotplug)
 	for f in "$TOP"/selftests/vm/tests/[0-9]*.sh; do
-		roles=" $(sed -n 's/^# vr-roles: *//p' "$f") "
+		roles=" $(sed -n 's/^# vr-roles: *//p' "$f" | head -n 1) "
 		for var in "${!of[@]}"; do
 			grep -qE "\\\$\\{?$var\\b" "$f" || continue
 			role=${of[$var]}
