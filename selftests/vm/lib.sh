@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash disable=SC2034 # the constants are for the tests
-# Helpers for VM tests (bash, sourced; set -u safe):
+# Helpers for the tests (bash, sourced; set -u safe), under vm.py or on a
+# real host from an installed collection (selftests/README.md):
 #   . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-# KTAP output, the QMP control channel on ttyS1, polling, PCI and the
-# topology vm.py builds (README.md has the table).
+# KTAP output, the QMP control channel on ttyS1, polling, PCI, the device
+# map (vm/devices.map is vm.py's topology; README.md has the table), and
+# last the gate each test passes when it sources this file (what it needs,
+# and on a real host the state it must give back).
 
 [[ -n ${VR_LIB_LOADED:-} ]] && return 0
 VR_LIB_LOADED=1

@@ -1012,8 +1012,9 @@ def host_mkinitramfs(cfg, rundir, args):
 
 
 # What vr-boot-initramfs lets the guest choose of the QEMU it starts: the
-# machine, memory, devices and their backends, the console; the accelerator,
-# kernel and initramfs are the host's. Each option takes a value but these.
+# machine, memory, devices and their backends, the console (options that
+# take a value), and two flags; the accelerator, kernel and initramfs are
+# the host's.
 BOOT_INITRAMFS_OPTIONS = {"-M", "-m", "-device", "-netdev", "-serial", "-display", "-cpu"}
 BOOT_INITRAMFS_FLAGS = {"-nodefaults", "-no-reboot"}
 BOOT_INITRAMFS_TIMEOUT = 300
