@@ -71,50 +71,42 @@ static void vr_check_explain(const struct vr_opts *o, const struct vr_device *d,
 
 /*
  * Interrupt remapping: the module's answer for @d, or without it the host's
- * (vr_host_ir()): off fails unless allow_unsafe_interrupts, unknown warns.
+ * (@f's, vr_host_ir()): off fails unless allow_unsafe_interrupts, unknown
+ * warns.
  */
-static void vr_check_ir(const struct vr_opts *o, const struct vr_device *d,
-			struct vr_check *c)
+static void vr_check_ir(const struct vr_opts *o, const struct vr_facts *f,
+			const struct vr_device *d, struct vr_check *c)
 {
 	bool unsafe;
-	char why[128];
-	int ir = d->intr_remap;
+	char host[sizeof(f->host_ir_why) + 3] = "";
 
-	if (d->sysfs_only) {
-		ir = vr_host_ir(o, why, sizeof(why));
-		if (ir < 0) {
-			vr_problem(c, false, "modprobe vfio_reserve: it asks the IOMMU for this device",
-				   "interrupt remapping: cannot tell without the module: %s",
-				   why);
-			return;
-		}
-	}
-	if (ir)
+	if (d->sysfs_only && f->host_ir < 0) {
+		vr_problem(c, false, "modprobe vfio_reserve: it asks the IOMMU for this device",
+			   "interrupt remapping: cannot tell without the module: %s",
+			   f->host_ir_why);
 		return;
+	}
+	if (d->sysfs_only ? f->host_ir : d->intr_remap)
+		return;
+	if (d->sysfs_only)
+		snprintf(host, sizeof(host), " (%s)", f->host_ir_why);
 	unsafe = vr_allow_unsafe_interrupts(o);
-	vr_problem(c, !unsafe, vr_ir_fix(o), "%s%s%s%s",
+	vr_problem(c, !unsafe, vr_ir_fix(o), "%s%s",
 		   unsafe ? "no interrupt remapping; allowed only because vfio_iommu_type1.allow_unsafe_interrupts=1, which lets a guest forge interrupts" :
-		   "no interrupt remapping: vfio will refuse the device",
-		   d->sysfs_only ? " (" : "", d->sysfs_only ? why : "",
-		   d->sysfs_only ? ")" : "");
+		   "no interrupt remapping: vfio will refuse the device", host);
 }
 
 /**
  * vr_check_device() - every reason @addr cannot go to a VM now
  * @o: options
  * @addr: the device
- * @devs: the devices: the module's dump, or sysfs's (vr_read_facts())
- * @n: its size
- * @groups: their groups, from the same source
- * @ng: its size
+ * @f: the devices and groups: the module's, or sysfs's (vr_read_facts())
  * @c: filled in
  */
 void vr_check_device(const struct vr_opts *o, const char *addr,
-		     const struct vr_device *devs, size_t n,
-		     const struct vr_group *groups, size_t ng,
-		     struct vr_check *c)
+		     const struct vr_facts *f, struct vr_check *c)
 {
-	const struct vr_device *d = vr_find_device(devs, n, addr);
+	const struct vr_device *d = vr_find_device(f->devs, f->n, addr);
 	const struct vr_group *g;
 	char fix[320], users[VR_USERS_SIZE], path[PATH_MAX];
 	unsigned int i;
@@ -143,7 +135,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 			   "the IOMMU is off: %s has no IOMMU group", addr);
 		return;
 	}
-	vr_check_ir(o, d, c);
+	vr_check_ir(o, f, d, c);
 	vfio = d->driver[0] && vr_vfio_bound(o, addr);
 	if (d->target_err) {
 		snprintf(fix, sizeof(fix),
@@ -171,7 +163,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 		else
 			vr_problem(c, true, fix, "not bound to a VFIO driver (no driver)");
 	}
-	g = vr_find_group(groups, ng, d->group);
+	g = vr_find_group(f->groups, f->ng, d->group);
 	for (i = 0; g && i < g->n; i++) {
 		const struct vr_member *m = &g->members[i];
 
@@ -287,13 +279,15 @@ int vr_cmd_check(const struct vr_opts *o, int argc, char **argv)
 		free(addrs);
 		return ret;
 	}
+	if (f.sysfs)
+		f.host_ir = vr_host_ir(o, f.host_ir_why, sizeof(f.host_ir_why));
 	if (o->json) {
 		vr_json_begin(&j, o, "check", NULL);
 		vr_json_bool(&j, "module", !f.sysfs);
 		vr_json_open(&j, "devices", '[');
 	}
 	for (i = 0; i < argc - 1; i++) {
-		vr_check_device(o, addrs[i], f.devs, f.n, f.groups, f.ng, &c);
+		vr_check_device(o, addrs[i], &f, &c);
 		vr_check_print(&c, o->json ? &j : NULL);
 		failed |= c.failed;
 	}

@@ -32,9 +32,7 @@ struct vr_check {
 };
 
 void vr_check_device(const struct vr_opts *o, const char *addr,
-		     const struct vr_device *devs, size_t n,
-		     const struct vr_group *groups, size_t ng,
-		     struct vr_check *c);
+		     const struct vr_facts *f, struct vr_check *c);
 void vr_check_print(const struct vr_check *c, struct vr_json *j);
 
 #endif /* VR_CHECK_H */

@@ -80,7 +80,7 @@ bool vr_preflight(const struct vr_opts *o, char (*addrs)[VR_ADDR_SIZE], int n,
 	for (i = 0; i < n; i++) {
 		const struct vr_device *d = vr_find_device(f->devs, f->n, addrs[i]);
 
-		vr_check_device(o, addrs[i], f->devs, f->n, f->groups, f->ng, &c);
+		vr_check_device(o, addrs[i], f, &c);
 		if (c.failed || c.n)
 			vr_check_print(&c, NULL);
 		ok &= !c.failed;

@@ -175,6 +175,9 @@ struct vr_facts {
 	struct vr_rule_info *rules;
 	size_t nr;
 	bool sysfs;		/* read from sysfs: the module is not loaded */
+	/* with sysfs, for check: vr_host_ir() read once for every device */
+	int host_ir;
+	char host_ir_why[128];
 };
 
 #define VR_WANT_DEVICES	(1u << 0)
