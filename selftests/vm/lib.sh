@@ -29,6 +29,7 @@ vr_role_vars() {
 	sriov-pf) echo VR_DEV_SRIOV_PF ;;	# an SR-IOV PF
 	mf-pair) echo VR_DEV_MF0 VR_DEV_MF1 ;;	# two functions of one slot, one group
 	hotplug) echo VR_DEV_HOTPLUG VR_DEV_HOTPLUG_PORT ;; # where a hotplugged device appears, its slot
+	disk) echo VR_DEV_DISK ;;		# a disk controller with a mounted file system
 	*) return 1 ;;
 	esac
 }
@@ -64,6 +65,7 @@ MF0=${VR_DEV_MF0:-}		# e1000e, function 0 of a multifunction pair (VM)
 MF1=${VR_DEV_MF1:-}		# ich9-intel-hda, function 1: same IOMMU group as MF0
 HP_PORT=${VR_DEV_HOTPLUG_PORT:-} # an empty root port for device_add (VM)
 HP_ADDR=${VR_DEV_HOTPLUG:-}	# where a device hotplugged there appears
+DISK=${VR_DEV_DISK:-}		# AHCI with a vvfat disk (VM, 48-safety's vm-qemu)
 NINEP=0000:00:07.0	# virtio-9p: the VM's root file system, never touch
 HP_NETDEVS="hp0 hp1"	# spare QEMU netdev backends for hotplugged NICs
 E1000E_ID=8086:10d3
@@ -306,9 +308,11 @@ pci_group() {
 # 6.1 ends the line with the device's name; newer kernels print it first,
 # as dev_dbg's prefix ("pci ADDR: bus: 'pci': really_probe: probing driver
 # DRIVER with device").
+# On a host, whose log holds earlier runs, only this test's part counts
+# (test_dmesg); the VM's log is this test's from boot.
 probe_log() {
 	local addr=${2//./\\.} drv=${1//./\\.}
-	dmesg | grep -cE -- "really_probe: probing driver $drv with device $addr\$| $addr: .*really_probe: probing driver $drv with device\$" || true
+	{ if vr_on_vm; then dmesg; else test_dmesg; fi; } | grep -cE -- "really_probe: probing driver $drv with device $addr\$| $addr: .*really_probe: probing driver $drv with device\$" || true
 }
 
 # load_native DRIVER [TWIN...]: modprobe DRIVER (the module of that name) and
@@ -330,6 +334,12 @@ load_native() {
 		return 1
 	fi
 	for twin in "$@"; do
+		# A host's driver was loaded at boot and probed the twin before
+		# the probe log was on: probe it again now, as a load would.
+		if ! vr_on_vm && (($(probe_log "$drv" "$twin") == 0)); then
+			[[ $(pci_driver "$twin") == "$drv" ]] && echo "$twin" >"/sys/bus/pci/drivers/$drv/unbind"
+			[[ -n $(pci_driver "$twin") ]] || echo "$twin" >/sys/bus/pci/drivers_probe
+		fi
 		# shellcheck disable=SC2016 # eval'd
 		if ! wait_for 20 eval '(($(probe_log "$drv" "$twin") > 0))'; then
 			echo "load_native: $drv never probed $twin (driver now: '$(pci_driver "$twin")'): cannot vouch for a zero probe count" >&2
@@ -340,6 +350,74 @@ load_native() {
 		fi
 	done
 	return "$rc"
+}
+
+# --- hotplug: QEMU's slot under vm.py, sysfs remove and rescan on a host -----
+# Under vm.py the hotplug role is an empty root port (HP_PORT): hp_plug
+# device_adds an e1000e there and hp_unplug device_dels it (QMP). On a host
+# it is a device that is there (HP_ADDR): hp_unplug removes it through sysfs
+# (the driver core's orderly removal: the driver's remove runs, and blocks
+# while a user holds the device) and hp_plug rescans its bus, which finds it
+# again. hp_prepare makes a host's device absent, as the VM's slot starts.
+# Status 0 once the device is there (hp_plug) or gone (hp_unplug).
+vr_on_vm() {
+	[[ -n ${VR_KVER:-} ]]
+}
+
+# The bridge whose rescan finds HP_ADDR again (empty: the root bus), noted
+# while it is there.
+HP_PARENT=
+
+hp_prepare() {
+	vr_on_vm && return 0
+	HP_PARENT=$(pci_parent_bridge "$HP_ADDR") || HP_PARENT=
+	hp_unplug
+}
+
+hp_plug() {
+	if vr_on_vm; then
+		qmp "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"e1000e\",\"bus\":\"$HP_PORT\",\"netdev\":\"hp0\",\"id\":\"hp0\",\"romfile\":\"\"}}" >/dev/null || return 1
+	elif [[ -n $HP_PARENT ]]; then
+		echo 1 >"/sys/bus/pci/devices/$HP_PARENT/rescan" || return 1
+	else
+		echo 1 >/sys/bus/pci/rescan || return 1
+	fi
+	wait_for "$(scaled 20)" pci_exists "$HP_ADDR"
+}
+
+hp_unplug() {
+	if vr_on_vm; then
+		qmp "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"hp0\"}}" >/dev/null &&
+			qmp_wait_event "$(scaled 20)" DEVICE_DELETED "\"device\":\"hp0\"" || return 1
+	else
+		echo 1 >"/sys/bus/pci/devices/$HP_ADDR/remove" || return 1
+	fi
+	wait_for "$(scaled 10)" eval '! pci_exists "$HP_ADDR"'
+}
+
+# The native driver of ADDR: the one bound to it when the test began (a
+# host's), else the first module its modalias resolves to (the VM's e1000e,
+# which nothing binds before a test loads it; nothing is loaded here).
+native_driver() {
+	local line a drv ovr vfs
+	for line in "${VR_SAVED_DEVS[@]}"; do
+		read -r a drv ovr vfs <<<"$line"
+		[[ $a == "$1" && $drv != - && $drv != vfio-pci && $drv != pci-stub ]] &&
+			{ echo "$drv"; return 0; }
+	done
+	modprobe -R "$(cat "/sys/bus/pci/devices/$1/modalias" 2>/dev/null)" 2>/dev/null | head -n 1 | grep .
+}
+
+# start_unbound ADDR...: on a host, unbind ADDR... from their drivers
+# (vr_restore binds them again), so that the test starts as it does in the
+# VM, where nothing is bound before it loads a driver. Nothing under vm.py.
+start_unbound() {
+	local a
+	vr_on_vm && return 0
+	for a; do
+		[[ -e /sys/bus/pci/devices/$a/driver ]] && echo "$a" >"/sys/bus/pci/devices/$a/driver/unbind"
+	done
+	return 0
 }
 
 # --- the helper --------------------------------------------------------------
@@ -491,7 +569,16 @@ vr_header() {
 # Outside vm.py, vr_gate saves the state of the test's devices (its roles'),
 # the module and its runtime rules, and vr_restore puts it back on exit,
 # whatever the exit: a failure, set -u, the runner's timeout (SIGTERM).
-VR_SAVED_DEVS=() VR_SAVED_MOD='' VR_SAVED_RULES='' VR_MARK='' VR_DYNDBG_ON=''
+VR_SAVED_DEVS=() VR_SAVED_MOD='' VR_SAVED_RULES='' VR_MARK='' VR_DYNDBG_ON='' VR_DEFERRED=()
+
+# vr_defer CMD: an undo the test registers once it has changed something
+# beyond its devices (a route, an address, a link); vr_restore runs the
+# undos, last first, before it puts the devices back. (Under vm.py nothing
+# runs them: the VM goes away.) Not from inside ktap_check, whose command
+# runs in a subshell.
+vr_defer() {
+	VR_DEFERRED+=("$1")
+}
 
 # One device's state: "ADDR DRIVER OVERRIDE NUMVFS" ("-" for none).
 vr_dev_state() {
@@ -528,11 +615,20 @@ vr_save() {
 # Put back what vr_save saw; what cannot be is said on stderr (the runner
 # keeps it) and turns a passing exit into a failure.
 vr_restore() {
-	local rc=$? line addr drv ovr vfs d sel bad=0
+	local rc=$? line addr drv ovr vfs d sel i bad=0
 	trap - EXIT TERM INT
-	# background commands the test left running (a monitor)
-	kill $(jobs -p) 2>/dev/null
+	# background commands the test left running (a monitor), and what
+	# they started (a function or subshell run with & is a bash whose
+	# child is the command)
+	for line in $(jobs -p); do
+		pkill -TERM -P "$line" 2>/dev/null
+		kill "$line" 2>/dev/null
+	done
 	wait 2>/dev/null
+	for ((i = ${#VR_DEFERRED[@]} - 1; i >= 0; i--)); do
+		eval "${VR_DEFERRED[i]}" >/dev/null 2>&1 ||
+			{ echo "# restore: failed: ${VR_DEFERRED[i]}" >&2; bad=1; }
+	done
 	if [[ -d /sys/module/vfio_reserve ]]; then
 		if [[ -z $VR_SAVED_MOD ]]; then
 			rmmod vfio_reserve 2>/dev/null || { echo "# restore: rmmod vfio_reserve failed" >&2; bad=1; }
@@ -546,6 +642,16 @@ vr_restore() {
 	for line in "${VR_SAVED_DEVS[@]}"; do
 		read -r addr drv ovr vfs <<<"$line"
 		d=/sys/bus/pci/devices/$addr
+		# removed (hp_unplug) and not found again: a rescan of its bus
+		if [[ ! -e $d ]]; then
+			if [[ -n $HP_PARENT && $addr == "$HP_ADDR" ]]; then
+				echo 1 >"/sys/bus/pci/devices/$HP_PARENT/rescan"
+			else
+				echo 1 >/sys/bus/pci/rescan
+			fi
+			wait_for 20 pci_exists "$addr" ||
+				{ echo "# restore: $addr was removed and a rescan did not find it" >&2; bad=1; continue; }
+		fi
 		[[ $vfs == - || $(cat "$d/sriov_numvfs") == "$vfs" ]] ||
 			{ echo 0 >"$d/sriov_numvfs" && { [[ $vfs == 0 ]] || echo "$vfs" >"$d/sriov_numvfs"; }; }
 		[[ $(vr_dev_state "$addr") == "$line" ]] && continue
@@ -583,9 +689,12 @@ vr_gate() {
 			exit "$KSFT_FAIL"
 		fi
 		for var in $vars; do
+			# A host's hotplug device is one that is there (sysfs
+			# remove and rescan); QEMU's slot is the VM's.
+			[[ $var == VR_DEV_HOTPLUG_PORT ]] && ! vr_on_vm && continue
 			[[ -n ${!var:-} ]] ||
 				ktap_exit_skip "role $role: $var is not in the device map (VR_DEV_MAP, or the environment)"
-			[[ $var == VR_DEV_HOTPLUG* ]] && continue
+			[[ $var == VR_DEV_HOTPLUG* ]] && vr_on_vm && continue
 			[[ -e /sys/bus/pci/devices/${!var} ]] ||
 				ktap_exit_skip "role $role: $var=${!var}: no such PCI function"
 			devs+=("${!var}")

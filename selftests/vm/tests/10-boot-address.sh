@@ -5,7 +5,7 @@
 # the kernel command line goes to vfio-pci and e1000e never probes it.
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0
 # vr-roles: nic nic-twin
-# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
+# vr-vm-only: it is about the kernel command line itself (vfio_reserve.devices= at boot)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

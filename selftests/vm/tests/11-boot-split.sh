@@ -4,7 +4,7 @@
 # Identical devices split by an exclusion: 8086:10d3 but not the root-bus NIC.
 # vm-cmdline: vfio_reserve.devices=8086:10d3,!0000:00:02.0
 # vr-roles: nic nic-twin mf-pair
-# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
+# vr-vm-only: it is about the kernel command line itself (vfio_reserve.devices= at boot)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

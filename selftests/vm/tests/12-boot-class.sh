@@ -4,7 +4,7 @@
 # class:0108 reserves the NVMe controller; nvme never probes it.
 # vm-cmdline: vfio_reserve.devices=class:0108
 # vr-roles: nic nic-twin sriov-pf
-# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
+# vr-vm-only: it is about the kernel command line itself (vfio_reserve.devices= at boot)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -5,7 +5,7 @@
 # The first case comes from the kernel command line, the rest from modprobe.
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0,0000:01:00.8
 # vr-roles: nic nic-twin sriov-pf mf-pair
-# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
+# vr-vm-only: it is about the kernel command line itself (vfio_reserve.devices= at boot)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

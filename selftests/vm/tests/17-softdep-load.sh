@@ -9,7 +9,7 @@
 # vm-matrix: every-kernel
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0
 # vr-roles: nic
-# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
+# vr-vm-only: it is about the kernel command line itself (vfio_reserve.devices= at boot, with the softdep)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

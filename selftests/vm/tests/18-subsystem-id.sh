@@ -7,7 +7,7 @@
 # vm-cmdline: vfio_reserve.devices=8086:10d3:8086:1234
 # vm-qemu: -netdev user,id=n9,restrict=on -device e1000e,romfile=,netdev=n9,bus=rp4,subsys_ven=0x8086,subsys=0x1234
 # vr-roles: nic nic-twin
-# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
+# vr-vm-only: its devices are QEMU's (an e1000e with a subsystem id of its own), and vfio_reserve.devices= is on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 need_helper

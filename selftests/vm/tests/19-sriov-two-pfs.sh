@@ -6,7 +6,7 @@
 # vm-cmdline: vfio_reserve.devices=vf:0000:04:00.0
 # vm-qemu: -device nvme-subsys,id=subsys1,nqn=vr-subsys1 -device nvme,id=nvme1,bus=rp4,serial=vrnvme1,subsys=subsys1,max_ioqpairs=10,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4
 # vr-roles: sriov-pf
-# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
+# vr-vm-only: its devices are QEMU's (a second NVMe SR-IOV PF), and vfio_reserve.devices= is on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 need_helper

@@ -9,7 +9,7 @@
 # vm-cmdline: vfio_reserve.devices=0000:00:02.0#8086:10d3,0000:01:00.0#10de:2204
 # shellcheck disable=SC2016 # the checks are eval'd strings
 # vr-roles: nic nic-twin
-# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
+# vr-vm-only: it is about the kernel command line itself (vfio_reserve.devices= at boot)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

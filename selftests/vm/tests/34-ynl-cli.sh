@@ -5,11 +5,9 @@
 # YNL CLI (tools/net/ynl/pyynl/cli.py of the matrix's 7.x source tree, used
 # from there) with our spec, for every operation and the events group. What
 # it decodes must agree with sysfs and with the helper's JSON.
-# vm-cmdline: vfio_reserve.devices=0000:01:00.0
 # vm-timeout: 240
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
 # vr-roles: nic nic-twin
-# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -33,8 +31,10 @@ j = json.loads(os.environ['J']); k = json.loads(os.environ['K'])
 sys.exit(0 if ($1) else 1)"
 }
 
+need_module_unloaded
 ktap_plan 12
-ktap_check "modprobe vfio_reserve (devices=$NIC1)" modprobe vfio_reserve
+start_unbound "$NIC1"
+ktap_check "modprobe vfio_reserve devices=$NIC1" modprobe vfio_reserve devices="$NIC1"
 ktap_check "$NIC1 is on vfio-pci" wait_for 10 eval '[[ $(pci_driver "$NIC1") == vfio-pci ]]'
 ktap_diag "ynl from $KSRC"
 
@@ -73,7 +73,10 @@ ktap_check "rule-del of it: count 2" py 'j["count"] == 2'
 # subscriber prints each event as it comes (unbuffered), and is stopped
 # once the release's event is there: on a debug kernel each ynl run takes
 # many seconds.
-PYTHONUNBUFFERED=1 ynl --subscribe events --sleep 900 >/tmp/ynl-events.json 2>&1 &
+# (Not through the function ynl: $! would be a subshell, and killing it
+# would leave the CLI running for its 900 s.)
+PYTHONUNBUFFERED=1 python3 "$KSRC/tools/net/ynl/pyynl/cli.py" --spec "$SPEC" --no-schema \
+	--output-json --subscribe events --sleep 900 >/tmp/ynl-events.json 2>&1 &
 sub=$!
 sleep "$(scaled 8)"
 j=$(ynl --do device-claim --json "{\"addr\": \"$NIC0\"}" 2>&1)

@@ -6,7 +6,7 @@
 # vm-cmdline: intel_iommu=off
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
 # vr-roles: nic
-# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
+# vr-vm-only: it boots with the IOMMU off (intel_iommu=off)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
