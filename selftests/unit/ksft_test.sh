@@ -29,7 +29,7 @@ echo "TAP version 13"
 roles_ok() {
 	local f role bad=0
 	declare -A of=([NIC1]=nic [NIC0]=nic-twin [NVME]=sriov-pf [MF0]=mf-pair [MF1]=mf-pair
-		[HP_ADDR]=hotplug [HP_PORT]=hotplug)
+		[HP_ADDR]=hotplug [HP_PORT]=hotplug [DISK]=disk)
 	for f in "$TOP"/selftests/vm/tests/[0-9]*.sh; do
 		roles=" $(sed -n 's/^# vr-roles: *//p' "$f" | head -n 1) "
 		for var in "${!of[@]}"; do

@@ -36,6 +36,11 @@ CASES = [
     ("plan not kept, exit 0", ["1..3", "ok 1 a"], 0, "fail"),
     ("no plan, exit 0", ["ok 1 a"], 0, "fail"),
     ("exit 2 with no lines", [], 2, "fail"),
+    # a kernel message printed in the middle of the test's line (7.x)
+    ("a kernel message cuts the plan line", ["1..1[   65.213093] vr-test: start", "", "ok 1 a"], 0, "pass"),
+    ("... and a result line, mid-word",
+     ["1..2", "ok 1 a", "not o[   70.000001] e1000e: x", "k 2 b"], 0, "fail"),
+    ("... a passing one", ["1..2", "ok 1 a", "ok 2 b[   70.000001] e1000e: x", ""], 0, "pass"),
 ]
 
 

@@ -476,6 +476,19 @@ kmsg() {
 	echo "vr-test: $*" >/dev/kmsg
 }
 
+# kmsg_mark WHAT: a marker of its own for a part of a test (never dmesg -C:
+# a host's log is not the test's to clear); dmesg_since prints the log after
+# the last marker (nothing when there is none).
+VR_KMSG_MARK=''
+kmsg_mark() {
+	VR_KMSG_MARK="vr-test: $* (pid $$ at $(now_us))"
+	echo "$VR_KMSG_MARK" >/dev/kmsg
+}
+dmesg_since() {
+	dmesg | awk -v m="$VR_KMSG_MARK" '{ l[NR] = $0 } index($0, m) { n = NR }
+		END { if (n) for (i = n + 1; i <= NR; i++) print l[i] }'
+}
+
 # The accelerators to try, in order, for a QEMU nested in this guest, one per
 # line: TCG. KVM on the TCG CPU's emulated SVM (kvm_amd) boots a kernel 4x
 # faster (22 s against 93 s here), but it wedged the test VM for good twice
@@ -483,8 +496,11 @@ kmsg() {
 # test's whole timeout), and before that a nested kernel under it ended
 # mid-boot. VR_NESTED_KVM=1 in the guest (a vm.py --shell session) tries
 # KVM first.
+# On a real host: KVM when /dev/kvm is there, TCG after it.
 nested_accels() {
-	if [[ ${VR_NESTED_KVM:-} == 1 ]] && modprobe kvm_amd 2>/dev/null && [[ -c /dev/kvm ]]; then
+	if ! vr_on_vm; then
+		[[ -w /dev/kvm ]] && echo "-accel kvm -cpu host"
+	elif [[ ${VR_NESTED_KVM:-} == 1 ]] && modprobe kvm_amd 2>/dev/null && [[ -c /dev/kvm ]]; then
 		echo "-accel kvm -cpu qemu64"
 	fi
 	echo "-accel tcg"
@@ -578,6 +594,16 @@ VR_SAVED_DEVS=() VR_SAVED_MOD='' VR_SAVED_RULES='' VR_MARK='' VR_DYNDBG_ON='' VR
 # runs in a subshell.
 vr_defer() {
 	VR_DEFERRED+=("$1")
+}
+
+# vr_undo_last: run the last undo now (the test is done with that change)
+# and forget it; its status.
+vr_undo_last() {
+	local n=$((${#VR_DEFERRED[@]} - 1)) rc
+	((n >= 0)) || return 1
+	eval "${VR_DEFERRED[n]}" && rc=0 || rc=$?
+	unset "VR_DEFERRED[n]"
+	return "$rc"
 }
 
 # One device's state: "ADDR DRIVER OVERRIDE NUMVFS" ("-" for none).

@@ -730,8 +730,20 @@ class Verdict:
         self.init_failed = None
         self.kmemleak_scan = None  # when init.sh started its kmemleak scan
         self.kmemleak = None       # (reports, from vfio_reserve, unresolved, s)
+        self.fragment = ""         # a test's line the kernel's cut short
 
     def line(self, line, now):
+        # The console prints a kernel message (printk's own thread, from
+        # 7.x) in the middle of a test's line: "1..11[ 65.2] vr-test: ...",
+        # and the test's newline after it. What came before the timestamp
+        # is the start of the test's line; the next line that is not the
+        # kernel's ends it.
+        m = KERNEL_TS.search(line)
+        if m and m.start() > 0 and self.in_tap:
+            self.fragment += line[:m.start()]
+            line = line[m.start():]
+        elif self.fragment and not m:
+            line, self.fragment = self.fragment + line, ""
         is_kernel = KERNEL_TS.match(line) is not None
         if is_kernel and self.allow_trace:
             if self.allow_trace.search(line):

@@ -5,7 +5,7 @@
 # vm-timeout: 240
 # shellcheck disable=SC2016 # the checks are eval'ed strings
 # vr-roles: nic nic-twin sriov-pf mf-pair hotplug
-# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
+# vr-vm-only: it checks vm.py's own harness (the VM's topology, QEMU's control channel)
 set -u
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"

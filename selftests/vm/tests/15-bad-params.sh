@@ -49,14 +49,14 @@ rmmod vfio_reserve
 for c in "${cases[@]}"; do
 	IFS='|' read -r value index token pos <<<"$c"
 	want="vfio_reserve: devices=: selector $index '$token' at position $pos: "
-	dmesg -C
+	kmsg_mark "15-bad-params: devices=$value"
 	ktap_check "devices='$value' loads" insmod "$ko" "devices=$value"
 	ktap_check "devices='$value' reserves nothing; dmesg: $want" \
-		eval 'nothing_reserved && dmesg | grep -qF -- "$want"'
+		eval 'nothing_reserved && dmesg_since | grep -qF -- "$want"'
 	rmmod vfio_reserve
 done
-dmesg -C
+kmsg_mark "15-bad-params: reclaim=bogus"
 insmod "$ko" devices="$NIC1" reclaim=bogus
 ktap_check "reclaim=bogus rejects everything" \
-	eval 'nothing_reserved && dmesg | grep -qF "vfio_reserve: reclaim=bogus: expected none, stub or all; nothing is reserved"'
+	eval 'nothing_reserved && dmesg_since | grep -qF "vfio_reserve: reclaim=bogus: expected none, stub or all; nothing is reserved"'
 ktap_finish

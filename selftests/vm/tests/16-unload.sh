@@ -40,12 +40,11 @@ ktap_check "positive control: $native loaded and probed nic0 $NIC0" \
 ktap_check "$native loaded after the unload does not take nic1" \
 	eval '[[ $(pci_driver "$NIC1") == vfio-pci && $(probe_log "$native" "$NIC1") == 0 ]]'
 # The reload's part of the log: after a marker of its own.
-kmsg "reload of 16-unload pid $$"
+kmsg_mark "16-unload: the reload"
 vfio_probes=$(probe_log vfio-pci "$NIC1")
 ktap_check "loading again is idempotent" \
 	eval 'modprobe vfio_reserve devices="$NIC1" && [[ $(pci_driver "$NIC1") == vfio-pci ]] &&
-		[[ $(dmesg | awk -v m="vr-test: reload of 16-unload pid $$" "seen; index(\$0, m) { seen = 1 }" |
-			grep -c "$NIC1: vfio_reserve: reserved for vfio-pci by rule $NIC1") == 1 ]] &&
+		[[ $(dmesg_since | grep -c "$NIC1: vfio_reserve: reserved for vfio-pci by rule $NIC1") == 1 ]] &&
 		[[ $(probe_log vfio-pci "$NIC1") == "$vfio_probes" ]]'
 ktap_check "and unloads again" rmmod vfio_reserve
 ktap_finish

@@ -3,7 +3,8 @@
 # A bridge or root port matched by a wildcard is never reserved: not the
 # root ports, not the host bridge, not the ISA bridge; endpoints are, unless
 # a driver holds them (reclaim=stub).
-# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
+# vr-vm-only: its wildcard on bus 0 takes functions that no device map names (a test touches only the map's)
+# vr-destructive: a wildcard rule on bus 0 (0000:00:*.*) takes every unbound function there
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 PORTS="0000:00:03.0 0000:00:04.0 0000:00:05.0 0000:00:06.0"

@@ -19,7 +19,7 @@
 # vm-qemu: -device pci-testdev,bus=pcie.0,addr=0xa.0,multifunction=on -device pci-testdev,bus=pcie.0,addr=0xa.1 -device pci-testdev,bus=pcie.0,addr=0xa.2 -device pci-testdev,bus=pcie.0,addr=0xa.3 -device pci-testdev,bus=pcie.0,addr=0xa.4 -device pci-testdev,bus=pcie.0,addr=0xa.5 -device pci-testdev,bus=pcie.0,addr=0xa.6 -device pci-testdev,bus=pcie.0,addr=0xa.7
 # shellcheck disable=SC2016 # the checks are eval'ed strings
 # vr-roles: nic nic-twin sriov-pf mf-pair hotplug
-# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
+# vr-vm-only: its devices are QEMU's (24 pci-testdev functions, for dumps of several parts), and it hotplugs 50 times through QEMU's slot
 set -u
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"

@@ -10,7 +10,7 @@
 # vm-matrix: every-kernel
 # vm-timeout: 240
 # vm-qemu: -device pci-testdev,bus=pcie.0,addr=0x8.0
-# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
+# vr-vm-only: it uses the tests' own driver vr_testdrv, built for the VM, on QEMU's pci-testdev
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 need_helper

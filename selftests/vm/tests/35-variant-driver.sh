@@ -9,7 +9,7 @@
 # vm-matrix: every-kernel
 # shellcheck disable=SC2016 # the checks are eval'd strings
 # vr-roles: nic nic-twin
-# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
+# vr-vm-only: it uses the tests' own VFIO variant driver vr_testvariant, built for the VM
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -16,7 +16,7 @@
 # vm-cmdline: vfio_reserve.devices=0000:01:00.0@vr_testvariant,0000:00:02.0@vr_nosuchdrv
 # shellcheck disable=SC2016 # the checks are eval'd strings
 # vr-roles: nic nic-twin sriov-pf mf-pair
-# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
+# vr-vm-only: it uses the tests' own VFIO variant driver vr_testvariant, built for the VM (and vfio_reserve.devices= at boot)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

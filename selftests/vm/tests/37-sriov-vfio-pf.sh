@@ -13,7 +13,7 @@
 # vm-cmdline: vfio_reserve.devices=vf:0000:02:00.0@vr_testvariant
 # shellcheck disable=SC2016 # the checks are eval'd strings
 # vr-roles: sriov-pf
-# vr-vm-only: its module parameters or IOMMU setting are on the kernel command line
+# vr-vm-only: it uses the tests' own VFIO variant driver vr_testvariant, built for the VM (and vfio_reserve.devices= at boot)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 VF1=0000:02:00.1

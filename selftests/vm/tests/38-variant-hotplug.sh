@@ -11,7 +11,7 @@
 # device stays on the variant, in use; release gives it to e1000e.
 # shellcheck disable=SC2016 # the checks are eval'd strings
 # vr-roles: nic nic-twin hotplug
-# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
+# vr-vm-only: it uses the tests' own VFIO variant driver vr_testvariant, built for the VM, and QEMU's hotplug slot
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 QMP=$VR_SELFTESTS/vm/qmp.py

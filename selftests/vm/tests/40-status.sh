@@ -8,7 +8,7 @@
 # (DMAR table) or AMD-Vi (IVRS table, vm.py --iommu amd): the facts of the
 # IOMMU the guest has, and never "amd_iommu=on" (no such value).
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
-# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
+# vr-vm-only: it asserts the VM's own IOMMU setup (its kernel command line, the tables QEMU builds) and uses the tests' build of the helper
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

@@ -5,10 +5,12 @@
 # device the devices= parameter reserved; the table has a header and one line
 # per function; selectors filter; a bad selector is a usage error. Each
 # function's interfaces and disks, and "active" (a default route), as
-# dpdk-devbind shows them (issue 18); disks: 48-safety.
+# dpdk-devbind shows them (issue 18); disks: 48-safety. On a host, "active"
+# is checked for the map's devices (the host's own NICs and disks are
+# active too), and the default route it adds (metric 4242) is undone.
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
 # vr-roles: nic nic-twin sriov-pf mf-pair
-# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
+# vr-destructive: it adds a default route (metric 4242) through the map's NIC
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -58,7 +60,12 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 
+need_module_unloaded
 ktap_plan 17
+native=$(native_driver "$NIC0")
+# The map's devices start unbound, as in the VM (NIC1 is the one with no
+# driver that check is asked about).
+start_unbound "$NIC1"
 # Without the module: what sysfs tells (issue 18), the module's facts null.
 nomod=$("$VR" --json list 2>/tmp/nomod.err) && nrc=0 || nrc=$?
 ngroups=$("$VR" --json groups 2>/dev/null) && grc=0 || grc=$?
@@ -100,11 +107,15 @@ echo >"$(pci_dev "$NIC1")/driver_override"
 ktap_check "modprobe vfio_reserve devices=$NIC1" modprobe vfio_reserve devices="$NIC1"
 ktap_check "$NIC1 is bound to vfio-pci" \
 	wait_for 30 eval '[[ $(pci_driver "$NIC1") == vfio-pci ]]'
-modprobe e1000e
-modprobe nvme
-ktap_check "e1000e and nvme bound the others (drivers vary)" \
-	wait_for 30 eval '[[ $(pci_driver "$NIC0") == e1000e && $(pci_driver "$NVME") == nvme &&
-		$(pci_driver "$MF0") == e1000e && -z $(pci_driver "$MF1") ]]'
+if vr_on_vm; then
+	modprobe e1000e
+	modprobe nvme
+	ktap_check "e1000e and nvme bound the others (drivers vary)" \
+		wait_for 30 eval '[[ $(pci_driver "$NIC0") == e1000e && $(pci_driver "$NVME") == nvme &&
+			$(pci_driver "$MF0") == e1000e && -z $(pci_driver "$MF1") ]]'
+else
+	ktap_check "$NIC0 is on $native" wait_for 30 eval '[[ $(pci_driver "$NIC0") == "$native" ]]'
+fi
 
 doc=$("$VR" --json list 2>&1) && lrc=0 || lrc=$?
 ktap_check "list --json exits 0: one object, schema_version 1, command list, module true, devices (vfio-reserve(8))" \
@@ -122,9 +133,9 @@ ktap_check "list: a header, then one line for each of the $ndev functions" \
 		[[ $(tail -n +2 <<<"$table" | wc -l) == "$ndev" ]] &&
 		[[ $(tail -n +2 <<<"$table" | awk "{print \$1}" | sort) == "$(ls /sys/bus/pci/devices | sort)" ]]' ||
 	ktap_diag <<<"$table"
-ktap_check "list: the $NIC1 line says vfio-pci, reserved, for vfio-pci; $NIC0 says e1000e" \
+ktap_check "list: the $NIC1 line says vfio-pci, reserved, for vfio-pci; $NIC0 says $native" \
 	eval 'grep -qE "^$NIC1 +vfio-pci +reserved +vfio-pci " <<<"$table" &&
-		grep -qE "^$NIC0 +e1000e +- +- " <<<"$table"'
+		grep -qE "^$NIC0 +$native +- +- " <<<"$table"'
 # The names are libpci's, whole, as lspci -nn prints them (the oracle;
 # list has no revision or prog-if).
 names_ok() {
@@ -137,12 +148,13 @@ names_ok() {
 }
 ktap_check "list: every line ends with the device's name as lspci -nn gives it, uncut" names_ok
 
-e1000e_fns=$(for d in /sys/bus/pci/devices/*; do
-	[[ $(<"$d/vendor") == 0x8086 && $(<"$d/device") == 0x10d3 ]] && echo "${d##*/}"
+ids=$(pci_ids "$NIC1")
+same_fns=$(for d in /sys/bus/pci/devices/*; do
+	[[ $(<"$d/vendor") == "0x${ids%:*}" && $(<"$d/device") == "0x${ids#*:}" ]] && echo "${d##*/}"
 done | sort)
-sel_table=$("$VR" list 8086:10d3 2>&1) && src=0 || src=$?
-ktap_check "list 8086:10d3 lists exactly the e1000e functions (${e1000e_fns//$'\n'/ })" \
-	eval '[[ $src == 0 && $(tail -n +2 <<<"$sel_table" | awk "{print \$1}" | sort) == "$e1000e_fns" ]]' ||
+sel_table=$("$VR" list "$ids" 2>&1) && src=0 || src=$?
+ktap_check "list $ids lists exactly the functions with those ids (${same_fns//$'\n'/ })" \
+	eval '[[ $src == 0 && $(tail -n +2 <<<"$sel_table" | awk "{print \$1}" | sort) == "$same_fns" ]]' ||
 	ktap_diag <<<"$sel_table"
 sel_json=$(vrjson list "$NIC1" "$NVME" 2>&1)
 ktap_check "list --json $NIC1 $NVME lists those two" \
@@ -156,12 +168,17 @@ assert got == sorted(sys.argv[2:]), got
 # interfaces and disks (sysfs the oracle), "active" when the host uses it.
 # A default route out of nic0's interface makes nic0 active.
 nic0_if=$(ls "$(pci_dev "$NIC0")/net")
-ip link set "$nic0_if" up && ip route add default dev "$nic0_if"
+ip -o link show dev "$nic0_if" | grep -q "[<,]UP[,>]" || vr_defer "ip link set dev '$nic0_if' down"
+ip link set "$nic0_if" up
+ip route add default dev "$nic0_if" metric 4242 && vr_defer "ip route del default dev '$nic0_if' metric 4242"
+# Which functions must not be active: every other one in the VM, the map's
+# others on a host (whose own NICs and disks are active).
+if vr_on_vm; then idle=all; else idle="$NIC1 $MF0 $MF1 $NVME"; fi
 uses_json=$(vrjson list 2>&1)
-ktap_check "list --json: every function's netdevs and block_devices as sysfs has them; only $NIC0 ($nic0_if, the default route) active" \
+ktap_check "list --json: every function's netdevs and block_devices as sysfs has them; $NIC0 ($nic0_if, the default route) active, ${idle/all/every other} not" \
 	python3 -c '
 import json, os, sys
-nic0 = sys.argv[2]
+nic0, idle = sys.argv[2], sys.argv[3].split()
 def disks(addr):
     out = []
     for b in os.listdir("/sys/class/block"):
@@ -174,16 +191,21 @@ for d in json.loads(sys.argv[1]):
     want_net = sorted(os.listdir(net)) if os.path.isdir(net) else []
     assert sorted(d["netdevs"]) == want_net, (a, d["netdevs"], want_net)
     assert sorted(d["block_devices"]) == disks(a), (a, d["block_devices"])
-    assert d["active"] == (a == nic0), (a, d["active"], d["active_why"])
-' "$uses_json" "$NIC0"
+    if a == nic0:
+        assert d["active"], (a, d["active"], d["active_why"])
+    elif idle == ["all"] or a in idle:
+        assert not d["active"], (a, d["active"], d["active_why"])
+' "$uses_json" "$NIC0" "$idle"
 table=$("$VR" list 2>&1)
-ktap_check "list: $NIC0's line ends in if=$nic0_if *Active*, $MF0's in if= alone" \
+mf0_if=$(ls "$(pci_dev "$MF0")/net" 2>/dev/null | head -n 1)
+ktap_check "list: $NIC0's line ends in if=$nic0_if *Active*, $MF0's in ${mf0_if:+if=$mf0_if alone}${mf0_if:-its device name (no interface)}" \
 	eval 'grep -qE "^$NIC0 .* if=$nic0_if \*Active\*$" <<<"$table" &&
-		grep -qE "^$MF0 .*\] if=[a-z0-9]+$" <<<"$table"' || ktap_diag <<<"$table"
+		if [[ -n $mf0_if ]]; then grep -qE "^$MF0 .*\] if=$mf0_if$" <<<"$table";
+		else grep -qE "^$MF0 .*\]$" <<<"$table"; fi' || ktap_diag <<<"$table"
 run "$VR" check "$NIC0"
 ktap_check "check $NIC0 names its interface, active, and why (the default route)" \
 	eval 'grep -q "has:  interfaces $nic0_if; \*Active\*" <<<"$cmd_out" && grep -q "default route" <<<"$cmd_out"'
-ip route del default dev "$nic0_if"
+vr_undo_last	# the default route
 
 bad_out=$("$VR" list 'bad!sel' 2>&1) && brc=0 || brc=$?
 ktap_check "list 'bad!sel' exits 2 naming the token" \

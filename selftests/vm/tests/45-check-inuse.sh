@@ -4,11 +4,10 @@
 # fails and names that QEMU's pid and its VM (started as libvirt starts it,
 # -name guest=NAME: the domain is named); release is refused, names the pid and
 # leaves the device on vfio-pci; once QEMU is gone, release gives the NIC back
-# to e1000e.
+# to its native driver (e1000e in the VM).
 # vm-timeout: 300
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
 # vr-roles: nic
-# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -29,8 +28,9 @@ in_use_json() {
 }
 
 ktap_plan 11
-modprobe e1000e
-ktap_check "$NIC1 is on e1000e" wait_for 30 eval '[[ $(pci_driver "$NIC1") == e1000e ]]'
+native=$(native_driver "$NIC1")
+modprobe "$native"
+ktap_check "$NIC1 is on $native" wait_for 30 eval '[[ $(pci_driver "$NIC1") == "$native" ]]'
 ktap_check "modprobe vfio_reserve" modprobe vfio_reserve
 run "$VR" claim "$NIC1"
 group=$(pci_group "$NIC1")
@@ -62,8 +62,8 @@ wait "$qpid" 2>/dev/null
 ktap_check "QEMU is gone: list --json says not in use" \
 	wait_for 30 eval '[[ $(in_use_json "$NIC1") == False ]]'
 run "$VR" release "$NIC1"
-ktap_check "release $NIC1 now succeeds: back on e1000e (sysfs)" \
-	eval '[[ $cmd_rc == 0 ]] && wait_for 30 eval "[[ \$(pci_driver $NIC1) == e1000e ]]"'
-ktap_check "and check $NIC1 says it is bound to e1000e (exit 1)" \
-	eval '"$VR" check "$NIC1" | grep -q "bound to e1000e, which is not a VFIO driver"; [[ ${PIPESTATUS[0]} == 1 ]]'
+ktap_check "release $NIC1 now succeeds: back on $native (sysfs)" \
+	eval '[[ $cmd_rc == 0 ]] && wait_for 30 eval "[[ \$(pci_driver $NIC1) == $native ]]"'
+ktap_check "and check $NIC1 says it is bound to $native (exit 1)" \
+	eval '"$VR" check "$NIC1" | grep -q "bound to $native, which is not a VFIO driver"; [[ ${PIPESTATUS[0]} == 1 ]]'
 ktap_finish

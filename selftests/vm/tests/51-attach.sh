@@ -1,21 +1,24 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # attach hotplugs a reserved NIC into a running nested QEMU, detach takes it
-# out again (DEVICE_DELETED), and release then returns it to e1000e. Before
+# out again (DEVICE_DELETED), and release then returns it to its native
+# driver (e1000e in the VM). Before
 # that, a QEMU run as nobody with a 64 KiB memlock limit is refused, by its
 # own limit and rights (SO_PEERCRED), not the caller's, and gets nothing.
 # vr-roles: nic
-# vr-vm-only: it drives QEMU through vm.py's control channel (hotplug, QMP)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 QMP=$VR_SELFTESTS/vm/qmp.py
 
+ids=$(pci_ids "$NIC1")
 has_nic() {
-	$QMP /tmp/a.sock pci-ids | grep -qx 8086:10d3
+	$QMP /tmp/a.sock pci-ids | grep -qx "$ids"
 }
 
 ktap_plan 8
-modprobe e1000e
+native=$(native_driver "$NIC1")
+modprobe "$native"
+rm -f /tmp/nb.sock /tmp/a.sock
 modprobe vfio_reserve
 $VR claim "$NIC1" >/dev/null
 group=$(pci_group "$NIC1")
@@ -29,8 +32,8 @@ run $VR attach --qmp /tmp/nb.sock "$NIC1" --id nic --bus rp
 ktap_check "attach into a QEMU of uid 65534 (memlock 64 KiB): refused (exit 1) by that QEMU's memlock and its access to /dev/vfio/$group" \
 	eval '[[ $cmd_rc == 1 ]] && grep -q "QEMU (pid [0-9]*, uid 65534) may lock 0 MiB, but VFIO pins its guest.s 128 MiB" <<<"$cmd_out" &&
 		grep -q "QEMU (pid [0-9]*, uid 65534) cannot open /dev/vfio/$group" <<<"$cmd_out"'
-ktap_check "... and that QEMU got nothing: no 8086:10d3 in its query-pci" \
-	eval '! $QMP /tmp/nb.sock pci-ids | grep -qx 8086:10d3'
+ktap_check "... and that QEMU got nothing: no $ids in its query-pci" \
+	eval '! $QMP /tmp/nb.sock pci-ids | grep -qx "$ids"'
 kill $nb; wait $nb 2>/dev/null
 
 # Native PCIe hotplug on a root port: the firmware numbers the buses (so
@@ -46,14 +49,14 @@ ktap_check "attach --qmp hotplugs the NIC" \
 	$VR attach --qmp /tmp/a.sock "$NIC1" --id nic --bus rp
 # wait_for: seen once with four QEMUs on the host, query-pci right after the
 # attach did not show the NIC, which was there moments later.
-ktap_check "query-pci of the nested QEMU shows 8086:10d3" wait_for 30 has_nic ||
+ktap_check "query-pci of the nested QEMU shows $ids" wait_for 30 has_nic ||
 	$QMP /tmp/a.sock query-pci | ktap_diag
 ktap_check "release is refused while the nested VM holds it" \
 	eval '! $VR release "$NIC1" 2>/dev/null && [[ $(pci_driver "$NIC1") == vfio-pci ]]'
 ktap_check "detach --qmp removes it (waits for DEVICE_DELETED)" \
 	$VR detach --qmp /tmp/a.sock nic
 ktap_check "it is gone from query-pci" eval '! has_nic'
-ktap_check "release returns it to e1000e" \
-	eval '$VR release "$NIC1" && wait_for 10 eval "[[ \$(pci_driver $NIC1) == e1000e ]]"'
+ktap_check "release returns it to $native" \
+	eval '$VR release "$NIC1" && wait_for 10 eval "[[ \$(pci_driver $NIC1) == $native ]]"'
 kill $q; wait $q 2>/dev/null
 ktap_finish

@@ -3,19 +3,26 @@
 # libvirt XML: the address in hex, managed='no', valid for libvirt's schema
 # when virt-xml-validate is installed.
 # vr-roles: mf-pair
-# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
+# ADDR as libvirt's <address> element has it.
+libvirt_address() {
+	local d b s f
+	IFS=':.' read -r d b s f <<<"$1"
+	printf "<address domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/>\n" \
+		"0x$d" "0x$b" "0x$s" "0x$f"
+}
+
 ktap_plan 3
-xml=$($VR libvirt "$MF1" 0000:02:00.2)
+xml=$($VR libvirt "$MF1" "$MF0")
 ktap_check "hostdev elements with domain/bus/slot/function in hex" \
 	eval 'grep -q "<hostdev mode=.subsystem. type=.pci. managed=.no.>" <<<"$xml" &&
-		grep -q "<address domain=.0x0000. bus=.0x03. slot=.0x00. function=.0x1./>" <<<"$xml" &&
-		grep -q "<address domain=.0x0000. bus=.0x02. slot=.0x00. function=.0x2./>" <<<"$xml"'
+		grep -qF "$(libvirt_address "$MF1")" <<<"$xml" &&
+		grep -qF "$(libvirt_address "$MF0")" <<<"$xml"'
 ktap_diag <<<"$xml"
-ktap_check "a bad address is a usage error" \
-	eval '$VR libvirt 0000:03:00.9 >/dev/null 2>&1; (( $? == 2 ))'
+ktap_check "a bad address (function 9) is a usage error" \
+	eval '$VR libvirt "${MF0%.*}.9" >/dev/null 2>&1; (( $? == 2 ))'
 if command -v virt-xml-validate >/dev/null; then
 	cat >/tmp/dom.xml <<-XML
 	<domain type='kvm'><name>vr</name><memory>65536</memory>

@@ -20,7 +20,7 @@
 # vm-qemu: -drive driver=null-co,read-zeroes=on,size=1073741824,if=none,id=d1,snapshot=on -device nvme,serial=vrsafe1,drive=d1,bus=rp4
 # vm-timeout: 240
 # shellcheck disable=SC2016,SC2034 # the checks are eval'd strings
-# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
+# vr-vm-only: it makes file systems and LVM volumes on QEMU's blank disks
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

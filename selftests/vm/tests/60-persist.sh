@@ -13,7 +13,8 @@
 # (TCG, some 30 s), elsewhere nested (some 600 s nested in a TCG guest).
 # vm-timeout: 360
 # vr-roles: nic
-# vr-vm-only: not yet made safe for a real host (issue 19: restore what it changes, log markers for dmesg -C)
+# vr-vm-only: it regenerates the running kernel's initramfs (in the VM over tmpfs overlays of /etc, /boot and /var): a host's could be left unbootable
+# vr-destructive: it writes the boot configuration (/etc/modprobe.d) and regenerates the initramfs
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
