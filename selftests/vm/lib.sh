@@ -364,6 +364,15 @@ vr_on_vm() {
 	[[ -n ${VR_KVER:-} ]]
 }
 
+# pci_rescan [BRIDGE]: rescan the bus behind BRIDGE, or every bus.
+pci_rescan() {
+	if [[ -n ${1:-} ]]; then
+		echo 1 >"/sys/bus/pci/devices/$1/rescan"
+	else
+		echo 1 >/sys/bus/pci/rescan
+	fi
+}
+
 # The bridge whose rescan finds HP_ADDR again (empty: the root bus), noted
 # while it is there.
 HP_PARENT=
@@ -377,10 +386,8 @@ hp_prepare() {
 hp_plug() {
 	if vr_on_vm; then
 		qmp "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"e1000e\",\"bus\":\"$HP_PORT\",\"netdev\":\"hp0\",\"id\":\"hp0\",\"romfile\":\"\"}}" >/dev/null || return 1
-	elif [[ -n $HP_PARENT ]]; then
-		echo 1 >"/sys/bus/pci/devices/$HP_PARENT/rescan" || return 1
 	else
-		echo 1 >/sys/bus/pci/rescan || return 1
+		pci_rescan "$HP_PARENT" || return 1
 	fi
 	wait_for "$(scaled 20)" pci_exists "$HP_ADDR"
 }
@@ -393,6 +400,19 @@ hp_unplug() {
 		echo 1 >"/sys/bus/pci/devices/$HP_ADDR/remove" || return 1
 	fi
 	wait_for "$(scaled 10)" eval '! pci_exists "$HP_ADDR"'
+}
+
+# hp_control: "DRIVER DEVICE", the hotplug device's native driver and a
+# device it may take, for the positive control of "DRIVER never probed the
+# hotplugged device": e1000e and the twin NIC in the VM; on a host the
+# hotplug device's own driver and the device itself, before hp_prepare
+# removes it ("-" for a driver it cannot tell).
+hp_control() {
+	if vr_on_vm; then
+		echo "e1000e $NIC0"
+	else
+		echo "$(native_driver "$HP_ADDR" || echo -) $HP_ADDR"
+	fi
 }
 
 # The native driver of ADDR: the one bound to it when the test began (a
@@ -641,14 +661,14 @@ vr_save() {
 # Put back what vr_save saw; what cannot be is said on stderr (the runner
 # keeps it) and turns a passing exit into a failure.
 vr_restore() {
-	local rc=$? line addr drv ovr vfs d sel i bad=0
+	local rc=$? line pid addr drv ovr vfs d sel i bad=0
 	trap - EXIT TERM INT
 	# background commands the test left running (a monitor), and what
 	# they started (a function or subshell run with & is a bash whose
 	# child is the command)
-	for line in $(jobs -p); do
-		pkill -TERM -P "$line" 2>/dev/null
-		kill "$line" 2>/dev/null
+	for pid in $(jobs -p); do
+		pkill -TERM -P "$pid" 2>/dev/null
+		kill "$pid" 2>/dev/null
 	done
 	wait 2>/dev/null
 	for ((i = ${#VR_DEFERRED[@]} - 1; i >= 0; i--)); do
@@ -670,11 +690,7 @@ vr_restore() {
 		d=/sys/bus/pci/devices/$addr
 		# removed (hp_unplug) and not found again: a rescan of its bus
 		if [[ ! -e $d ]]; then
-			if [[ -n $HP_PARENT && $addr == "$HP_ADDR" ]]; then
-				echo 1 >"/sys/bus/pci/devices/$HP_PARENT/rescan"
-			else
-				echo 1 >/sys/bus/pci/rescan
-			fi
+			if [[ $addr == "$HP_ADDR" ]]; then pci_rescan "$HP_PARENT"; else pci_rescan; fi
 			wait_for 20 pci_exists "$addr" ||
 				{ echo "# restore: $addr was removed and a rescan did not find it" >&2; bad=1; continue; }
 		fi

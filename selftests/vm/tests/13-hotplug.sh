@@ -12,10 +12,8 @@ set -u
 
 need_module_unloaded
 ktap_plan 7
-# The positive control for "never probed" below: the native driver loaded
-# and probes a device it may take (the VM's twin; a host's hotplug device,
-# before it goes).
-if vr_on_vm; then native=e1000e twin=$NIC0; else native=$(native_driver "$HP_ADDR") twin=$HP_ADDR; fi
+# The positive control for "never probed" below (lib.sh, hp_control).
+read -r native twin < <(hp_control)
 ktap_check "positive control: $native loaded and probed $twin" \
 	load_native "$native" "$twin"
 modprobe vfio-pci

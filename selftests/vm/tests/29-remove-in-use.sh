@@ -52,7 +52,7 @@ ktap_check "... and the module forgot it: logged, 0 reserved" \
 	eval 'test_dmesg | grep -q "$NIC1: vfio_reserve: removed while reserved" &&
 		$VR status | grep -q ", 0 reserved,"'
 before=$(probe_log "$native" "$NIC1")
-if [[ -n $parent ]]; then echo 1 >"/sys/bus/pci/devices/$parent/rescan"; else echo 1 >/sys/bus/pci/rescan; fi
+pci_rescan "$parent"
 ktap_check "a rescan finds it again, and it is bound to vfio-pci on arrival" \
 	wait_for 20 eval '[[ $(pci_driver "$NIC1") == vfio-pci ]]'
 ktap_check "$native never probed it, vfio-pci did" \
@@ -61,13 +61,10 @@ ktap_check "vfio-reserve remove $NIC1 (the rule), release $NIC1" eval '$VR remov
 ktap_check "... and $native has it again" \
 	wait_for 20 eval '[[ $(pci_driver "$NIC1") == "$native" ]]'
 # A claim with no rule lasts as long as the device (vfio-reserve(8), claim).
-rescan() {
-	if [[ -n $parent ]]; then echo 1 >"/sys/bus/pci/devices/$parent/rescan"; else echo 1 >/sys/bus/pci/rescan; fi
-}
 ktap_check "claim $NIC1 (no rule), then remove it: gone" \
 	eval '$VR claim "$NIC1" >/dev/null && echo 1 >"$(pci_dev "$NIC1")/remove" &&
 		wait_for 20 eval "! pci_exists $NIC1"'
-rescan
+pci_rescan "$parent"
 ktap_check "a rescan finds it unreserved: $native takes it, the module lists it as nothing of its own" \
 	eval 'wait_for 20 eval "[[ \$(pci_driver $NIC1) == $native ]]" &&
 		vrjson list | grep -q "\"address\":\"$NIC1\".*\"state\":\"none\""'
