@@ -263,7 +263,10 @@ static int vr_fill_dev_with(struct sk_buff *skb, struct pci_dev *pdev,
 	    vr_put_str(skb, VFIO_RESERVE_A_DEV_PF_ADDR, f->pf_addr) ||
 	    vr_put_str(skb, VFIO_RESERVE_A_DEV_TARGET, f->target) ||
 	    (f->target_err &&
-	     nla_put_u8(skb, VFIO_RESERVE_A_DEV_TARGET_ERROR, f->target_err))) {
+	     nla_put_u8(skb, VFIO_RESERVE_A_DEV_TARGET_ERROR, f->target_err)) ||
+	    nla_put_u8(skb, VFIO_RESERVE_A_DEV_MSI_ISOLATED, f->msi_isolated) ||
+	    nla_put_u8(skb, VFIO_RESERVE_A_DEV_VFIO_OPEN, f->vfio_open) ||
+	    vr_put_str(skb, VFIO_RESERVE_A_DEV_VFIO_CDEV, f->vfio_cdev)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

@@ -139,17 +139,62 @@ static int vr_count_dma_drivers(struct device *dev, void *data)
 	return 0;
 }
 
+/* The VFIO device of a PCI function, as vr_vfio_get() finds it. */
+struct vr_vfio {
+	char cdev[VR_VFIO_NAME_SIZE];
+	bool open;
+};
+
+static int vr_vfio_child(struct device *child, void *data)
+{
+	struct vr_vfio *v = data;
+
+	if (!child->class || strcmp(child->class->name, "vfio-dev"))
+		return 0;
+	/* A cdev (CONFIG_VFIO_DEVICE_CDEV) gives it a device number. */
+	if (child->devt)
+		strscpy(v->cdev, dev_name(child), sizeof(v->cdev));
+	v->open = vr_vfio_open(child);
+	return 1;
+}
+
 /*
- * Claimed by a user (a VFIO container or iommufd, that is a VM). The core
- * counts kernel drivers using the DMA API as owners too, but the two can
- * never own a group together, so a claimed group without such a driver is
- * claimed by a user.
+ * The VFIO device a VFIO driver (vfio-pci or a variant) registered for
+ * @pdev: its child in class vfio-dev, which exists while that driver is
+ * bound. The walk of the children holds a reference on each.
+ */
+static void vr_vfio_get(struct pci_dev *pdev, struct vr_vfio *v)
+{
+	memset(v, 0, sizeof(*v));
+	device_for_each_child(&pdev->dev, v, vr_vfio_child);
+}
+
+static int vr_member_vfio_open(struct device *dev, void *data)
+{
+	struct vr_vfio v;
+
+	if (dev_is_pci(dev)) {
+		vr_vfio_get(to_pci_dev(dev), &v);
+		if (v.open)
+			*(bool *)data = true;
+	}
+	return 0;
+}
+
+/*
+ * In use by a user (a VFIO container or iommufd, that is a VM), by
+ * whichever path. The core counts kernel drivers using the DMA API as
+ * owners too, but the two can never own a group together, so a claimed
+ * group without such a driver is claimed by a user. A cdev open but not
+ * yet bound to an iommufd claims nothing, nor does a group's device fd
+ * before its container is set: an open VFIO device of any member counts
+ * as well, because unbinding its driver would wait for that user.
  */
 bool vr_group_in_use(struct pci_dev *pdev)
 {
 	struct iommu_group *group = iommu_group_get(&pdev->dev);
 	unsigned int kernel_users = 0;
-	bool claimed;
+	bool claimed, open = false;
 
 	if (!group)
 		return false;
@@ -157,13 +202,15 @@ bool vr_group_in_use(struct pci_dev *pdev)
 	if (claimed)
 		iommu_group_for_each_dev(group, &kernel_users,
 					 vr_count_dma_drivers);
+	iommu_group_for_each_dev(group, &open, vr_member_vfio_open);
 	iommu_group_put(group);
-	return claimed && !kernel_users;
+	return (claimed && !kernel_users) || open;
 }
 
 void vr_facts_get(struct pci_dev *pdev, struct vr_facts *f)
 {
 	struct iommu_group *group;
+	struct vr_vfio vfio;
 
 	memset(f, 0, sizeof(*f));
 	strscpy(f->addr, pci_name(pdev), sizeof(f->addr));
@@ -176,10 +223,14 @@ void vr_facts_get(struct pci_dev *pdev, struct vr_facts *f)
 	if (group) {
 		f->has_group = true;
 		f->group = iommu_group_id(group);
+		f->msi_isolated = vr_group_msi_isolated(group);
 		iommu_group_put(group);
 	}
 	f->intr_remap = vr_intr_remap(pdev);
 	f->in_use = vr_group_in_use(pdev);
+	vr_vfio_get(pdev, &vfio);
+	f->vfio_open = vfio.open;
+	strscpy(f->vfio_cdev, vfio.cdev, sizeof(f->vfio_cdev));
 	f->bridge = !vr_eligible(pdev);
 	vr_reset_methods(pdev, f->reset, sizeof(f->reset));
 #ifdef CONFIG_PCI_IOV

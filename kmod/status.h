@@ -18,6 +18,7 @@
 #define VR_DRV_NAME_SIZE	32
 #define VR_OVERRIDE_SIZE	64
 #define VR_RESET_SIZE		64
+#define VR_VFIO_NAME_SIZE	16	/* "vfio" and an index */
 
 struct vr_facts {
 	char addr[VFIO_RESERVE_ADDR_SIZE];
@@ -33,7 +34,10 @@ struct vr_facts {
 	bool has_group;
 	u32 group;
 	bool intr_remap;
+	bool msi_isolated;	/* the whole group's */
 	bool in_use;
+	bool vfio_open;
+	char vfio_cdev[VR_VFIO_NAME_SIZE];	/* "" without a cdev */
 	bool bridge;
 	char reset[VR_RESET_SIZE];
 	bool is_pf;

@@ -96,6 +96,59 @@ static void vr_check_ir(const struct vr_opts *o, const struct vr_facts *f,
 		   "no interrupt remapping: vfio will refuse the device", host);
 }
 
+/*
+ * Who holds @d through VFIO: its group's node or any member's cdev (a
+ * cdev is per device, and one open member's keeps the group in use).
+ */
+static int vr_group_users(const struct vr_opts *o, const struct vr_device *d,
+			  const struct vr_group *g, char *buf, size_t size)
+{
+	unsigned int i;
+	int n = vr_device_users(o, d->addr, buf, size);
+
+	for (i = 0; n <= 0 && g && i < g->n; i++)
+		if (strcmp(g->members[i].addr, d->addr))
+			n = vr_device_users(o, g->members[i].addr, buf, size);
+	return n;
+}
+
+/*
+ * The iommufd path (CONFIG_IOMMUFD, CONFIG_VFIO_DEVICE_CDEV, 6.6 on):
+ * /dev/iommu, the device's cdev, and isolated MSI for its whole group,
+ * which iommufd requires of a bind unless iommufd.allow_unsafe_interrupts
+ * is set. A problem only where the host has that path and it would refuse.
+ */
+static void vr_check_iommufd(const struct vr_opts *o, const struct vr_facts *f,
+			     const struct vr_device *d, struct vr_check *c)
+{
+	char path[PATH_MAX], val[8];
+	bool unsafe;
+
+	c->has_iommufd = true;
+	snprintf(path, sizeof(path), "%s/iommu", o->dev);
+	c->dev_iommu = !access(path, F_OK);
+	if (d->vfio_cdev[0])
+		snprintf(c->cdev, sizeof(c->cdev), "%s/vfio/devices/%s", o->dev,
+			 d->vfio_cdev);
+	c->msi_isolated = d->sysfs_only ? (f->host_ir < 0 ? -1 : f->host_ir > 0) :
+			  d->msi_isolated;
+	if (!c->dev_iommu || !c->cdev[0] || c->msi_isolated)
+		return;
+	snprintf(path, sizeof(path), "%s/module/iommufd/parameters/allow_unsafe_interrupts",
+		 o->sysfs);
+	unsafe = !vr_read_line(path, val, sizeof(val)) && val[0] == 'Y';
+	if (c->msi_isolated < 0)
+		vr_problem(c, false, "modprobe vfio_reserve: it asks the IOMMU for this device",
+			   "iommufd: cannot tell without the module whether IOMMU group %u has isolated MSI, which iommufd requires",
+			   d->group);
+	else
+		vr_problem(c, false, unsafe ? vr_ir_fix(o) :
+			   "assign it through the group (/dev/vfio/N, without --iommufd), or turn interrupt remapping on",
+			   unsafe ? "iommufd: IOMMU group %u has no isolated MSI; bound only because iommufd.allow_unsafe_interrupts=1, which lets a guest forge interrupts" :
+			   "iommufd: IOMMU group %u has no isolated MSI: iommufd will refuse to bind %s",
+			   d->group, c->cdev);
+}
+
 /**
  * vr_check_device() - every reason @addr cannot go to a VM now
  * @o: options
@@ -177,7 +230,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 	}
 	/* without the module, a device's in_use is its own: the group's is all */
 	if (d->in_use || (d->sysfs_only && g && g->in_use)) {
-		if (vr_vfio_users(o, d->group, users, sizeof(users)) > 0)
+		if (vr_group_users(o, d, g, users, sizeof(users)) > 0)
 			vr_problem(c, true, "stop that VM, or detach the device from it",
 				   "in use: IOMMU group %u is held by %s", d->group,
 				   users);
@@ -190,6 +243,8 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 			   "in use: cannot tell; without the module only root sees which processes hold /dev/vfio/%u",
 			   d->group);
 	}
+	if (vfio)
+		vr_check_iommufd(o, f, d, c);
 	if (vfio) {
 		snprintf(path, sizeof(path), "%s/vfio/%u", o->dev, d->group);
 		if (access(path, F_OK))
@@ -221,6 +276,18 @@ void vr_check_print(const struct vr_check *c, struct vr_json *j)
 		if (c->explain[0])
 			vr_json_str(j, "explain", c->explain);
 		vr_json_uses(j, &c->uses);
+		if (c->has_iommufd) {
+			vr_json_open(j, "iommufd", '{');
+			vr_json_bool(j, "dev_iommu", c->dev_iommu);
+			vr_json_opt_str(j, "cdev", c->cdev);
+			if (c->msi_isolated < 0)
+				vr_json_null(j, "msi_isolated");
+			else
+				vr_json_bool(j, "msi_isolated", c->msi_isolated);
+			vr_json_close(j, '}');
+		} else {
+			vr_json_null(j, "iommufd");
+		}
 		vr_json_int(j, "more_problems", c->more);
 		vr_json_open(j, "problems", '[');
 		for (i = 0; i < c->n; i++) {
@@ -251,6 +318,13 @@ void vr_check_print(const struct vr_check *c, struct vr_json *j)
 		       c->uses.active ? "; *Active*: the host uses it" : "");
 	if (c->uses.active)
 		printf("        %s\n", c->uses.why);
+	if (c->has_iommufd && c->cdev[0])
+		printf("  iommufd: %s; %s; MSI %s\n", c->cdev,
+		       c->dev_iommu ? "/dev/iommu present" : "no /dev/iommu (modprobe iommufd)",
+		       c->msi_isolated < 0 ? "isolation unknown" :
+		       c->msi_isolated ? "isolated" : "not isolated");
+	else if (c->has_iommufd)
+		printf("  iommufd: no VFIO device cdev (kernel without CONFIG_VFIO_DEVICE_CDEV): the group path only\n");
 	for (i = 0; i < c->n; i++) {
 		printf("  %s  %s\n", c->p[i].fail ? "FAIL" : "WARN", c->p[i].what);
 		if (c->p[i].fix[0])

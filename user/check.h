@@ -25,6 +25,11 @@ struct vr_check {
 	char driver[VR_NAME_SIZE];	/* bound, "" when none */
 	char explain[1024];		/* --explain: why its target */
 	struct vr_uses uses;		/* its interfaces and disks */
+	/* the iommufd path, for a device on a VFIO driver (has_iommufd) */
+	bool has_iommufd;
+	bool dev_iommu;			/* /dev/iommu exists */
+	char cdev[VR_NAME_SIZE + 32];	/* "/dev/vfio/devices/vfio0", "" */
+	int msi_isolated;		/* the group's; -1 unknown */
 	bool failed;
 	unsigned int n;
 	unsigned int more;		/* problems past VR_MAX_PROBLEMS */

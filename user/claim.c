@@ -193,11 +193,11 @@ int vr_cmd_release(const struct vr_opts *o, int argc, char **argv)
 		code = VR_EXIT_FAIL;	/* refused; vr_nl_fail() may say 2 */
 		ret = vr_nl_device(&nl, VFIO_RESERVE_CMD_DEVICE_RELEASE,
 				   addrs[i], &d);
-		/* Refused while in use: say by whom. */
+		/* Refused while in use: say by whom (its group or cdev). */
 		if (ret == -EBUSY &&
 		    !vr_nl_device(&nl, VFIO_RESERVE_CMD_DEVICE_GET, addrs[i], &d) &&
 		    d.has_group &&
-		    vr_vfio_users(o, d.group, users, sizeof(users)) > 0)
+		    vr_device_users(o, addrs[i], users, sizeof(users)) > 0)
 			vr_err("%s: refused, its IOMMU group %u is in use by %s: stop that VM first",
 			       what, d.group, users);
 		else if (ret)

@@ -177,6 +177,7 @@ void vr_json_uses(struct vr_json *j, const struct vr_uses *u)
 	vr_json_words(j, "block_devices", u->blocks);
 	vr_json_bool(j, "active", u->active);
 	vr_json_opt_str(j, "active_why", u->active ? u->why : NULL);
+	vr_json_opt_str(j, "held_by", u->holders);
 }
 
 void vr_json_device(struct vr_json *j, const struct vr_device *d,
@@ -218,6 +219,12 @@ void vr_json_device(struct vr_json *j, const struct vr_device *d,
 	else
 		vr_json_bool(j, "interrupt_remapping", d->intr_remap);
 	vr_json_bool(j, "in_use", d->in_use);
+	vr_json_bool(j, "vfio_open", d->vfio_open);
+	vr_json_opt_str(j, "vfio_cdev", d->vfio_cdev);
+	if (d->sysfs_only || !d->has_group)
+		vr_json_null(j, "msi_isolated");
+	else
+		vr_json_bool(j, "msi_isolated", d->msi_isolated);
 	vr_json_bool(j, "bridge", d->bridge);
 	vr_json_words(j, "reset_methods", d->reset);
 	if (d->is_pf) {

@@ -110,14 +110,15 @@ static void vr_uses_text(const struct vr_uses *u, char *buf, size_t size)
 	snprintf(blk, sizeof(blk), "%s", u->blocks);
 	vr_commas(net);
 	vr_commas(blk);
-	snprintf(buf, size, "%s%s%s%s%s", net[0] ? " if=" : "", net,
-		 blk[0] ? " block=" : "", blk, u->active ? " *Active*" : "");
+	snprintf(buf, size, "%s%s%s%s%s%s%s", net[0] ? " if=" : "", net,
+		 blk[0] ? " block=" : "", blk, u->active ? " *Active*" : "",
+		 u->holders[0] ? " held by " : "", u->holders);
 }
 
 static void vr_print_device(const struct vr_opts *o, const struct vr_device *d,
 			    const struct vr_uses *u)
 {
-	char grp[16], sriov[40], reset[VR_NAME_SIZE], name[512], uses[600];
+	char grp[16], sriov[40], reset[VR_NAME_SIZE], name[512], uses[1600];
 	char target[VR_NAME_SIZE + 2];
 
 	snprintf(grp, sizeof(grp), d->has_group ? "%u" : "-", d->group);

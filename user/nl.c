@@ -313,6 +313,12 @@ static int vr_parse_device(struct nlattr **tb, struct vr_device *d)
 	d->group = U32(VFIO_RESERVE_A_DEV_IOMMU_GROUP);
 	d->intr_remap = U8(VFIO_RESERVE_A_DEV_INTR_REMAP);
 	d->in_use = U8(VFIO_RESERVE_A_DEV_IN_USE);
+	d->vfio_open = U8(VFIO_RESERVE_A_DEV_VFIO_OPEN);
+	vr_copy_str(d->vfio_cdev, sizeof(d->vfio_cdev),
+		    tb[VFIO_RESERVE_A_DEV_VFIO_CDEV]);
+	/* a module from before MSI_ISOLATED: its interrupt remapping */
+	d->msi_isolated = tb[VFIO_RESERVE_A_DEV_MSI_ISOLATED] ?
+			  U8(VFIO_RESERVE_A_DEV_MSI_ISOLATED) : d->intr_remap;
 	d->bridge = U8(VFIO_RESERVE_A_DEV_BRIDGE);
 	d->is_pf = tb[VFIO_RESERVE_A_DEV_SRIOV_TOTALVFS];
 	d->totalvfs = U16(VFIO_RESERVE_A_DEV_SRIOV_TOTALVFS);

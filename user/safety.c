@@ -692,7 +692,8 @@ static void vr_list_add(char *buf, size_t size, const char *name)
  * @addr: the PCI function
  * @u: filled in: its network interfaces, its disks (whole ones, not
  *     partitions), and when it has either, whether the host uses it
- *     (vr_host_critical(): "active", and why)
+ *     (vr_host_critical(): "active", and why); on a VFIO driver, the
+ *     processes that hold it (vr_device_users(): root sees them all)
  */
 void vr_device_uses(const struct vr_opts *o, const char *addr,
 		    struct vr_uses *u)
@@ -702,6 +703,8 @@ void vr_device_uses(const struct vr_opts *o, const char *addr,
 	DIR *d;
 
 	memset(u, 0, sizeof(*u));
+	if (vr_vfio_bound(o, addr))
+		vr_device_users(o, addr, u->holders, sizeof(u->holders));
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/net", o->sysfs, addr);
 	d = opendir(path);
 	while (d && (e = readdir(d)))

@@ -390,6 +390,7 @@ static void vr_check_kconfig(struct vr_report *r, bool amd)
 {
 	char name[PATH_MAX], line[256], missing[512] = "";
 	bool seen[sizeof(vr_kconfig) / sizeof(vr_kconfig[0])] = { false };
+	bool iommufd_container = false;
 	size_t i, len = 0;
 	pid_t pid;
 	FILE *f;
@@ -402,6 +403,9 @@ static void vr_check_kconfig(struct vr_report *r, bool amd)
 		return;
 	}
 	while (fgets(line, sizeof(line), f)) {
+		/* iommufd's /dev/vfio/vfio stands in for type1 where built */
+		if (!strncmp(line, "CONFIG_IOMMUFD_VFIO_CONTAINER=y", 31))
+			iommufd_container = true;
 		for (i = 0; i < sizeof(vr_kconfig) / sizeof(vr_kconfig[0]); i++) {
 			const char *opt = vr_kconfig[i];
 			size_t n;
@@ -422,6 +426,8 @@ static void vr_check_kconfig(struct vr_report *r, bool amd)
 		const char *opt = amd && !strcmp(vr_kconfig[i], "CONFIG_INTEL_IOMMU") ?
 				  "CONFIG_AMD_IOMMU" : vr_kconfig[i];
 
+		if (iommufd_container && !strcmp(opt, "CONFIG_VFIO_IOMMU_TYPE1"))
+			continue;
 		if (!seen[i])
 			len += (size_t)snprintf(missing + len,
 						len < sizeof(missing) ? sizeof(missing) - len : 0,
@@ -436,10 +442,15 @@ static void vr_check_kconfig(struct vr_report *r, bool amd)
 			"kernel built without %s (%s)", missing, name);
 }
 
+/*
+ * vfio, vfio_pci and an IOMMU backend: vfio_iommu_type1 (the container,
+ * /dev/vfio/N), or iommufd (/dev/iommu with the device cdevs, or its
+ * emulation of the container), which kernels from 6.2 on may use instead.
+ */
 static void vr_check_vfio(struct vr_report *r)
 {
-	static const char *const mods[] = { "vfio", "vfio_iommu_type1", "vfio_pci" };
-	char rel[64], missing[128] = "";
+	static const char *const mods[] = { "vfio", "vfio_pci" };
+	char rel[64], missing[128] = "", backend[64] = "";
 	size_t i, len = 0;
 
 	for (i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
@@ -448,8 +459,17 @@ static void vr_check_vfio(struct vr_report *r)
 			len += (size_t)snprintf(missing + len, sizeof(missing) - len,
 						"%s%s", len ? " " : "", mods[i]);
 	}
+	if (vr_exists(r->o, "module/vfio_iommu_type1"))
+		snprintf(backend, sizeof(backend), "vfio_iommu_type1");
+	if (vr_exists(r->o, "module/iommufd"))
+		snprintf(backend + strlen(backend), sizeof(backend) - strlen(backend),
+			 "%siommufd", backend[0] ? " and " : "");
+	if (!backend[0])
+		len += (size_t)snprintf(missing + len, sizeof(missing) - len,
+					"%svfio_iommu_type1 (or iommufd)", len ? " " : "");
 	if (!missing[0])
-		vr_line(r, VR_PASS, "vfio", NULL, "vfio, vfio_iommu_type1 and vfio_pci are loaded");
+		vr_line(r, VR_PASS, "vfio", NULL, "vfio, vfio_pci and %s are loaded",
+			backend);
 	else
 		vr_line(r, VR_WARN, "vfio", "modprobe vfio-pci (vfio_reserve loads it when it reserves a device)",
 			"not loaded: %s", missing);

@@ -204,48 +204,59 @@ int vr_holders(const struct vr_opts *o, char want[][PATH_MAX],
 	return found;
 }
 
-/* Processes holding /dev/vfio/@group open (see vr_holders()). */
-int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
+/*
+ * The VFIO device cdev of @addr ("vfio0", a node in /dev/vfio/devices/)
+ * into @buf: the vfio-dev/ child a VFIO driver registers, when it has a
+ * device number (CONFIG_VFIO_DEVICE_CDEV, 6.6 on). False, "" when none.
+ */
+bool vr_vfio_cdev(const struct vr_opts *o, const char *addr, char *buf,
 		  size_t size)
 {
-	char want[1][PATH_MAX];
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
 
-	snprintf(want[0], sizeof(want[0]), "/dev/vfio/%u", group);
-	return vr_holders(o, want, 1, buf, size);
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/vfio-dev", o->sysfs,
+		 addr);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "vfio", 4))
+			continue;
+		snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/vfio-dev/%.64s/dev",
+			 o->sysfs, addr, e->d_name);
+		if (!access(path, F_OK))
+			snprintf(buf, size, "%s", e->d_name);
+		break;
+	}
+	closedir(d);
+	return buf[0];
 }
 
 /*
  * Processes holding the function @addr through VFIO: its group's node
- * (/dev/vfio/N, or noiommu-N) or its device node for iommufd
- * (/dev/vfio/devices/vfioX). See vr_holders(); 0 for a function without
- * an IOMMU group or VFIO device node, which no VFIO user can hold.
+ * (/dev/vfio/N, or noiommu-N) or its device cdev for iommufd
+ * (/dev/vfio/devices/vfioX), open and bound to an iommufd or not yet.
+ * See vr_holders(); 0 for a function without an IOMMU group or VFIO
+ * device node, which no VFIO user can hold.
  */
 int vr_device_users(const struct vr_opts *o, const char *addr, char *buf,
 		    size_t size)
 {
-	char path[PATH_MAX], want[3][PATH_MAX], group[32];
-	struct dirent *e;
+	char want[3][PATH_MAX], name[64];
 	size_t n = 0;
-	DIR *d;
 
 	buf[0] = '\0';
-	if (vr_sysfs_link(o, addr, "iommu_group", group, sizeof(group))) {
-		snprintf(want[n++], sizeof(want[0]), "/dev/vfio/%s", group);
+	if (vr_sysfs_link(o, addr, "iommu_group", name, sizeof(name))) {
+		snprintf(want[n++], sizeof(want[0]), "/dev/vfio/%s", name);
 		snprintf(want[n++], sizeof(want[0]), "/dev/vfio/noiommu-%s",
-			 group);
+			 name);
 	}
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/vfio-dev", o->sysfs,
-		 addr);
-	d = opendir(path);
-	if (d) {
-		while ((e = readdir(d)))
-			if (!strncmp(e->d_name, "vfio", 4)) {
-				snprintf(want[n++], sizeof(want[0]),
-					 "/dev/vfio/devices/%.64s", e->d_name);
-				break;
-			}
-		closedir(d);
-	}
+	if (vr_vfio_cdev(o, addr, name, sizeof(name)))
+		snprintf(want[n++], sizeof(want[0]), "/dev/vfio/devices/%s",
+			 name);
 	return n ? vr_holders(o, want, n, buf, size) : 0;
 }
 
@@ -550,8 +561,11 @@ static void vr_sysfs_more(const struct vr_opts *o, struct vr_device *d)
 			d->numvfs = (uint16_t)strtoul(buf, NULL, 10);
 	}
 	/* only a device on a VFIO driver can be held through VFIO */
-	if (vr_vfio_bound(o, d->addr))
+	if (vr_vfio_bound(o, d->addr)) {
+		vr_vfio_cdev(o, d->addr, d->vfio_cdev, sizeof(d->vfio_cdev));
 		d->in_use = vr_device_users(o, d->addr, buf, sizeof(buf)) > 0;
+		d->vfio_open = d->in_use;
+	}
 }
 
 static int vr_cmp_group(const void *a, const void *b)

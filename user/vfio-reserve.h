@@ -102,7 +102,10 @@ struct vr_device {
 	bool has_group;
 	uint32_t group;
 	bool intr_remap;
+	bool msi_isolated;		/* the group's, as iommufd needs it */
 	bool in_use;
+	bool vfio_open;			/* its VFIO device is open */
+	char vfio_cdev[VR_NAME_SIZE];	/* "vfio0": /dev/vfio/devices/ */
 	bool bridge;
 	char reset[VR_NAME_SIZE];
 	bool is_pf;
@@ -217,7 +220,7 @@ bool vr_normalize_addr(const char *in, char *out);
 int vr_netdev_addr(const struct vr_opts *o, const char *ifname, char *addr);
 int vr_holders(const struct vr_opts *o, char want[][PATH_MAX], size_t n,
 	       char *buf, size_t size);
-int vr_vfio_users(const struct vr_opts *o, uint32_t group, char *buf,
+bool vr_vfio_cdev(const struct vr_opts *o, const char *addr, char *buf,
 		  size_t size);
 int vr_device_users(const struct vr_opts *o, const char *addr, char *buf,
 		    size_t size);
@@ -252,6 +255,7 @@ struct vr_uses {
 	char blocks[256];	/* its disks */
 	bool active;		/* the host uses it (vr_host_critical()) */
 	char why[512];		/* how */
+	char holders[VR_USERS_SIZE];	/* who holds it through VFIO */
 };
 
 void vr_device_uses(const struct vr_opts *o, const char *addr,

@@ -179,6 +179,54 @@ static inline bool vr_iommu_intr_remap(struct device *dev)
 }
 
 /*
+ * Isolated MSI of a whole IOMMU group, which iommufd requires of a bind:
+ * iommu_group_has_isolated_msi() (6.3 on, with msi_device_has_isolated_msi()).
+ * Before, every member's interrupt isolation, as vfio's type1 decided it.
+ */
+#ifdef VR_HAVE_IOMMU_GROUP_HAS_ISOLATED_MSI
+static inline bool vr_group_msi_isolated(struct iommu_group *group)
+{
+	return iommu_group_has_isolated_msi(group);
+}
+#else
+static inline int vr_member_msi_isolated(struct device *dev, void *data)
+{
+	if (!vr_msi_isolated(dev) && !vr_iommu_intr_remap(dev))
+		*(bool *)data = false;
+	return 0;
+}
+
+static inline bool vr_group_msi_isolated(struct iommu_group *group)
+{
+	bool all = true;
+
+	iommu_group_for_each_dev(group, &all, vr_member_msi_isolated);
+	return all;
+}
+#endif
+
+/*
+ * Is a VFIO device open? @vfio_dev is the struct device that a VFIO driver
+ * registered (class "vfio-dev", a child of the PCI function; 6.1 on).
+ * struct vfio_device counts in refcount its registration (1) and every
+ * open file: its cdev, bound to an iommufd or not yet, or a device fd
+ * taken from its group (vfio_device_try_get_registration()). No function
+ * tells, so the member is read; a kernel without it is refused here
+ * rather than guessed about, since release relies on the answer.
+ */
+#include <linux/vfio.h>
+#ifndef VR_HAVE_VFIO_DEVICE_REFCOUNT
+#error "no refcount in struct vfio_device: port vr_vfio_open() of vfio_reserve"
+#endif
+static inline bool vr_vfio_open(struct device *vfio_dev)
+{
+	struct vfio_device *vdev = container_of(vfio_dev, struct vfio_device,
+						device);
+
+	return refcount_read(&vdev->refcount) > 1;
+}
+
+/*
  * Typed allocations, "slab: Introduce kmalloc_obj() and family" (7.0): the
  * newest checkpatch asks for them; older kernels get the same from here.
  */

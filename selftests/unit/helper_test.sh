@@ -363,6 +363,28 @@ assert x["ok"] is True and x["state"] is None and x["driver"] == "vfio-pci" and 
 	in_tree "$LWC" check 0000:00:04.0
 	expect "... a QEMU holds /dev/vfio/4: exit 1, in use, naming it and its libvirt domain" 1 "" \
 		"FAIL  in use: IOMMU group 4 is held by pid 4242 (qemu-system-x86, libvirt domain web1)"
+	# iommufd: the function's cdev (vfio-dev/vfio1 with a device number)
+	# held instead of the group's node; /dev/iommu present.
+	echo 511:1 >"$d/vfio-dev/vfio1/dev"
+	mkdir -p "$LWC/dev/vfio/devices"
+	: >"$LWC/dev/vfio/devices/vfio1"
+	: >"$LWC/dev/iommu"
+	ln -sfn /dev/vfio/devices/vfio1 "$LWC/proc/4242/fd/7"
+	in_tree "$LWC" check 0000:00:04.0
+	expect "... a QEMU holds its cdev /dev/vfio/devices/vfio1 (iommufd): exit 1, in use, naming it" 1 "" \
+		"FAIL  in use: IOMMU group 4 is held by pid 4242 (qemu-system-x86, libvirt domain web1)"
+	check "... the iommufd facts: the cdev, /dev/iommu, MSI isolated (IR- chips)" \
+		grep -qxF "  iommufd: $LWC/dev/vfio/devices/vfio1; /dev/iommu present; MSI isolated" <<<"$out"
+	in_tree "$LWC" --json check 0000:00:04.0
+	check "... --json: iommufd {dev_iommu, cdev, msi_isolated}, held_by names the QEMU" python3 -c '
+import json, sys
+(x,) = json.loads(sys.argv[1])["devices"]
+i = x["iommufd"]
+assert i["dev_iommu"] is True and i["cdev"].endswith("/dev/vfio/devices/vfio1") and i["msi_isolated"] is True, i
+assert x["held_by"] == "pid 4242 (qemu-system-x86, libvirt domain web1)", x
+' "$out"
+	rm "$LWC/dev/iommu" "$d/vfio-dev/vfio1/dev"
+	rm -r "$LWC/dev/vfio/devices"
 	rm -r "$LWC/proc/4242"
 	rm "$LWC/proc/interrupts"
 	mkdir -p "$LWC/dev"
@@ -463,7 +485,7 @@ if needs_no_module "status in a VT-d tree"; then
 	has_line "... PASS IOMMU on, 2 groups, booted with intel_iommu=on" \
 		"PASS  IOMMU on: 2 IOMMU groups, booted with intel_iommu=on"
 	has_line "... PASS interrupt remapping (IR- chips)" "PASS  interrupt remapping on (IR- interrupt chips)"
-	has_line "... PASS vfio modules" "PASS  vfio, vfio_iommu_type1 and vfio_pci are loaded"
+	has_line "... PASS vfio modules" "PASS  vfio, vfio_pci and vfio_iommu_type1 are loaded"
 	check "... no FAIL but (perhaps) the host's own kernel config" \
 		eval '! grep "^FAIL" <<<"$st_text" | grep -vq "kernel built without"'
 fi
@@ -475,6 +497,18 @@ echo Y >"$UNSAFE/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"
 if needs_no_module "status with allow_unsafe_interrupts=Y"; then
 	status_check "status with allow_unsafe_interrupts=Y" "$UNSAFE"
 	check "... WARN: guests can forge MSIs, UNSAFE" grep -q '^WARN  vfio_iommu_type1.allow_unsafe_interrupts=1: .*UNSAFE' <<<"$st_text"
+fi
+
+# A kernel that uses iommufd instead of type1 (IOMMUFD_VFIO_CONTAINER, or
+# the cdevs alone): not a warning.
+IOMMUFD=$TREES/status-iommufd
+cp -a "$GOOD" "$IOMMUFD"
+rm -r "$IOMMUFD/sys/module/vfio_iommu_type1"
+mkdir -p "$IOMMUFD/sys/module/iommufd/parameters"
+echo N >"$IOMMUFD/sys/module/iommufd/parameters/allow_unsafe_interrupts"
+if needs_no_module "status with iommufd, without vfio_iommu_type1"; then
+	status_check "status with iommufd, without vfio_iommu_type1" "$IOMMUFD"
+	has_line "... PASS vfio modules with iommufd" "PASS  vfio, vfio_pci and iommufd are loaded"
 fi
 
 # Nothing at all: no table, no groups, no IR: FAILs, each with its fix.
@@ -1106,6 +1140,7 @@ ln -s ../0000:00:06.3 "$SP/0000:00:06.0/virtfn1"
 ln -s ../../../kernel/iommu_groups/12 "$SP/0000:00:06.2/iommu_group"
 ln -s ../../../kernel/iommu_groups/13 "$SP/0000:00:06.3/iommu_group"
 mkdir -p "$SP/0000:00:06.3/vfio-dev/vfio3"
+echo 511:3 >"$SP/0000:00:06.3/vfio-dev/vfio3/dev"
 echo init >"$SV/proc/1/comm"
 ln -sfn /dev/null "$SV/proc/1/fd/0"
 echo qemu-system-x86 >"$SV/proc/4242/comm"

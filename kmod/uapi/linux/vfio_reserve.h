@@ -30,7 +30,7 @@
  *   -ENODEV      no PCI function at that address (or removed meanwhile)
  *   -ENOENT      no such IOMMU group (GROUP_GET), rule (RULE_DEL) or
  *                reservation (DEVICE_RELEASE)
- *   -EBUSY       the device's IOMMU group is in use by a VFIO user
+ *   -EBUSY       the device's IOMMU group is in use by a VFIO user (IN_USE)
  *   -EAGAIN      the device is being added (hotplug): try again
  *   -ENOSPC      RULE_ADD would pass the module's limit of 256 rules
  *   -EOPNOTSUPP  DEVICE_CLAIM while the module runs with dry_run=1
@@ -67,8 +67,23 @@
  *             unless its rule names one) and TARGET_ERROR (when that
  *             driver cannot have it: the device stays unbound, never
  *             given to a native driver); always INTR_REMAP,
- *             IN_USE, RESET_METHODS (may be ""), BRIDGE; SRIOV_TOTALVFS
- *             and SRIOV_NUMVFS for a physical function, PF_ADDR for a VF.
+ *             IN_USE, RESET_METHODS (may be ""), BRIDGE, MSI_ISOLATED,
+ *             VFIO_OPEN; SRIOV_TOTALVFS and SRIOV_NUMVFS for a physical
+ *             function, PF_ADDR for a VF; VFIO_CDEV for a device bound to
+ *             a VFIO driver on a kernel with VFIO device cdevs
+ *             (CONFIG_VFIO_DEVICE_CDEV, 6.6 on).
+ *
+ *             IN_USE: a user (a VM) holds the device's IOMMU group, by
+ *             whichever path: the group is claimed for DMA (a VFIO
+ *             container, or a cdev bound to an iommufd), or a VFIO
+ *             device of the group is open (its cdev, even before it is
+ *             bound to an iommufd; a device fd got from its group).
+ *             VFIO_OPEN: this device's own VFIO device is open.
+ *             MSI_ISOLATED: every member of the group has isolated MSI
+ *             (interrupt remapping, or an MSI controller that isolates),
+ *             which iommufd requires of a bind unless its
+ *             allow_unsafe_interrupts parameter is set; the same as
+ *             INTR_REMAP for every member before 6.3.
  *
  * VFIO_RESERVE_CMD_GROUP_GET (do, dump)
  *   do:       VFIO_RESERVE_A_GROUP_ID required; -ENOENT if no such group.
@@ -112,8 +127,8 @@
  * VFIO_RESERVE_CMD_DEVICE_RELEASE (do, admin)
  *   request:  VFIO_RESERVE_A_DEV_ADDR. Restores the device's previous
  *             driver_override, unbinds vfio-pci and lets the core probe
- *             the device again. -EBUSY while its IOMMU group is claimed by
- *             a user (a VM): nothing is changed then. -ENOENT when the
+ *             the device again. -EBUSY while its IOMMU group is in use
+ *             (IN_USE, above: a VM): nothing is changed then. -ENOENT when the
  *             device is not reserved, -EAGAIN when it is being added
  *             (hotplug) and its reservation is not complete yet.
  *   reply:    the device, as DEVICE_GET.
@@ -208,6 +223,9 @@ enum vfio_reserve_a_dev {
 	VFIO_RESERVE_A_DEV_PF_ADDR,		/* string: virtual function */
 	VFIO_RESERVE_A_DEV_TARGET,		/* string: driver reserved for */
 	VFIO_RESERVE_A_DEV_TARGET_ERROR,	/* u8: enum vfio_reserve_target_error */
+	VFIO_RESERVE_A_DEV_VFIO_CDEV,		/* string: node in /dev/vfio/devices/ */
+	VFIO_RESERVE_A_DEV_VFIO_OPEN,		/* u8: a user has its VFIO device open */
+	VFIO_RESERVE_A_DEV_MSI_ISOLATED,	/* u8: every member of its group */
 
 	__VFIO_RESERVE_A_DEV_MAX,
 	VFIO_RESERVE_A_DEV_MAX = __VFIO_RESERVE_A_DEV_MAX - 1
