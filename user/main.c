@@ -36,11 +36,12 @@ static const struct vr_cmd vr_cmds[] = {
 	  VR_O_EXPLAIN | VR_O_NETDEV, VR_JSON_OWN },
 	{ "monitor", vr_cmd_monitor, "[--timestamp]", "print the module's events",
 	  VR_O_TIMESTAMP, VR_JSON_OWN },
-	{ "qemu", vr_cmd_qemu, "[--dry-run] [--x-vga] ADDRESS... -- QEMU-COMMAND...",
+	{ "qemu", vr_cmd_qemu, "[--dry-run] [--x-vga] [--iommufd[=auto]] ADDRESS... -- QEMU-COMMAND...",
 	  "preflight, then run QEMU with the devices assigned",
-	  VR_O_DRY_RUN | VR_O_X_VGA, VR_JSON_NONE },
-	{ "attach", vr_cmd_attach, "--qmp SOCKET ADDRESS [--id ID] [--bus BUS]",
-	  "hotplug a device into a running QEMU", VR_O_QMP | VR_O_ID | VR_O_BUS, VR_JSON_CHANGES },
+	  VR_O_DRY_RUN | VR_O_X_VGA | VR_O_IOMMUFD, VR_JSON_NONE },
+	{ "attach", vr_cmd_attach, "--qmp SOCKET ADDRESS [--id ID] [--bus BUS] [--iommufd[=auto]]",
+	  "hotplug a device into a running QEMU",
+	  VR_O_QMP | VR_O_ID | VR_O_BUS | VR_O_IOMMUFD, VR_JSON_CHANGES },
 	{ "detach", vr_cmd_detach, "--qmp SOCKET ID",
 	  "unplug it again (waits for DEVICE_DELETED)", VR_O_QMP, VR_JSON_CHANGES },
 	{ "libvirt", vr_cmd_libvirt, "ADDRESS... | --netdev IFACE",
@@ -69,7 +70,7 @@ struct vr_optdef {
 enum {
 	VR_K_FORCE = 256, VR_K_VERSION, VR_K_EXPLAIN, VR_K_DRY_RUN, VR_K_X_VGA,
 	VR_K_QMP, VR_K_ID, VR_K_BUS, VR_K_NUMVFS, VR_K_NO_INITRAMFS,
-	VR_K_NETDEV,
+	VR_K_NETDEV, VR_K_IOMMUFD,
 };
 
 static const struct vr_optdef vr_optdefs[] = {
@@ -88,6 +89,8 @@ static const struct vr_optdef vr_optdefs[] = {
 	  "print the QEMU command instead of running it" },
 	{ "x-vga", no_argument, VR_K_X_VGA, VR_O_X_VGA, NULL,
 	  "x-vga=on for VGA devices (legacy VGA, a primary GPU)" },
+	{ "iommufd", optional_argument, VR_K_IOMMUFD, VR_O_IOMMUFD, "auto",
+	  "through iommufd and the device cdevs (auto: when QEMU and kernel can)" },
 	{ "qmp", required_argument, VR_K_QMP, VR_O_QMP, "SOCKET",
 	  "QEMU's QMP socket (-qmp unix:SOCKET,server=on,wait=off)" },
 	{ "id", required_argument, VR_K_ID, VR_O_ID, "ID",
@@ -136,8 +139,11 @@ static void vr_print_opt(FILE *f, const struct vr_optdef *d)
 {
 	char name[32];
 
-	snprintf(name, sizeof(name), "--%s%s%s", d->name, d->arg ? "=" : "",
-		 d->arg ? d->arg : "");
+	if (d->has_arg == optional_argument)
+		snprintf(name, sizeof(name), "--%s[=%s]", d->name, d->arg);
+	else
+		snprintf(name, sizeof(name), "--%s%s%s", d->name, d->arg ? "=" : "",
+			 d->arg ? d->arg : "");
 	fprintf(f, "  %-18s %s\n", name, d->help);
 }
 
@@ -283,6 +289,14 @@ static int vr_getopt(int argc, char **argv, const struct vr_cmd *c,
 		case VR_K_EXPLAIN: o->explain = true; break;
 		case VR_K_DRY_RUN: o->dry_run = true; break;
 		case VR_K_X_VGA: o->x_vga = true; break;
+		case VR_K_IOMMUFD:
+			if (optarg && strcmp(optarg, "auto")) {
+				vr_usage_error(cmd, "--iommufd takes no value but auto, not '%s'",
+					       optarg);
+				return -1;
+			}
+			o->iommufd = optarg ? VR_IOMMUFD_AUTO : VR_IOMMUFD_YES;
+			break;
 		case VR_K_QMP: o->qmp = optarg; break;
 		case VR_K_ID: o->id = optarg; break;
 		case VR_K_BUS: o->bus = optarg; break;

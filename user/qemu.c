@@ -101,6 +101,79 @@ bool vr_preflight(const struct vr_opts *o, char (*addrs)[VR_ADDR_SIZE], int n,
 	return ok;
 }
 
+/* @d's VFIO device cdev, "/dev/vfio/devices/vfioN" ("" without one). */
+void vr_iommufd_cdev(const struct vr_opts *o, const struct vr_device *d,
+		     char *path, size_t size)
+{
+	if (d->vfio_cdev[0])
+		snprintf(path, size, "%s/vfio/devices/%s", o->dev, d->vfio_cdev);
+	else
+		path[0] = '\0';
+}
+
+/*
+ * What assignment through iommufd needs beyond vr_preflight(): /dev/iommu
+ * (CONFIG_IOMMUFD), each device's cdev (CONFIG_VFIO_DEVICE_CDEV, and a
+ * VFIO driver bound), and isolated MSI for its group, without which
+ * iommufd refuses the bind (unless iommufd.allow_unsafe_interrupts=1).
+ * Whether QEMU's user may open them is its caller's (who runs QEMU).
+ * Says each problem with its fix, unless @quiet (--iommufd=auto decides).
+ */
+bool vr_iommufd_preflight(const struct vr_opts *o, char (*addrs)[VR_ADDR_SIZE],
+			  int n, const struct vr_facts *f, bool quiet)
+{
+	char path[PATH_MAX], val[8];
+	bool ok = true, unsafe;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/iommu", o->dev);
+	if (access(path, F_OK)) {
+		if (!quiet)
+			vr_err("--iommufd: %s does not exist: modprobe iommufd, or boot a kernel built with CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV (6.6 or later); or assign without --iommufd (through the group, /dev/vfio/N)",
+			       path);
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/module/iommufd/parameters/allow_unsafe_interrupts",
+		 o->sysfs);
+	unsafe = !vr_read_line(path, val, sizeof(val)) && val[0] == 'Y';
+	for (i = 0; i < n; i++) {
+		const struct vr_device *d = vr_find_device(f->devs, f->n, addrs[i]);
+
+		if (!d)
+			continue;	/* vr_preflight() said so */
+		if (!d->vfio_cdev[0]) {
+			if (!quiet)
+				vr_err("--iommufd: %s has no VFIO device cdev in %s/vfio/devices/: bind it to vfio-pci (vfio-reserve claim %s) on a kernel built with CONFIG_VFIO_DEVICE_CDEV; or assign it without --iommufd",
+				       addrs[i], o->dev, addrs[i]);
+			ok = false;
+		} else if (!d->msi_isolated && !unsafe) {
+			if (!quiet)
+				vr_err("--iommufd: iommufd will refuse %s: IOMMU group %u has no isolated MSI: %s",
+				       addrs[i], d->group, vr_ir_fix(o));
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* Does this QEMU have an iommufd object (9.0 on)? Asks it: -object help. */
+static bool vr_qemu_has_iommufd(const char *qemu)
+{
+	char *argv[] = { (char *)qemu, "-object", "help", NULL };
+	char line[256];
+	bool found = false;
+	pid_t pid;
+	FILE *f = vr_popen(argv, &pid);
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		found |= !strncmp(line + strspn(line, " "), "iommufd", 7) &&
+			 strchr("\n ,", line[strspn(line, " ") + 7]);
+	vr_pclose(f, pid);
+	return found;
+}
+
 /* Guest RAM from QEMU's -m (MiB by default, or with a K/M/G/T suffix). */
 unsigned long long vr_qemu_memory(int argc, char **argv)
 {
@@ -232,18 +305,19 @@ static bool vr_push_device(char **v, int *n, char *dev)
 
 /*
  * The -device arguments for the addresses, into @v (room for 4 per
- * address), as libvirt and Proxmox lay devices out:
+ * address and 2 more), as libvirt and Proxmox lay devices out:
  * - q35: each device behind a pcie-root-port of its own (vr-rpN, with a
  *   chassis number the command line does not use); the functions of one
  *   host slot given together behind one port, as one multi-function device;
  * - pc: no PCIe; functions of one slot share a slot of pci.0, function 0
  *   with multifunction=on; other devices go where QEMU puts them;
  * - another machine: where QEMU puts them.
+ * With @iommufd, first an iommufd object that each device names.
  * Return: how many arguments, or -ENOMEM.
  */
 static int vr_device_args(char (*addrs)[VR_ADDR_SIZE], int n,
-			  const struct vr_facts *f, bool x_vga, int qargc,
-			  char **qargv, char **v)
+			  const struct vr_facts *f, bool x_vga, bool iommufd,
+			  int qargc, char **qargv, char **v)
 {
 	enum vr_machine m = vr_qemu_machine(qargc, qargv);
 	unsigned int next = VR_GUEST_SLOT, ports = 0, chassis = 0;
@@ -254,6 +328,14 @@ static int vr_device_args(char (*addrs)[VR_ADDR_SIZE], int n,
 	group = calloc((size_t)n, sizeof(*group));
 	if (!group)
 		return -ENOMEM;
+	/* one iommufd object for all of them, as libvirt does */
+	if (iommufd) {
+		v[nv + 1] = vr_strdupf("iommufd,id=%s", VR_IOMMUFD_ID);
+		if (!v[nv + 1])
+			goto oom;
+		v[nv] = "-object";
+		nv += 2;
+	}
 	/* the group of each address: its slot's, when given with others */
 	for (i = 0; i < n; i++)
 		group[i] = -1;
@@ -321,6 +403,9 @@ static int vr_device_args(char (*addrs)[VR_ADDR_SIZE], int n,
 		}
 		vr_qemu_id(addrs[i], id, sizeof(id));
 		/* QEMU's host= takes domains up to ffff; sysfsdev= any. */
+		if (iommufd)
+			snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+				 ",iommufd=%s", VR_IOMMUFD_ID);
 		if (!vr_push_device(v, &nv, vr_strdupf(strlen(addrs[i]) > 12 ?
 			     "vfio-pci,sysfsdev=/sys/bus/pci/devices/%s,id=%s%s" :
 			     "vfio-pci,host=%s,id=%s%s", addrs[i], id, extra)))
@@ -385,12 +470,71 @@ static int vr_qemu_args(const struct vr_opts *o, int argc, char **argv,
 	return VR_EXIT_OK;
 }
 
+/*
+ * The caller runs QEMU: may it open /dev/iommu and each cdev? Says which
+ * it may not, unless @quiet.
+ */
+static bool vr_iommufd_access(const struct vr_opts *o, char (*addrs)[VR_ADDR_SIZE],
+			      int n, const struct vr_facts *f, bool quiet)
+{
+	char path[PATH_MAX];
+	bool ok = true;
+	int i;
+
+	for (i = -1; i < n; i++) {
+		if (i < 0)
+			snprintf(path, sizeof(path), "%s/iommu", o->dev);
+		else
+			vr_iommufd_cdev(o, vr_find_device(f->devs, f->n, addrs[i]),
+					path, sizeof(path));
+		if (!access(path, R_OK | W_OK))
+			continue;
+		if (!quiet)
+			vr_err("--iommufd: %s cannot be opened read-write by this user (uid %u): run QEMU as root, or give its user the node (a udev rule, or chown)",
+			       path, (unsigned int)geteuid());
+		ok = false;
+	}
+	return ok;
+}
+
+/*
+ * Through iommufd? --iommufd: yes, once its preflight passes (and QEMU
+ * has it, unless only printed); --iommufd=auto: when QEMU and the kernel
+ * both can, saying which it chose; else the group, as always.
+ * Return: 1 iommufd, 0 the group, -1 preflight failed.
+ */
+static int vr_qemu_iommufd(const struct vr_opts *o, const struct vr_qemu_req *req,
+			   const struct vr_facts *f)
+{
+	bool quiet = o->iommufd == VR_IOMMUFD_AUTO, qemu;
+
+	if (o->iommufd == VR_IOMMUFD_NO)
+		return 0;
+	qemu = (req->dry_run && !quiet) || vr_qemu_has_iommufd(req->qargv[0]);
+	if (!quiet && !qemu)
+		vr_err("--iommufd: %s has no iommufd object (-object help): QEMU 9.0 or later has it; or assign without --iommufd",
+		       req->qargv[0]);
+	if (vr_iommufd_preflight(o, req->addrs, req->n, f, quiet) &&
+	    vr_iommufd_access(o, req->addrs, req->n, f, quiet) && qemu) {
+		if (quiet)
+			fprintf(stderr, "vfio-reserve: --iommufd=auto: through iommufd (%s/iommu and the device cdevs)\n",
+				o->dev);
+		return 1;
+	}
+	if (!quiet)
+		return -1;
+	fprintf(stderr, "vfio-reserve: --iommufd=auto: through the IOMMU group (/dev/vfio/N): %s\n",
+		qemu ? "the kernel has no iommufd path for these devices (vfio-reserve check says why)" :
+		"this QEMU has no iommufd object");
+	return 0;
+}
+
 int vr_cmd_qemu(const struct vr_opts *o, int argc, char **argv)
 {
 	struct vr_facts f = { 0 };
 	struct vr_qemu_req req;
 	char **qargv = NULL;
-	int i, ret, nours = 0;
+	int i, ret, nours = 0, iommufd = 0;
 
 	ret = vr_qemu_args(o, argc, argv, &req);
 	if (ret)
@@ -404,14 +548,19 @@ int vr_cmd_qemu(const struct vr_opts *o, int argc, char **argv)
 		vr_err("preflight failed: QEMU not started");
 		goto out;
 	}
-	/* QEMU's arguments, then up to 4 of ours per device */
-	qargv = calloc((size_t)(req.qargc + 4 * req.n + 1), sizeof(*qargv));
+	iommufd = vr_qemu_iommufd(o, &req, &f);
+	if (iommufd < 0) {
+		vr_err("preflight failed: QEMU not started");
+		goto out;
+	}
+	/* QEMU's arguments, then our object and up to 4 of ours per device */
+	qargv = calloc((size_t)(req.qargc + 4 * req.n + 3), sizeof(*qargv));
 	if (!qargv)
 		goto out;
 	for (i = 0; i < req.qargc; i++)
 		qargv[i] = req.qargv[i];
-	nours = vr_device_args(req.addrs, req.n, &f, req.x_vga, req.qargc,
-			       req.qargv, qargv + req.qargc);
+	nours = vr_device_args(req.addrs, req.n, &f, req.x_vga, iommufd,
+			       req.qargc, req.qargv, qargv + req.qargc);
 	if (nours < 0)
 		goto out;
 	if (req.dry_run) {

@@ -274,7 +274,7 @@ static bool vr_may_open(const struct vr_opts *o, pid_t pid, uid_t uid,
  * cannot be told (fails closed).
  */
 static bool vr_qemu_can_take(const struct vr_opts *o, struct vr_qmp *q,
-			     const struct vr_device *d)
+			     const struct vr_device *d, bool iommufd)
 {
 	unsigned long long ram = 0, lock = 0;
 	struct json_object *r = NULL, *v;
@@ -314,13 +314,83 @@ static bool vr_qemu_can_take(const struct vr_opts *o, struct vr_qmp *q,
 			ok = false;
 		}
 	}
-	snprintf(node, sizeof(node), "%s/vfio/%u", o->dev, d->group);
+	if (iommufd) {
+		snprintf(node, sizeof(node), "%s/iommu", o->dev);
+		if (!vr_may_open(o, cr.pid, cr.uid, node, why, sizeof(why))) {
+			vr_err("attach: QEMU (pid %d, uid %u) cannot open %s (%s): give its user /dev/iommu (a udev rule, or chown)",
+			       (int)cr.pid, (unsigned int)cr.uid, node, why);
+			ok = false;
+		}
+		vr_iommufd_cdev(o, d, node, sizeof(node));
+	} else {
+		snprintf(node, sizeof(node), "%s/vfio/%u", o->dev, d->group);
+	}
 	if (d->has_group && !vr_may_open(o, cr.pid, cr.uid, node, why, sizeof(why))) {
-		vr_err("attach: QEMU (pid %d, uid %u) cannot open %s (%s): give its user the group's node (a udev rule, or chown) and start it again",
-		       (int)cr.pid, (unsigned int)cr.uid, node, why);
+		vr_err("attach: QEMU (pid %d, uid %u) cannot open %s (%s): give its user the %s (a udev rule, or chown) and start it again",
+		       (int)cr.pid, (unsigned int)cr.uid, node, why,
+		       iommufd ? "device's cdev" : "group's node");
 		ok = false;
 	}
 	return ok;
+}
+
+/* Does the QMP list @list (of {"name": ...}) have @name? */
+static bool vr_qmp_has(struct json_object *list, const char *name)
+{
+	size_t i, n = json_object_is_type(list, json_type_array) ?
+		      json_object_array_length(list) : 0;
+
+	for (i = 0; i < n; i++) {
+		const char *s = vr_qmp_str(json_object_array_get_idx(list, i),
+					   NULL, "name");
+
+		if (s && !strcmp(s, name))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Through iommufd (attach --iommufd): does QEMU know the iommufd object
+ * type, and has it vfio-reserve's object (made by qemu --iommufd, or by
+ * an earlier attach)? Adds it when missing, unless @probe (only asks).
+ * Return: 0, or -1 with why in @err.
+ */
+static int vr_qmp_iommufd(struct vr_qmp *q, bool probe, char *err, size_t size)
+{
+	struct json_object *r = NULL, *args;
+	bool has;
+
+	if (vr_qmp_exec(q, "qom-list-types", NULL, "vr-types", &r, err, size))
+		return -1;
+	has = vr_qmp_has(r, "iommufd");
+	json_object_put(r);
+	if (!has) {
+		snprintf(err, size, "this QEMU has no iommufd object (QEMU 9.0 or later has it)");
+		return -1;
+	}
+	if (probe)
+		return 0;
+	args = json_object_new_object();
+	if (!args || json_object_object_add(args, "path", json_object_new_string("/objects"))) {
+		json_object_put(args);
+		snprintf(err, size, "out of memory");
+		return -1;
+	}
+	if (vr_qmp_exec(q, "qom-list", args, "vr-objects", &r, err, size))
+		return -1;
+	has = vr_qmp_has(r, VR_IOMMUFD_ID);
+	json_object_put(r);
+	if (has)
+		return 0;
+	args = json_object_new_object();
+	if (!args || json_object_object_add(args, "qom-type", json_object_new_string("iommufd")) ||
+	    json_object_object_add(args, "id", json_object_new_string(VR_IOMMUFD_ID))) {
+		json_object_put(args);
+		snprintf(err, size, "out of memory");
+		return -1;
+	}
+	return vr_qmp_exec(q, "object-add", args, "vr-iommufd", NULL, err, size) ? -1 : 0;
 }
 
 /* "attach --qmp SOCKET ADDRESS [--id ID] [--bus BUS]" or "detach --qmp SOCKET ID" */
@@ -360,6 +430,7 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 	const char *id;
 	struct vr_qmp_args a;
 	struct vr_qmp q;
+	bool iommufd;
 	int ret;
 
 	ret = vr_qmp_args(o, "attach", argc, argv, &a);
@@ -378,16 +449,34 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 		vr_err("preflight failed: %s not attached", addr[0]);
 		return VR_EXIT_FAIL;
 	}
+	/* --iommufd: the kernel's side first; =auto decides quietly */
+	iommufd = o->iommufd != VR_IOMMUFD_NO &&
+		  vr_iommufd_preflight(o, addr, 1, &f, o->iommufd == VR_IOMMUFD_AUTO);
 	d = *vr_find_device(f.devs, f.n, addr[0]);	/* preflight found it */
 	vr_facts_free(&f);
+	if (o->iommufd == VR_IOMMUFD_YES && !iommufd) {
+		vr_err("preflight failed: %s not attached", addr[0]);
+		return VR_EXIT_FAIL;
+	}
 	if (vr_qmp_open(&q, a.sock, err, sizeof(err))) {
 		vr_err("attach: %s", err);
 		return VR_EXIT_FAIL;
 	}
+	if (iommufd && o->iommufd == VR_IOMMUFD_AUTO &&
+	    vr_qmp_iommufd(&q, true, err, sizeof(err)))
+		iommufd = false;	/* this QEMU cannot */
+	if (o->iommufd == VR_IOMMUFD_AUTO)
+		fprintf(stderr, "vfio-reserve: --iommufd=auto: through %s\n",
+			iommufd ? "iommufd" : "the IOMMU group (/dev/vfio/N)");
 	/* QEMU's own limits and rights, not the caller's */
-	if (!vr_qemu_can_take(o, &q, &d)) {
+	if (!vr_qemu_can_take(o, &q, &d, iommufd)) {
 		close(q.fd);
 		vr_err("preflight failed: %s not attached", addr[0]);
+		return VR_EXIT_FAIL;
+	}
+	if (iommufd && vr_qmp_iommufd(&q, false, err, sizeof(err))) {
+		close(q.fd);
+		vr_err("attach %s --iommufd: %s", addr[0], err);
 		return VR_EXIT_FAIL;
 	}
 	/* QEMU's vfio-pci device takes any vfio-pci-core driver's device */
@@ -395,6 +484,8 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 	if (!args || json_object_object_add(args, "driver", json_object_new_string("vfio-pci")) ||
 	    json_object_object_add(args, "host", json_object_new_string(addr[0])) ||
 	    json_object_object_add(args, "id", json_object_new_string(id)) ||
+	    (iommufd && json_object_object_add(args, "iommufd",
+					       json_object_new_string(VR_IOMMUFD_ID))) ||
 	    (a.bus && json_object_object_add(args, "bus", json_object_new_string(a.bus)))) {
 		json_object_put(args);
 		close(q.fd);

@@ -28,6 +28,13 @@
 #define VR_NAME_SIZE	64
 #define VR_USERS_SIZE	1024	/* vr_holders(): a list of processes */
 
+/* qemu, attach --iommufd[=auto]: the VFIO device cdevs with an iommufd */
+enum vr_iommufd_mode {
+	VR_IOMMUFD_NO,		/* the group: /dev/vfio/N (the default) */
+	VR_IOMMUFD_YES,		/* --iommufd: iommufd, or fail preflight */
+	VR_IOMMUFD_AUTO,	/* --iommufd=auto: when QEMU and kernel can */
+};
+
 /* The options: the only state shared across the program. */
 struct vr_opts {
 	bool json;
@@ -40,6 +47,7 @@ struct vr_opts {
 	bool explain;		/* check: say why each target */
 	bool dry_run;		/* qemu */
 	bool x_vga;		/* qemu */
+	enum vr_iommufd_mode iommufd;	/* qemu, attach */
 	bool no_initramfs;	/* persist, unpersist */
 	bool timestamp;		/* monitor */
 	const char *netdev[8];	/* --netdev IFACE: their PCI functions */
@@ -62,6 +70,8 @@ struct vr_opts {
 #define VR_O_NO_INITRAMFS	(1u << 7)
 #define VR_O_TIMESTAMP		(1u << 8)
 #define VR_O_NETDEV		(1u << 9)
+#define VR_O_IOMMUFD		(1u << 10)
+
 
 /*
  * A command: @fn gets its operands only (argv[0] is its name; for qemu,

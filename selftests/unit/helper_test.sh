@@ -1265,7 +1265,7 @@ assert json.loads(open(sys.argv[1]).readlines()[-1])[\"arguments\"][\"id\"] == s
 table=$(python3 - "$TOP/user/main.c" <<'PY'
 import re, sys
 src = open(sys.argv[1]).read()
-opts = re.findall(r'\{ "([a-z-]+)", (?:no|required)_argument, [^,]+, ([A-Z_0-9|() ]+|0),', src)
+opts = re.findall(r'\{ "([a-z-]+)", (?:no|required|optional)_argument, [^,]+, ([A-Z_0-9|() ]+|0),', src)
 glob = sorted("--" + n for n, bit in opts if bit == "0")
 cmds = re.findall(r'\{ "([a-z]+)", vr_cmd_\w+,(?:[^{}]|"[^"]*")*?,\s*([A-Z_|0-9 ]+), VR_JSON_\w+ \}', src)
 assert len(cmds) >= 17 and glob, (cmds, glob)
