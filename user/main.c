@@ -44,8 +44,8 @@ static const struct vr_cmd vr_cmds[] = {
 	  VR_O_QMP | VR_O_ID | VR_O_BUS | VR_O_IOMMUFD, VR_JSON_CHANGES },
 	{ "detach", vr_cmd_detach, "--qmp SOCKET ID",
 	  "unplug it again (waits for DEVICE_DELETED)", VR_O_QMP, VR_JSON_CHANGES },
-	{ "libvirt", vr_cmd_libvirt, "ADDRESS... | --netdev IFACE",
-	  "<hostdev> XML for libvirt domains", VR_O_NETDEV, VR_JSON_NONE },
+	{ "libvirt", vr_cmd_libvirt, "[--iommufd[=auto]] ADDRESS... | --netdev IFACE",
+	  "<hostdev> XML for libvirt domains", VR_O_NETDEV | VR_O_IOMMUFD, VR_JSON_NONE },
 	{ "sriov", vr_cmd_sriov, "PF --numvfs N",
 	  "create N virtual functions of a physical function", VR_O_NUMVFS, VR_JSON_CHANGES },
 	{ "persist", vr_cmd_persist, "[--no-initramfs] SELECTOR... | --netdev IFACE",
@@ -90,7 +90,7 @@ static const struct vr_optdef vr_optdefs[] = {
 	{ "x-vga", no_argument, VR_K_X_VGA, VR_O_X_VGA, NULL,
 	  "x-vga=on for VGA devices (legacy VGA, a primary GPU)" },
 	{ "iommufd", optional_argument, VR_K_IOMMUFD, VR_O_IOMMUFD, "auto",
-	  "through iommufd and the device cdevs (auto: when QEMU and kernel can)" },
+	  "through iommufd and the device cdevs (auto: only where it works)" },
 	{ "qmp", required_argument, VR_K_QMP, VR_O_QMP, "SOCKET",
 	  "QEMU's QMP socket (-qmp unix:SOCKET,server=on,wait=off)" },
 	{ "id", required_argument, VR_K_ID, VR_O_ID, "ID",
@@ -333,6 +333,7 @@ int main(int argc, char **argv)
 		snprintf(u.release, sizeof(u.release), "unknown");
 	snprintf(modules, sizeof(modules), "/lib/modules/%s", u.release);
 	o.modules = modules;
+	o.schemas = "/usr/share/libvirt/schemas";
 #ifdef VR_TEST_HOOKS
 	/*
 	 * A fake sysfs/procfs/devtmpfs tree: only in vfio-reserve-test, the
@@ -351,6 +352,9 @@ int main(int argc, char **argv)
 	root = getenv("VFIO_RESERVE_MODULES");
 	if (root && *root)
 		o.modules = root;
+	root = getenv("VFIO_RESERVE_LIBVIRT_SCHEMAS");
+	if (root && *root)
+		o.schemas = root;
 #endif
 
 	/* the QEMU command after "--" is never parsed */

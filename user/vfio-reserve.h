@@ -44,6 +44,7 @@ struct vr_opts {
 	const char *proc;	/* "/proc", or a test tree */
 	const char *dev;	/* "/dev", or a test tree */
 	const char *modules;	/* "/lib/modules/$(uname -r)", or a test tree */
+	const char *schemas;	/* libvirt's RNG schemas, or a test tree */
 	bool explain;		/* check: say why each target */
 	bool dry_run;		/* qemu */
 	bool x_vga;		/* qemu */

@@ -197,6 +197,33 @@ expect "libvirt 10000:01:00.0 (a VMD domain): its own domain in the <address>" 0
 	"<address domain='0x10000' bus='0x01' slot='0x00' function='0x0'/>"
 check "... and 0000:03:00.1 keeps domain 0" grep -qF "<address domain='0x0000' bus='0x03' slot='0x00' function='0x1'/>" <<<"$out"
 
+# libvirt --iommufd: <driver iommufd='yes'/> only where libvirt's schema
+# has it (a schema of libvirt 11 and later, faked; libvirt 9.0's, or none).
+LVS=$TREES/libvirt-schemas
+mkdir -p "$LVS/new" "$LVS/old" "$LVS/none"
+printf '<element name="driver">\n  <attribute name="iommufd">\n' >"$LVS/new/domaincommon.rng"
+printf '<element name="driver">\n  <attribute name="name">\n' >"$LVS/old/domaincommon.rng"
+lv() { local s=$1; shift; VFIO_RESERVE_LIBVIRT_SCHEMAS=$LVS/$s vr libvirt "$@"; }
+lv new --iommufd 0000:03:00.1
+expect "libvirt --iommufd, a schema with iommufd: <driver iommufd='yes'/> in the <hostdev>" 0 "" \
+	"  <driver iommufd='yes'/>"
+check "... before its <source>" eval '[[ $(sed -n 2p <<<"$out") == "  <driver iommufd='"'yes'"'/>" ]]'
+lv old --iommufd 0000:03:00.1
+expect "libvirt --iommufd, a schema without: exit 1, says so, prints nothing" 1 \
+	"has no iommufd for <hostdev>: upgrade libvirt, or leave out --iommufd"
+check "... no XML at all" test -z "$out"
+lv none --iommufd 0000:03:00.1
+expect "libvirt --iommufd, no libvirt installed: exit 1, says to install it" 1 "no libvirt schema at"
+lv old --iommufd=auto 0000:03:00.1
+expect "libvirt --iommufd=auto, a schema without: the group form, and says why" 0 \
+	"--iommufd=auto: the group path: libvirt's schema has no iommufd" "<hostdev mode='subsystem' type='pci' managed='no'>"
+check "... without <driver>" eval '! grep -q "<driver" <<<"$out"'
+lv new --iommufd=auto 0000:03:00.1
+expect "libvirt --iommufd=auto, a schema with: the iommufd form" 0 "--iommufd=auto: <driver iommufd='yes'/>" \
+	"  <driver iommufd='yes'/>"
+lv new --iommufd=yes 0000:03:00.1
+expect "libvirt --iommufd=yes: a usage error (only auto is a value)" 2 "--iommufd takes no value but auto, not 'yes'"
+
 # --- selectors: the error names the token and its position ---------------------------
 vr add 'class:02'
 expect "add class:02: exit 2, token and position named" 2 \
