@@ -37,13 +37,14 @@ stage() {
 # private apt configuration), the newest linux-source-7.x built with the
 # debug fragment: that build (about 10 minutes, cached outside the tree)
 # runs in the background, at low priority, beside the stages that need
-# only the first two.
+# only the first two. QEMU 10 of bookworm-backports, unpacked beside Debian
+# 12's 7.2, is the QEMU with iommufd inside the VMs.
 KDEB12=/lib/modules/$(selftests/kernels/matrix.sh --deb12-kver)/build
 KLTS=
 kernels() {
-	local kver tarball
+	local kver tarball qemu
 	echo "TAP version 13"
-	echo "1..3"
+	echo "1..4"
 	if [ -d "$KDEB12" ]; then echo "ok 1 kernels: Debian 12's $(basename "$(dirname "$KDEB12")")"
 	else echo "not ok 1 kernels: Debian 12's kernel headers (linux-headers-amd64)"; fi
 	if kver=$(selftests/kernels/fetch.sh lts 2>"$out/fetch-lts.log" | tail -n 1) && [ -n "$kver" ]; then
@@ -58,6 +59,14 @@ kernels() {
 	else
 		sed 's/^/# /' "$out/fetch-src.log"
 		echo "not ok 3 kernels: linux-source-7.x from trixie-backports"
+	fi
+	# The QEMU inside the VMs that has iommufd (56-iommufd on 7.x); Debian
+	# 12's 7.2 runs everything else.
+	if qemu=$(selftests/kernels/fetch.sh qemu 2>"$out/fetch-qemu.log" | tail -n 1) && [ -x "$qemu" ]; then
+		echo "ok 4 kernels: $("$qemu" --version | head -n 1) from bookworm-backports, unpacked"
+	else
+		sed 's/^/# /' "$out/fetch-qemu.log"
+		echo "not ok 4 kernels: QEMU 10 from bookworm-backports"
 	fi
 }
 stage kernels kernels
