@@ -351,34 +351,25 @@ static bool vr_qmp_has(struct json_object *list, const char *name)
 }
 
 /*
- * Through iommufd (attach --iommufd): does QEMU know the iommufd object
- * type, and has it vfio-reserve's object (made by qemu --iommufd, or by
- * an earlier attach)? Adds it when missing, unless @probe (only asks).
- * Return: 0, or -1 with why in @err.
+ * Through iommufd (attach --iommufd): QEMU's iommufd object, made by qemu
+ * --iommufd or by an earlier attach, or added now. A QEMU without the
+ * object type (before 9.0) refuses the object-add. (Not qom-list-types:
+ * it loads every module QEMU has.) Return: 0, -ENOTSUP for a QEMU without
+ * iommufd, or another error; why in @err.
  */
-static int vr_qmp_iommufd(struct vr_qmp *q, bool probe, char *err, size_t size)
+static int vr_qmp_iommufd(struct vr_qmp *q, char *err, size_t size)
 {
 	struct json_object *r = NULL, *args;
 	bool has;
 
-	if (vr_qmp_exec(q, "qom-list-types", NULL, "vr-types", &r, err, size))
-		return -1;
-	has = vr_qmp_has(r, "iommufd");
-	json_object_put(r);
-	if (!has) {
-		snprintf(err, size, "this QEMU has no iommufd object (QEMU 9.0 or later has it)");
-		return -1;
-	}
-	if (probe)
-		return 0;
 	args = json_object_new_object();
 	if (!args || json_object_object_add(args, "path", json_object_new_string("/objects"))) {
 		json_object_put(args);
 		snprintf(err, size, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	if (vr_qmp_exec(q, "qom-list", args, "vr-objects", &r, err, size))
-		return -1;
+		return -EIO;
 	has = vr_qmp_has(r, VR_IOMMUFD_ID);
 	json_object_put(r);
 	if (has)
@@ -388,9 +379,14 @@ static int vr_qmp_iommufd(struct vr_qmp *q, bool probe, char *err, size_t size)
 	    json_object_object_add(args, "id", json_object_new_string(VR_IOMMUFD_ID))) {
 		json_object_put(args);
 		snprintf(err, size, "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
-	return vr_qmp_exec(q, "object-add", args, "vr-iommufd", NULL, err, size) ? -1 : 0;
+	if (!vr_qmp_exec(q, "object-add", args, "vr-iommufd", NULL, err, size))
+		return 0;
+	if (!strstr(err, "iommufd"))	/* "invalid object type: iommufd" */
+		return -EIO;
+	snprintf(err, size, "this QEMU has no iommufd object (QEMU 9.0 or later has it)");
+	return -ENOTSUP;
 }
 
 /* "attach --qmp SOCKET ADDRESS [--id ID] [--bus BUS]" or "detach --qmp SOCKET ID" */
@@ -462,23 +458,27 @@ int vr_cmd_attach(const struct vr_opts *o, int argc, char **argv)
 		vr_err("attach: %s", err);
 		return VR_EXIT_FAIL;
 	}
-	if (iommufd && o->iommufd == VR_IOMMUFD_AUTO &&
-	    vr_qmp_iommufd(&q, true, err, sizeof(err)))
-		iommufd = false;	/* this QEMU cannot */
-	if (o->iommufd == VR_IOMMUFD_AUTO)
-		fprintf(stderr, "vfio-reserve: --iommufd=auto: through %s\n",
-			iommufd ? "iommufd" : "the IOMMU group (/dev/vfio/N)");
 	/* QEMU's own limits and rights, not the caller's */
 	if (!vr_qemu_can_take(o, &q, &d, iommufd)) {
 		close(q.fd);
 		vr_err("preflight failed: %s not attached", addr[0]);
 		return VR_EXIT_FAIL;
 	}
-	if (iommufd && vr_qmp_iommufd(&q, false, err, sizeof(err))) {
-		close(q.fd);
-		vr_err("attach %s --iommufd: %s", addr[0], err);
-		return VR_EXIT_FAIL;
+	if (iommufd) {
+		ret = vr_qmp_iommufd(&q, err, sizeof(err));
+		/* auto: a QEMU without iommufd takes the group */
+		if (ret == -ENOTSUP && o->iommufd == VR_IOMMUFD_AUTO &&
+		    vr_qemu_can_take(o, &q, &d, false)) {
+			iommufd = false;
+		} else if (ret) {
+			close(q.fd);
+			vr_err("attach %s --iommufd: %s", addr[0], err);
+			return VR_EXIT_FAIL;
+		}
 	}
+	if (o->iommufd == VR_IOMMUFD_AUTO)
+		fprintf(stderr, "vfio-reserve: --iommufd=auto: through %s\n",
+			iommufd ? "iommufd" : "the IOMMU group (/dev/vfio/N)");
 	/* QEMU's vfio-pci device takes any vfio-pci-core driver's device */
 	args = json_object_new_object();
 	if (!args || json_object_object_add(args, "driver", json_object_new_string("vfio-pci")) ||
