@@ -419,6 +419,24 @@ assert x["held_by"] == "pid 4242 (qemu-system-x86, libvirt domain web1)", x
 	in_tree "$LWC" check 0000:00:04.0
 	expect "... the kernel log says interrupt remapping is off: exit 1, FAIL, naming the log line" 1 "" \
 		'FAIL  no interrupt remapping: vfio will refuse the device (kernel log: "AMD-Vi: Disabling interrupt remapping")'
+	check "... no device cdev here: the group path only, no iommufd warning" \
+		eval 'grep -qxF "  iommufd: no VFIO device cdev (kernel without CONFIG_VFIO_DEVICE_CDEV): the group path only" <<<"$out" &&
+			! grep -q "WARN  iommufd" <<<"$out"'
+	# The same with iommufd: no isolated MSI, which iommufd refuses too.
+	echo 511:1 >"$d/vfio-dev/vfio1/dev"
+	mkdir -p "$LWC/dev/vfio/devices" "$LWC/sys/module/iommufd/parameters"
+	: >"$LWC/dev/vfio/devices/vfio1"
+	: >"$LWC/dev/iommu"
+	echo N >"$LWC/sys/module/iommufd/parameters/allow_unsafe_interrupts"
+	in_tree "$LWC" check 0000:00:04.0
+	expect "... with /dev/iommu and a cdev: WARN that iommufd will refuse it (no isolated MSI)" 1 "" \
+		"WARN  iommufd: IOMMU group 4 has no isolated MSI: iommufd will refuse to bind $LWC/dev/vfio/devices/vfio1"
+	check "... the facts line says MSI not isolated" \
+		grep -qxF "  iommufd: $LWC/dev/vfio/devices/vfio1; /dev/iommu present; MSI not isolated" <<<"$out"
+	echo Y >"$LWC/sys/module/iommufd/parameters/allow_unsafe_interrupts"
+	in_tree "$LWC" check 0000:00:04.0
+	expect "... iommufd.allow_unsafe_interrupts=Y: WARN that it binds only because of that" 1 "" \
+		"WARN  iommufd: IOMMU group 4 has no isolated MSI; bound only because iommufd.allow_unsafe_interrupts=1"
 	in_tree "$QUIET" check 05:00.0
 	expect "check of an absent function without the module: exit 1, no PCI function" 1 "" \
 		"FAIL  no PCI function at 0000:05:00.0"
