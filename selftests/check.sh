@@ -90,17 +90,10 @@ stage lint selftests/lint.sh --checkpatch "$(make -s --no-print-directory checkp
 	"$KDEB12" ${KLTS:+"$KLTS"}
 stage spec make -s --no-print-directory spec
 stage unit make -s --no-print-directory unit
-# Every VM test on Debian 12's 6.1 under VT-d; then the other cells of the
-# matrix that boot Debian's own images. One VM at a time while the 7.x
-# kernel builds beside (it takes a core); two once nothing builds (a cached
-# kernel: its build ended at once), as for the 7.x cells. VR_VM_JOBS wins.
-vm_jobs() {
-	if [ -n "${VR_VM_JOBS:-}" ]; then echo "$VR_VM_JOBS"
-	elif kill -0 "$newest_pid" 2>/dev/null; then echo 1
-	else echo 2; fi
-}
-stage vm selftests/kernels/matrix.sh --jobs "$(vm_jobs)" --deadline "$deadline" deb12/intel
-stage matrix selftests/kernels/matrix.sh --jobs "$(vm_jobs)" --deadline "$deadline" deb12/amd lts/intel lts/amd
+# Every VM test on Debian 12's 6.1 under VT-d, two VMs at a time; then the
+# other cells of the matrix that boot Debian's own images.
+stage vm selftests/kernels/matrix.sh --deadline "$deadline" deb12/intel
+stage matrix selftests/kernels/matrix.sh --deadline "$deadline" deb12/amd lts/intel lts/amd
 stage bench make -s --no-print-directory bench-smoke KDIR="$KDEB12"
 stage deploy selftests/deploy.sh "$KDEB12" ${KLTS:+"$KLTS"}
 
