@@ -90,7 +90,7 @@ static void vr_check_ir(const struct vr_opts *o, const struct vr_facts *f,
 		return;
 	if (d->sysfs_only)
 		snprintf(host, sizeof(host), " (%s)", f->host_ir_why);
-	unsafe = vr_allow_unsafe_interrupts(o);
+	unsafe = vr_allow_unsafe_interrupts(o, "vfio_iommu_type1");
 	vr_problem(c, !unsafe, vr_ir_fix(o), "%s%s",
 		   unsafe ? "no interrupt remapping; allowed only because vfio_iommu_type1.allow_unsafe_interrupts=1, which lets a guest forge interrupts" :
 		   "no interrupt remapping: vfio will refuse the device", host);
@@ -99,16 +99,23 @@ static void vr_check_ir(const struct vr_opts *o, const struct vr_facts *f,
 /*
  * Who holds @d through VFIO: its group's node or any member's cdev (a
  * cdev is per device, and one open member's keeps the group in use).
+ * @d's own holders come from @c->uses (vr_device_uses() read them).
  */
 static int vr_group_users(const struct vr_opts *o, const struct vr_device *d,
-			  const struct vr_group *g, char *buf, size_t size)
+			  const struct vr_group *g, const struct vr_check *c,
+			  char *buf, size_t size)
 {
 	unsigned int i;
-	int n = vr_device_users(o, d->addr, buf, size);
+	int n = 0;
 
-	for (i = 0; n <= 0 && g && i < g->n; i++)
-		if (strcmp(g->members[i].addr, d->addr))
-			n = vr_device_users(o, g->members[i].addr, buf, size);
+	if (c->uses.holders[0]) {
+		snprintf(buf, size, "%s", c->uses.holders);
+		return 1;
+	}
+	if (!g)
+		return vr_device_users(o, d->addr, buf, size);
+	for (i = 0; n <= 0 && i < g->n; i++)
+		n = vr_device_users(o, g->members[i].addr, buf, size);
 	return n;
 }
 
@@ -121,22 +128,18 @@ static int vr_group_users(const struct vr_opts *o, const struct vr_device *d,
 static void vr_check_iommufd(const struct vr_opts *o, const struct vr_facts *f,
 			     const struct vr_device *d, struct vr_check *c)
 {
-	char path[PATH_MAX], val[8];
+	char path[PATH_MAX];
 	bool unsafe;
 
 	c->has_iommufd = true;
 	snprintf(path, sizeof(path), "%s/iommu", o->dev);
 	c->dev_iommu = !access(path, F_OK);
-	if (d->vfio_cdev[0])
-		snprintf(c->cdev, sizeof(c->cdev), "%s/vfio/devices/%s", o->dev,
-			 d->vfio_cdev);
+	vr_iommufd_cdev(o, d, c->cdev, sizeof(c->cdev));
 	c->msi_isolated = d->sysfs_only ? (f->host_ir < 0 ? -1 : f->host_ir > 0) :
 			  d->msi_isolated;
 	if (!c->dev_iommu || !c->cdev[0] || c->msi_isolated)
 		return;
-	snprintf(path, sizeof(path), "%s/module/iommufd/parameters/allow_unsafe_interrupts",
-		 o->sysfs);
-	unsafe = !vr_read_line(path, val, sizeof(val)) && val[0] == 'Y';
+	unsafe = vr_allow_unsafe_interrupts(o, "iommufd");
 	if (c->msi_isolated < 0)
 		vr_problem(c, false, "modprobe vfio_reserve: it asks the IOMMU for this device",
 			   "iommufd: cannot tell without the module whether IOMMU group %u has isolated MSI, which iommufd requires",
@@ -230,7 +233,7 @@ void vr_check_device(const struct vr_opts *o, const char *addr,
 	}
 	/* without the module, a device's in_use is its own: the group's is all */
 	if (d->in_use || (d->sysfs_only && g && g->in_use)) {
-		if (vr_group_users(o, d, g, users, sizeof(users)) > 0)
+		if (vr_group_users(o, d, g, c, users, sizeof(users)) > 0)
 			vr_problem(c, true, "stop that VM, or detach the device from it",
 				   "in use: IOMMU group %u is held by %s", d->group,
 				   users);

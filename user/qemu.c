@@ -101,16 +101,6 @@ bool vr_preflight(const struct vr_opts *o, char (*addrs)[VR_ADDR_SIZE], int n,
 	return ok;
 }
 
-/* @d's VFIO device cdev, "/dev/vfio/devices/vfioN" ("" without one). */
-void vr_iommufd_cdev(const struct vr_opts *o, const struct vr_device *d,
-		     char *path, size_t size)
-{
-	if (d->vfio_cdev[0])
-		snprintf(path, size, "%s/vfio/devices/%s", o->dev, d->vfio_cdev);
-	else
-		path[0] = '\0';
-}
-
 /*
  * What assignment through iommufd needs beyond vr_preflight(): /dev/iommu
  * (CONFIG_IOMMUFD), each device's cdev (CONFIG_VFIO_DEVICE_CDEV, and a
@@ -122,7 +112,7 @@ void vr_iommufd_cdev(const struct vr_opts *o, const struct vr_device *d,
 bool vr_iommufd_preflight(const struct vr_opts *o, char (*addrs)[VR_ADDR_SIZE],
 			  int n, const struct vr_facts *f, bool quiet)
 {
-	char path[PATH_MAX], val[8];
+	char path[PATH_MAX];
 	bool ok = true, unsafe;
 	int i;
 
@@ -133,9 +123,7 @@ bool vr_iommufd_preflight(const struct vr_opts *o, char (*addrs)[VR_ADDR_SIZE],
 			       path);
 		return false;
 	}
-	snprintf(path, sizeof(path), "%s/module/iommufd/parameters/allow_unsafe_interrupts",
-		 o->sysfs);
-	unsafe = !vr_read_line(path, val, sizeof(val)) && val[0] == 'Y';
+	unsafe = vr_allow_unsafe_interrupts(o, "iommufd");
 	for (i = 0; i < n; i++) {
 		const struct vr_device *d = vr_find_device(f->devs, f->n, addrs[i]);
 

@@ -32,7 +32,5 @@ void vr_qemu_id(const char *addr, char *id, size_t size);
 #define VR_IOMMUFD_ID	"vr-iommufd0"
 bool vr_iommufd_preflight(const struct vr_opts *o, char (*addrs)[VR_ADDR_SIZE],
 			  int n, const struct vr_facts *f, bool quiet);
-void vr_iommufd_cdev(const struct vr_opts *o, const struct vr_device *d,
-		     char *path, size_t size);
 
 #endif /* VR_QEMU_H */

@@ -357,7 +357,7 @@ static void vr_check_ir(struct vr_report *r, const struct vr_status *st)
 			vr_line(r, VR_WARN, "interrupt_remapping", fix,
 				"interrupt remapping: %s", why);
 	}
-	if (vr_allow_unsafe_interrupts(r->o))
+	if (vr_allow_unsafe_interrupts(r->o, "vfio_iommu_type1"))
 		vr_line(r, VR_WARN, "unsafe_interrupts",
 			"remove vfio_iommu_type1.allow_unsafe_interrupts=1 once interrupt remapping works",
 			"vfio_iommu_type1.allow_unsafe_interrupts=1: guests can forge MSIs to the host; this is UNSAFE");

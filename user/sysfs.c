@@ -260,14 +260,25 @@ int vr_device_users(const struct vr_opts *o, const char *addr, char *buf,
 	return n ? vr_holders(o, want, n, buf, size) : 0;
 }
 
-bool vr_allow_unsafe_interrupts(const struct vr_opts *o)
+/* @module's allow_unsafe_interrupts (vfio_iommu_type1's, or iommufd's). */
+bool vr_allow_unsafe_interrupts(const struct vr_opts *o, const char *module)
 {
 	char path[PATH_MAX], val[8];
 
 	snprintf(path, sizeof(path),
-		 "%s/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
-		 o->sysfs);
+		 "%s/module/%s/parameters/allow_unsafe_interrupts",
+		 o->sysfs, module);
 	return !vr_read_line(path, val, sizeof(val)) && val[0] == 'Y';
+}
+
+/* @d's VFIO device cdev, "/dev/vfio/devices/vfioN" ("" without one). */
+void vr_iommufd_cdev(const struct vr_opts *o, const struct vr_device *d,
+		     char *path, size_t size)
+{
+	if (d->vfio_cdev[0])
+		snprintf(path, size, "%s/vfio/devices/%s", o->dev, d->vfio_cdev);
+	else
+		path[0] = '\0';
 }
 
 /*

@@ -235,7 +235,9 @@ bool vr_vfio_cdev(const struct vr_opts *o, const char *addr, char *buf,
 		  size_t size);
 int vr_device_users(const struct vr_opts *o, const char *addr, char *buf,
 		    size_t size);
-bool vr_allow_unsafe_interrupts(const struct vr_opts *o);
+bool vr_allow_unsafe_interrupts(const struct vr_opts *o, const char *module);
+void vr_iommufd_cdev(const struct vr_opts *o, const struct vr_device *d,
+		     char *path, size_t size);
 const char *vr_ir_fix(const struct vr_opts *o);
 int vr_host_ir(const struct vr_opts *o, char *why, size_t len);
 const char *vr_device_name(const struct vr_opts *o, const struct vr_device *d,
