@@ -120,14 +120,18 @@ demo: deps
 	@$(MAKE) --no-print-directory module helper
 	@selftests/vm/vm.py --ko $(CURDIR)/vfio_reserve.ko selftests/vm/demo.sh
 
-# Benchmarks in the test VM (bench/README.md); they report, never fail.
+# Benchmarks in the test VM (bench/README.md), on every kernel of the
+# matrix (BENCH_KERNELS="deb12 lts newest" by default); they report, never
+# fail.
 bench: deps
-	@$(MAKE) --no-print-directory module helper
-	@bench/run.sh
+	@$(MAKE) --no-print-directory helper
+	@bench/run.sh $(if $(BENCH_KERNELS),--kernels "$(BENCH_KERNELS)")
 
-# Tiny sizes: every measurement must still give a number (TAP).
-bench-smoke: module helper
-	@bench/run.sh --smoke
+# Tiny sizes: every measurement must still give a number (TAP). On deb12
+# unless BENCH_KERNELS says otherwise; BENCH_DEADLINE: vm.py --deadline.
+bench-smoke: helper
+	@bench/run.sh --smoke $(if $(BENCH_KERNELS),--kernels "$(BENCH_KERNELS)") \
+		$(if $(BENCH_DEADLINE),--deadline "$(BENCH_DEADLINE)")
 
 # What make install installs (README.md lists the same files).
 install: install-module install-user

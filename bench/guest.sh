@@ -23,6 +23,7 @@
 # shellcheck disable=SC2016 # eval'd strings
 set -u
 . "$VR_TOP/selftests/vm/lib.sh"
+. "$VR_TOP/bench/lib.sh"
 
 N=${BENCH_N:-8}
 BULK_REPS=${BENCH_BULK_REPS:-1}
@@ -32,64 +33,13 @@ HOTPLUGS=${BENCH_HOTPLUGS:-0}
 WARMUP=${BENCH_WARMUP:-1}
 VR=${BENCH_VR:-$VR_TOP/build/user/vfio-reserve}
 BRIDGE=0000:00:08.0
-VFIO=/sys/bus/pci/drivers/vfio-pci
 SYSFS_BIND=$VR_TOP/bench/sysfs-bind.sh
 DPDK=/usr/bin/dpdk-devbind.py
 TRACE=/sys/kernel/tracing
+ROCKER_ID="1b36 0006"	# the bulk functions' vendor and device, for new_id
 
-say() { printf '# bench %s\n' "$*"; }
 note() { ktap_diag "$@" >&2; }	# stderr: callers run in $(...)
 
-# A sleep without a fork: read from a FIFO nobody writes.
-mkfifo /run/bench.sleep
-exec {SLEEP_FD}<>/run/bench.sleep
-nap() { read -r -t "$1" -u "$SLEEP_FD" _ || true; }
-
-# wait_until TIMEOUT_S CMD...: poll CMD every 0.1 s without forking.
-wait_until() {
-	local end=$(($(now_us) + $(_vr_seconds_to_us "$1")))
-	shift
-	until "$@"; do
-		(($(now_us) < end)) || return 1
-		nap 0.1
-	done
-}
-
-bound_to_vfio() { [[ /sys/bus/pci/devices/$1/driver -ef $VFIO ]]; }
-gone() { ! pci_exists "$1"; }
-
-# mark TEXT: a marker line in the kernel log, its id in MARK (unique: the
-# clock, since callers run in subshells).
-MARK=
-mark() {
-	MARK=$(now_us)
-	echo "vr-test: bench-mark $MARK $*" >/dev/kmsg
-}
-
-# The printk timestamps (seconds) of marker ID and of the first and last
-# "bound to device" lines of vfio-pci after it for addresses starting with
-# PREFIX: "T0 TFIRST TLAST COUNT" (COUNT distinct addresses bound after T0).
-log_bound_since_mark() {
-	local id=$1 prefix=$2
-	dmesg | awk -v mark="vr-test: bench-mark $id " -v prefix="$prefix" '
-		function ts(l,  s) {
-			if (!match(l, /^\[ *[0-9]+\.[0-9]+\]/)) return -1
-			s = substr(l, RSTART + 1, RLENGTH - 2); gsub(/ /, "", s); return s + 0
-		}
-		index($0, mark) { t0 = ts($0); first = last = ""; n = 0; delete seen; next }
-		t0 != "" && index($0, "driver: '\''vfio-pci'\'': driver_bound: bound to device '\''" prefix) {
-			a = $0; sub(/.*bound to device '\''/, "", a); sub(/'\''.*/, "", a)
-			if (!(a in seen)) { seen[a] = 1; n++ }
-			last = ts($0)
-			if (first == "") first = last
-		}
-		END {
-			if (t0 == "" || last == "") print "- - - 0"
-			else printf "%.6f %.6f %.6f %d\n", t0, first, last, n
-		}'
-}
-
-ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'; }
 
 # ---------------------------------------------------------------------------
 # systemd's tools ignore requests in a chroot ("Running in chroot,
@@ -98,8 +48,9 @@ export SYSTEMD_IGNORE_CHROOT=1
 _vr_ctl_open		# the QMP channel, opened once: subshells share it
 ADDRS=()
 plan=1					# the setup check
-((N > 0)) && plan=$((plan + 3 + 1 + 4 + 1))	# bulk x3, memory, status x4, footprint
-((HOTPLUGS > 0)) && plan=$((plan + 3 + 4 + 1))	# udev, e1000e, set-override, 4 methods, rule
+((N > 0)) && plan=$((plan + 4 + 1 + 1 + 4 + 1))	# bulk x4, cost at load, memory, status x4, footprint
+((HOTPLUGS > 0)) && plan=$((plan + 3 + 4 + 1 + 1))	# udev, e1000e, set-override, 4 methods, rule, cost
+((HOTPLUGS > 0)) && [[ -n $NVME ]] && plan=$((plan + 1))	# VFs
 ktap_plan "$plan"
 
 say meta "n=$N" "bulk_reps=$BULK_REPS" "status_reps=$STATUS_REPS" "hotplugs=$HOTPLUGS" \
@@ -119,38 +70,22 @@ fi
 
 # ---------------------------------------------------------------------------
 # 3. Bulk: every function from unbound (no native driver loaded) to vfio-pci.
-all_bound() {
-	local a
-	for a in "${ADDRS[@]}"; do
-		bound_to_vfio "$a" || return 1
-	done
-}
-
-# Back to the starting state: no driver, no override, no module.
-bulk_reset() {
-	local a d
-	[[ -d /sys/module/vfio_reserve ]] && rmmod vfio_reserve
-	for a in "${ADDRS[@]}"; do
-		d=/sys/bus/pci/devices/$a
-		[[ -e $d/driver ]] && echo "$a" >"$d/driver/unbind"
-		echo >"$d/driver_override"
-	done
-	for a in "${ADDRS[@]}"; do
-		[[ -e /sys/bus/pci/devices/$a/driver ]] && return 1
-	done
-	return 0
-}
+BULK_ID=$ROCKER_ID	# bulk_reset (lib.sh) removes it from vfio-pci's IDs
 
 bulk_cmd() {
 	case $1 in
 	vfio-reserve) modprobe vfio_reserve devices="$SELECTOR" ;;
 	sysfs) "$SYSFS_BIND" "${ADDRS[@]}" ;;
 	dpdk) "$DPDK" --bind=vfio-pci "${ADDRS[@]}" ;;
+	# The floor: vfio-pci alone, by a dynamic ID: one write, and the
+	# driver core binds every function that matches.
+	floor) echo "$ROCKER_ID" >"$VFIO/new_id" ;;
 	esac
 }
 
-# bulk_once METHOD: prints "UNTIL_ALL_BOUND_MS UNTIL_FIRST_BOUND_MS EXIT_MS",
-# or fails.
+# bulk_once METHOD: prints "UNTIL_ALL_BOUND_MS UNTIL_FIRST_BOUND_MS EXIT_MS
+# FROM_RESERVED_MS" (the last: from the module's first reservation to the
+# last bind, "-" for the others), or fails.
 bulk_once() {
 	local m=$1 id t_start t_exit rc res
 	bulk_reset || { note "$m: reset failed"; return 1; }
@@ -169,23 +104,25 @@ bulk_once() {
 		note "$m: not every function reached vfio-pci"
 		return 1
 	fi
-	read -r t0 tf tl n < <(log_bound_since_mark "$id" "${SELECTOR%%\**}")
+	read -r t0 tf tl n tr < <(log_bound_since_mark "$id" "${SELECTOR%%\**}")
 	if [[ $t0 == - ]] || ((n != N)); then
 		note "$m: the kernel log shows $n of $N binds"
 		return 1
 	fi
-	printf '%s %s %s\n' "$(ms_between "$t0" "$tl")" "$(ms_between "$t0" "$tf")" \
-		"$(awk -v a="$t_start" -v b="$t_exit" 'BEGIN { printf "%.1f", (b - a) / 1000 }')"
+	printf '%s %s %s %s\n' "$(ms_between "$t0" "$tl")" "$(ms_between "$t0" "$tf")" \
+		"$(awk -v a="$t_start" -v b="$t_exit" 'BEGIN { printf "%.1f", (b - a) / 1000 }')" \
+		"$([[ $tr == - ]] && echo - || ms_between "$tr" "$tl")"
 }
 
-declare -A BULK_MS BULK_FIRST BULK_EXIT BULK_BAD
+declare -A BULK_MS BULK_FIRST BULK_EXIT BULK_BAD BULK_FROMRES
 if ((N > 0)); then
-	methods=(sysfs dpdk vfio-reserve)
+	methods=(sysfs dpdk floor vfio-reserve)
 	for round in $(seq $((1 - WARMUP)) "$BULK_REPS"); do	# round 0: warm-up
 		for m in "${methods[@]}"; do
 			if res=$(bulk_once "$m"); then
 				((round == 0)) && continue
-				read -r all first ex <<<"$res"
+				read -r all first ex fromres <<<"$res"
+				[[ $fromres != - ]] && BULK_FROMRES[$m]+=" $fromres"
 				BULK_MS[$m]+=" $all"
 				BULK_FIRST[$m]+=" $first"
 				BULK_EXIT[$m]+=" $ex"
@@ -198,9 +135,46 @@ if ((N > 0)); then
 		say "bulk.$m.ms${BULK_MS[$m]:-}"
 		say "bulk.$m.first_ms${BULK_FIRST[$m]:-}"
 		say "bulk.$m.exit_ms${BULK_EXIT[$m]:-}"
+		[[ $m == vfio-reserve ]] && say "bulk.$m.from_reserved_ms${BULK_FROMRES[$m]:-}"
 		ktap_result "bulk $m: $N functions to vfio-pci, times (ms):${BULK_MS[$m]:- none}" \
 			"$([[ -n ${BULK_MS[$m]:-} && -z ${BULK_BAD[$m]:-} ]]; echo $?)"
 	done
+
+	# 7. The module's own time at load, as at boot: the N functions there,
+	# vfio-pci not loaded (the settle work loads it), function_graph on
+	# the module's entry points. Per function: the module's own time over
+	# N; the settle work item's and request_module()'s shares of it.
+	declare -A LOAD
+	load_bad=0
+	ft_available || { note "no function_graph tracer in this kernel"; load_bad=1; }
+	for round in $(seq 1 "$BULK_REPS"); do
+		((load_bad)) && break
+		bulk_reset && modprobe -r vfio-pci || { load_bad=1; break; }
+		ft_begin || { note "ftrace: the filter could not be set"; load_bad=1; break; }
+		modprobe vfio_reserve devices="$SELECTOR"
+		wait_until 120 all_bound || { note "load: not every function on vfio-pci"; load_bad=1; }
+		nap 0.3		# a settle queued last runs to its end
+		res=$(ft_end /tmp/ft-load.trace)
+		note "load round $round: $res"
+		declare -A F=()
+		for kv in $res; do F[${kv%%=*}]=${kv#*=}; done
+		if ! awk -v s="${F[scan]:-0}" 'BEGIN { exit !(s > 0) }'; then
+			note "load: the trace has no call of the module's scan"
+			load_bad=1
+		fi
+		LOAD[per_dev]+=" $(awk -v m="${F[module]}" -v n="$N" 'BEGIN { printf "%.2f", m / n }')"
+		LOAD[module]+=" ${F[module]}"
+		LOAD[settle]+=" ${F[settle]}"
+		LOAD[reqmod]+=" ${F[reqmod]}"
+		LOAD[notify]+=" ${F[notify]}"
+		LOAD[scan]+=" ${F[scan]}"
+	done
+	[[ -d $VFIO ]] || modprobe vfio-pci
+	for k in per_dev module settle reqmod notify scan; do
+		say "cost.load.$k${LOAD[$k]:-}"
+	done
+	ktap_result "the module's own time at load with $N functions (function_graph): per function (µs):${LOAD[per_dev]:- none}" \
+		"$([[ -n ${LOAD[per_dev]:-} && $load_bad == 0 ]]; echo $?)"
 
 	# 5. Memory per reserved device: the module's kmalloc()s during its
 	# load, less what it kfree()d, from the kmem trace events (module call
@@ -302,14 +276,20 @@ if ((HOTPLUGS > 0)); then
 	del='{"execute":"device_del","arguments":{"id":"hp0"}}'
 
 	# hp_cycle METHOD: one add/remove; prints "ADD_MS APPEAR_MS PROBE_MS
-	# E1000E_PROBES": from the marker before device_add, and from the kernel's
-	# first line about the device, to vfio-pci bound; vfio-pci's own probe
-	# (the driver core's "probing" to "bound" lines). The times are "-" when
-	# the device did not reach vfio-pci in 30 s.
+	# E1000E_PROBES MODULE_US PATH_US": from the marker before device_add,
+	# and from the kernel's first line about the device, to vfio-pci bound;
+	# vfio-pci's own probe (the driver core's "probing" to "bound" lines).
+	# The times are "-" when the device did not reach vfio-pci in 30 s.
+	# For vfio-reserve and the floor, function_graph runs during the
+	# hotplug (7): the module's own time, and the path from pci_device_add
+	# to vfio_pci_probe's return (the others: "- -").
 	hp_cycle() {
-		local id out on=1
+		local id out on=1 traced=0 cost="- -" kv
 		udevadm settle -t 30
 		dmesg -C
+		if [[ $1 == vfio-reserve || $1 == floor ]] && ((FT_HOTPLUG)); then
+			ft_begin && traced=1
+		fi
 		mark "hotplug $1"
 		id=$MARK
 		qmp "$add" >/dev/null || { note "$1: device_add failed"; return 1; }
@@ -317,8 +297,20 @@ if ((HOTPLUGS > 0)); then
 			note "$1: $HP_ADDR not on vfio-pci after 30 s (driver '$(pci_driver "$HP_ADDR")')"
 			on=0
 		fi
+		if ((traced)); then
+			nap 0.3		# a settle queued last runs to its end
+			declare -A F=()
+			for kv in $(ft_end "/tmp/ft-hotplug-$1.trace"); do F[${kv%%=*}]=${kv#*=}; done
+			if ((on)) && [[ ${F[path]:--} != - ]] &&
+				{ [[ $1 == floor ]] || awk -v c="${F[calls]:-0}" 'BEGIN { exit !(c > 0) }'; }; then
+				cost="${F[module]} ${F[path]}"
+			else
+				note "$1: the trace gave no figure: ${F[*]}"
+			fi
+		fi
 		udevadm settle -t 30
-		out=$(dmesg | awk -v mark="vr-test: bench-mark $id " -v addr="$HP_ADDR" -v on="$on" '
+		out=$(dmesg | awk -v mark="vr-test: bench-mark $id " -v addr="$HP_ADDR" -v on="$on" "$DD_NORM"'
+			{ $0 = dd_norm($0) }
 			function ts(l,  s) {
 				if (!match(l, /^\[ *[0-9]+\.[0-9]+\]/)) return -1
 				s = substr(l, RSTART + 1, RLENGTH - 2); gsub(/ /, "", s); return s + 0
@@ -330,11 +322,12 @@ if ((HOTPLUGS > 0)); then
 			index($0, "really_probe: probing driver e1000e with device " addr) { probes++ }
 			END {
 				if (!on || t0 == "" || appear == "" || bound == "" || pstart == "")
-					printf "- - - %d\n", probes
+					printf "- - - %d", probes
 				else
-					printf "%.1f %.1f %.1f %d\n", (bound - t0) * 1000, (bound - appear) * 1000,
+					printf "%.1f %.1f %.1f %d", (bound - t0) * 1000, (bound - appear) * 1000,
 						(bound - pstart) * 1000, probes
 			}')
+		out+=" $cost"
 		qmp "$del" >/dev/null
 		if ! qmp_wait_event 20 DEVICE_DELETED '"device":"hp0"' ||
 		   ! wait_until 10 gone "$HP_ADDR"; then
@@ -400,17 +393,21 @@ if ((HOTPLUGS > 0)); then
 
 	# Rounds: one hotplug per method, the order rotating; round 0 untimed.
 	HP_METHODS=(vfio-reserve floor udev-script driverctl)
-	declare -A HP_ADDS HP_APPEARS HP_VFIO HP_PROBES HP_FAILS
+	declare -A HP_ADDS HP_APPEARS HP_VFIO HP_PROBES HP_FAILS HP_MODULE HP_PATH
+	FT_HOTPLUG=0
+	ft_available && FT_HOTPLUG=1
 	for i in $(seq $((1 - WARMUP)) "$HOTPLUGS"); do
 		for k in 0 1 2 3; do
 			m=${HP_METHODS[$(((i + k) % 4))]}
 			hp_setup "$m"
 			udevadm settle -t 30
 			nap 0.5		# let what the setup started die down
-			res=$(hp_cycle "$m") || res="- - - 0"
+			res=$(hp_cycle "$m") || res="- - - 0 - -"
 			hp_teardown "$m"
 			((i == 0)) && continue
-			read -r a p v e <<<"$res"
+			read -r a p v e mod path <<<"$res"
+			[[ ${mod:--} != - ]] && HP_MODULE[$m]+=" $mod"
+			[[ ${path:--} != - ]] && HP_PATH[$m]+=" $path"
 			HP_PROBES[$m]=$((${HP_PROBES[$m]:-0} + e))
 			if [[ $a == - ]]; then
 				HP_FAILS[$m]=$((${HP_FAILS[$m]:-0} + 1))
@@ -431,6 +428,13 @@ if ((HOTPLUGS > 0)); then
 			"$([[ -n ${HP_ADDS[$m]:-} ]]; echo $?)"
 	done
 
+	for m in vfio-reserve floor; do
+		say "cost.hotplug.$m.module_us${HP_MODULE[$m]:-}"
+		say "cost.hotplug.$m.path_us${HP_PATH[$m]:-}"
+	done
+	ktap_result "the module's own time per hotplug (function_graph), µs:${HP_MODULE[vfio-reserve]:- none}; the floor's path (pci_device_add to vfio_pci_probe's return), µs:${HP_PATH[floor]:- none}" \
+		"$([[ -n ${HP_MODULE[vfio-reserve]:-} && -n ${HP_PATH[floor]:-} ]]; echo $?)"
+
 	# The stand-in acts only on an add event that carries driverctl's
 	# SYSTEMD_WANTS (its rule matched: the override file existed).
 	ktap_check "driverctl's udev rule acted: SYSTEMD_WANTS=driverctl@pci-$HP_ADDR.service on every add" \
@@ -440,5 +444,64 @@ if ((HOTPLUGS > 0)); then
 	kill "$dc_pid" 2>/dev/null	# it stops its udevadm monitor
 	wait "$dc_pid" 2>/dev/null
 	umount /etc/driverctl.d
+fi
+
+# ---------------------------------------------------------------------------
+# 7. A VF created through sriov_numvfs: the module reserving it by a vf:
+# rule, against the floor (vfio-pci's dynamic ID for the VF's vendor and
+# device; vfio-pci was registered before nvme). One VF per round, the two
+# methods in turn, function_graph on as at hotplug.
+if ((HOTPLUGS > 0)) && [[ -n $NVME ]]; then
+	pf=/sys/bus/pci/devices/$NVME
+	vf_on_vfio() {
+		local l
+		l=$(readlink "$pf/virtfn0" 2>/dev/null) && bound_to_vfio "${l##*/}"
+	}
+	declare -A VF_MODULE VF_PATH VF_FAILS
+	vf_bad=0
+	modprobe nvme
+	wait_until 30 eval '[[ $(pci_driver "$NVME") == nvme ]]' || { note "VF: $NVME not on nvme"; vf_bad=1; }
+	ft_available || { note "no function_graph tracer in this kernel"; vf_bad=1; }
+	echo 0 >"$pf/sriov_numvfs"
+	echo 1 >"$pf/sriov_drivers_autoprobe"
+	for i in $(seq $((1 - WARMUP)) "$HOTPLUGS"); do
+		((vf_bad)) && break
+		for k in 0 1; do
+			m=$([[ $(((i + k) % 2)) == 0 ]] && echo vfio-reserve || echo floor)
+			if [[ $m == vfio-reserve ]]; then
+				modprobe vfio_reserve devices="vf:$NVME"
+			else
+				echo "${NVME_ID/:/ }" >"$VFIO/new_id"
+			fi
+			ft_begin || { vf_bad=1; break; }
+			echo 1 >"$pf/sriov_numvfs"
+			on=1
+			wait_until 30 vf_on_vfio || { on=0; note "VF $m: not on vfio-pci after 30 s"; }
+			nap 0.3		# a settle queued last runs to its end
+			declare -A F=()
+			for kv in $(ft_end "/tmp/ft-vf-$m.trace"); do F[${kv%%=*}]=${kv#*=}; done
+			echo 0 >"$pf/sriov_numvfs"
+			if [[ $m == vfio-reserve ]]; then
+				rmmod vfio_reserve
+			else
+				echo "${NVME_ID/:/ }" >"$VFIO/remove_id"
+			fi
+			((i == 0)) && continue
+			if ((on)) && [[ ${F[path]:--} != - ]] &&
+				{ [[ $m == floor ]] || awk -v c="${F[calls]:-0}" 'BEGIN { exit !(c > 0) }'; }; then
+				VF_MODULE[$m]+=" ${F[module]}"
+				VF_PATH[$m]+=" ${F[path]}"
+			else
+				VF_FAILS[$m]=$((${VF_FAILS[$m]:-0} + 1))
+				note "VF $m: no figure: ${F[*]}"
+			fi
+		done
+	done
+	for m in vfio-reserve floor; do
+		say "cost.vf.$m.module_us${VF_MODULE[$m]:-}"
+		say "cost.vf.$m.path_us${VF_PATH[$m]:-}"
+	done
+	ktap_result "a VF by sriov_numvfs: the module's own time (function_graph), µs:${VF_MODULE[vfio-reserve]:- none}; the floor's path, µs:${VF_PATH[floor]:- none}" \
+		"$([[ $vf_bad == 0 && -n ${VF_MODULE[vfio-reserve]:-} && -n ${VF_PATH[floor]:-} && -z ${VF_FAILS[*]:-} ]]; echo $?)"
 fi
 ktap_finish

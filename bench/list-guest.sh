@@ -10,18 +10,19 @@
 # Settings (environment, from the generated test file):
 #   BENCH_LIST_REPS     timed runs of list --json (after one untimed run)
 #   BENCH_DUMP_SECONDS  how long vr_genl_test --dump-loop dumps
+#   BENCH_BULK_REPS     timed rounds of the bulk binds (3 in bench/README.md)
 #   BENCH_VR, BENCH_GENL  the helper and vr_genl_test (snapshots)
 set -u
 . "$VR_TOP/selftests/vm/lib.sh"
+. "$VR_TOP/bench/lib.sh"
 
 REPS=${BENCH_LIST_REPS:-1}
+BULK_REPS=${BENCH_BULK_REPS:-1}
 SECS=${BENCH_DUMP_SECONDS:-1}
 VR=${BENCH_VR:-$VR_TOP/build/user/vfio-reserve}
 GENL=${BENCH_GENL:-$VR_TOP/build/genl/vr_genl_test}
 
-say() { printf '# bench %s\n' "$*"; }
-
-ktap_plan 4
+ktap_plan 6
 ktap_check "modprobe vfio_reserve" modprobe vfio_reserve
 n=$(find /sys/bus/pci/devices/ -mindepth 1 -maxdepth 1 | wc -l)
 say list.functions "$n"
@@ -136,4 +137,59 @@ if [[ -n $in_module ]]; then
 else
 	ktap_result "in the module: no timing (kprobes or trace unavailable, or the dump failed)" 1
 fi
+
+# 3. The bulk floor at these sizes: every pci-testdev (no driver in the
+# kernel) from unbound to vfio-pci, by vfio-pci's dynamic ID (the floor: one
+# write, the driver core binds them all) and by loading the module with a
+# bus selector for each bridge's bus. From a kernel-log marker to the last
+# vfio-pci "bound" line; one untimed round, then BULK_REPS, in turn.
+TESTDEV_ID="1b36 0005"
+ADDRS=() buses=()
+for d in /sys/bus/pci/devices/*; do
+	[[ $(<"$d/vendor") == 0x1b36 && $(<"$d/device") == 0x0005 ]] || continue
+	ADDRS+=("${d##*/}")
+	b=${d##*/}
+	b=${b%:*}
+	[[ " ${buses[*]} " == *" $b:*.* "* ]] || buses+=("$b:*.*")
+done
+SELECTOR=$(IFS=,; echo "${buses[*]}")
+say bulk.functions "${#ADDRS[@]}"
+BULK_ID=$TESTDEV_ID
+modprobe vfio-pci
+declare -A BULK
+bulk_bad=0
+for ((round = 0; round <= BULK_REPS; round++)); do
+	for m in floor vfio-reserve; do
+		bulk_reset
+		dmesg -C
+		mark "bulk $m"
+		id=$MARK
+		if [[ $m == floor ]]; then
+			echo "$BULK_ID" >"$VFIO/new_id"
+		else
+			modprobe vfio_reserve devices="$SELECTOR"
+		fi
+		if ! wait_until 300 all_bound; then
+			ktap_diag "bulk $m: not every function reached vfio-pci"
+			bulk_bad=1
+			continue
+		fi
+		read -r t0 _ tl nb tr < <(log_bound_since_mark "$id" "")
+		if [[ $t0 == - ]] || ((nb != ${#ADDRS[@]})); then
+			ktap_diag "bulk $m: the kernel log shows $nb of ${#ADDRS[@]} binds"
+			bulk_bad=1
+			continue
+		fi
+		((round == 0)) && continue
+		BULK[$m]+=" $(ms_between "$t0" "$tl")"
+		[[ $m == vfio-reserve && $tr != - ]] && BULK[from]+=" $(ms_between "$tr" "$tl")"
+	done
+done
+bulk_reset
+say "bulk.vfio-reserve.from_reserved_ms${BULK[from]:-}"
+for m in floor vfio-reserve; do
+	say "bulk.$m.ms${BULK[$m]:-}"
+	ktap_result "bulk $m: ${#ADDRS[@]} functions to vfio-pci, times (ms):${BULK[$m]:- none}" \
+		"$([[ -n ${BULK[$m]:-} && $bulk_bad == 0 && ${#ADDRS[@]} -gt 0 ]]; echo $?)"
+done
 ktap_finish

@@ -20,7 +20,7 @@ import sys
 
 LINE = re.compile(r"^\s*# bench (\S+)(?: (.*))?$")
 HOTPLUG = ["vfio-reserve", "floor", "udev-script", "driverctl"]
-BULK = ["vfio-reserve", "sysfs", "dpdk"]
+BULK = ["vfio-reserve", "floor", "sysfs", "dpdk"]
 STATUS = ["vfio-reserve", "dpdk", "lspci", "driverctl"]
 # Table columns: key -> header.
 COLUMNS = [
@@ -74,6 +74,34 @@ def summary(xs):
             "p90": quantile(xs, 0.9), "min": min(xs), "max": max(xs)}
 
 
+def bulk_goal(vr, fl, vr_from=None):
+    """vfio-reserve / floor for a bulk reservation; the goal is 1.2. VR_FROM:
+    vfio-reserve's time from its first reservation (leaving out modprobe's
+    start and the module's load)."""
+    if not vr or not fl:
+        return ""
+    r = vr / fl
+    text = f"vfio-reserve/floor = {r:.2f} (≤ 1.2: {'met' if r <= 1.2 else 'NOT met'})"
+    if vr_from:
+        text += f"; {vr_from / fl:.2f} from the module's first reservation"
+    return text
+
+
+def us_cell(d):
+    if not d:
+        return "—"
+    return f"{fmt(d['median'])} [{fmt(d.get('p99', d['max']))}]"
+
+
+def share_goal(mod, path):
+    """The module's median time as a share of the floor's median path; goal 1%."""
+    if not mod or not path or not path["median"]:
+        return ""
+    pct = 100 * mod["median"] / path["median"]
+    return (f"{pct:.2f}% of the floor's path ({fmt(path['median'])} µs); ≤ 1%: "
+            f"{'met' if pct <= 1 else 'NOT met'}")
+
+
 def fmt(v, digits=None):
     if v is None:
         return "—"
@@ -110,13 +138,8 @@ def slope(points):
     return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else None
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--out", required=True)
-    p.add_argument("--smoke", action="store_true")
-    args = p.parse_args()
-    out = args.out
-
+def analyze(out):
+    """The rows of one kernel's run (the files in OUT)."""
     vms = {}
     for path in glob.glob(os.path.join(out, "vm-n*.out")):
         n = int(re.search(r"vm-n(\d+)\.out$", path).group(1))
@@ -152,6 +175,8 @@ def main():
                  for n in sizes}
     bulk_first = {n: {m: summary(floats(get(n, f"bulk.{m}.first_ms"))) for m in BULK}
                   for n in sizes}
+    bulk_from = {n: summary(floats(get(n, "bulk.vfio-reserve.from_reserved_ms"))) for n in sizes}
+    res["bulk_from_reserved"] = bulk_from
     status = {n: {t: summary(floats(get(n, f"status.{t}.ms"))) for t in STATUS} for n in sizes}
     res["bulk"], res["bulk_exit"], res["status"] = bulk, bulk_exit, status
     res["bulk_first"] = bulk_first
@@ -258,21 +283,25 @@ def main():
         s, f = bulk[n][m], bulk_first[n][m]
         if not s:
             return "—"
-        return simple(s, ref) + (f"; 1st bind at {fmt(f['median'])}" if f else "")
+        text = simple(s, ref) + (f"; 1st bind at {fmt(f['median'])}" if f else "")
+        if m == "vfio-reserve" and bulk_from[n]:
+            text += f"; {fmt(bulk_from[n]['median'])} from its first reservation"
+        return text
 
     for n in sizes:
         b = bulk[n]
         ref = (b["vfio-reserve"] or {}).get("median")
-        cells = {"vfio-reserve": bulk_cell(n, "vfio-reserve", ref),
-                 "sysfs": bulk_cell(n, "sysfs", ref), "dpdk": bulk_cell(n, "dpdk", ref)}
+        cells = {m: bulk_cell(n, m, ref) for m in BULK}
         reps = (b["vfio-reserve"] or {}).get("n", 0)
         row("3 bulk: N unbound functions → all on vfio-pci, ms (median of "
             f"{reps}); when the first was bound", str(n), cells,
-            need=["vfio-reserve", "sysfs", "dpdk"])
+            bulk_goal(ref, (b["floor"] or {}).get("median"),
+                      (bulk_from[n] or {}).get("median")), need=BULK)
     if len(sizes) >= 2:
         lo, hi = sizes[0], sizes[-1]
         cells = {}
-        for m, col in (("vfio-reserve", "vfio-reserve"), ("sysfs", "sysfs"), ("dpdk", "dpdk")):
+        for m, col in (("vfio-reserve", "vfio-reserve"), ("floor", "floor"),
+                       ("sysfs", "sysfs"), ("dpdk", "dpdk")):
             pts = [(n, bulk[n][m]["median"]) for n in sizes if bulk[n][m]]
             s = slope(pts)
             a, z = bulk[lo][m], bulk[hi][m]
@@ -393,6 +422,24 @@ def main():
             "µs per function, of which the collection (bus walk, merge of its runs); "
             "the control: STATUS_GET's bus walk (IOMMU group lookups only), µs per function",
             str(n), cells, need=["vfio-reserve"])
+    # 3, the bulk floor at the list VMs' sizes (up to 1,024 functions).
+    for n in sorted(lists):
+        data = lists[n][0]
+        fl = summary(floats(data.get("bulk.floor.ms")))
+        vr = summary(floats(data.get("bulk.vfio-reserve.ms")))
+        vf = summary(floats(data.get("bulk.vfio-reserve.from_reserved_ms")))
+        fns = (floats(data.get("bulk.functions")) or [None])[0]
+        ref = (vr or {}).get("median")
+        res["list"][n]["bulk"] = {"floor": fl, "vfio-reserve": vr,
+                                  "vfio-reserve_from_reserved": vf}
+        row(f"3 bulk against the floor: {int(fns) if fns else '?'} pci-testdevs → vfio-pci, "
+            f"ms (median of {(vr or {}).get('n', 0)})", str(n),
+            {"vfio-reserve": simple(vr, ref) + (f"; {fmt(vf['median'])} from its first "
+                                                "reservation" if vf else ""),
+             "floor": simple(fl, ref)},
+            bulk_goal(ref, (fl or {}).get("median"), (vf or {}).get("median")),
+            need=["vfio-reserve", "floor"])
+
     ls = [n for n in sorted(lists) if res["list"][n]["dump_us_per_fn"]]
     if len(ls) >= 2:
         a, b = res["list"][ls[0]]["dump_us_per_fn"], res["list"][ls[-1]]["dump_us_per_fn"]
@@ -405,63 +452,217 @@ def main():
             {"vfio-reserve": f"{fmt(a['median'])} → {fmt(b['median'])} (×{r:.2f})"},
             f"flat within noise (×1.1, or a rise within the runs' spread): {verdict}")
 
-    # ---- print -----------------------------------------------------------------
-    head = ["measure", "N"] + [h for _, h in COLUMNS] + ["goal"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for label, ntext, cells, goal in rows:
-        lines.append("| " + " | ".join([label, ntext] + [cells.get(k, "") for k, _ in COLUMNS]
-                                         + [goal]) + " |")
+    # 7: the module's own time (function_graph), per device, against the
+    # floor's path in the hotplug VM.
+    cost = {}
+    floor_path = summary(floats(get(hp_n, "cost.hotplug.floor.path_us"))) if hp_n else None
+    for what, key, label in (
+            ("hotplug", "cost.hotplug", "7 the module's own time per hotplugged NIC"),
+            ("vf", "cost.vf", "7 the module's own time per VF (sriov_numvfs, vf: rule)")):
+        mod = summary(floats(get(hp_n, f"{key}.vfio-reserve.module_us"))) if hp_n else None
+        fpath = summary(floats(get(hp_n, f"{key}.floor.path_us"))) if hp_n else None
+        vpath = summary(floats(get(hp_n, f"{key}.vfio-reserve.path_us"))) if hp_n else None
+        cost[what] = {"module_us": mod, "floor_path_us": fpath, "path_us": vpath}
+        for d, xs in ((mod, floats(get(hp_n, f"{key}.vfio-reserve.module_us")) if hp_n else []),
+                      (fpath, floats(get(hp_n, f"{key}.floor.path_us")) if hp_n else []),
+                      (vpath, floats(get(hp_n, f"{key}.vfio-reserve.path_us")) if hp_n else [])):
+            if d:
+                d["p99"] = quantile(xs, 0.99)
+        row(label + ", µs: median [p99] (function_graph); the path: pci_device_add → "
+            "vfio_pci_probe returns", "",
+            {"vfio-reserve": us_cell(mod) + (f"; path {us_cell(vpath)}" if vpath else ""),
+             "floor": "path " + us_cell(fpath) if fpath else "—"},
+            share_goal(mod, fpath), need=["vfio-reserve", "floor"] if hp_n else [])
+    for n in sizes:
+        per = floats(get(n, "cost.load.per_dev"))
+        sums = {k: sum(floats(get(n, f"cost.load.{k}"))) for k in
+                ("module", "settle", "reqmod", "notify", "scan")}
+        d = summary(per)
+        if d:
+            d["p99"] = quantile(per, 0.99)
+        cost.setdefault("load", {})[n] = {"per_device_us": d, "sums_us": sums}
+        extra_txt = ""
+        if d and sums["module"] > 0:
+            extra_txt = (f"; of the module's time: settle work {100 * sums['settle'] / sums['module']:.0f}%, "
+                         f"notifier {100 * sums['notify'] / sums['module']:.0f}%, "
+                         f"scan {100 * sums['scan'] / sums['module']:.0f}%; "
+                         f"request_module(vfio-pci) {sums['reqmod'] / max(len(per), 1) / 1000:.1f} ms a load")
+        row("7 the module's own time at load (as at boot; vfio-pci loaded by its settle), "
+            "µs per function: median [p99] of the loads", str(n),
+            {"vfio-reserve": (us_cell(d) + extra_txt) if d else "—"},
+            share_goal(d, floor_path), need=["vfio-reserve"])
+    res["cost"] = cost
+
     meta = dict(kv.split("=", 1) for kv in (get(sizes[0], "meta") or []) if "=" in kv) \
         if sizes else {}
-    machine = (f"Machine: a QEMU TCG guest ({meta.get('cpus', '?')} vCPUs, "
-               f"{int(meta.get('mem_kb', 0)) // 1024} MiB, Debian's kernel "
-               f"{meta.get('kernel', '?')}) on a 2-core host shared with other VMs; the "
-               "times are the guest's, not bare metal. Ratios (×) are to vfio-reserve in "
-               "the same row of the same run.")
-    text = "\n".join(lines)
-    extra = [machine]
-    if host:
-        extra.append("Host: " + host.replace("\n", "; "))
+    notes = []
     for n in sizes:
         if vms[n][1] != "pass":
-            extra.append(f"VM N={n}: {vms[n][1]} (see build/bench/vm-n{n}.out)")
+            notes.append(f"VM N={n}: {vms[n][1]} (see {out}/vm-n{n}.out)")
     for n in sorted(lists):
         if lists[n][1] != "pass":
-            extra.append(f"list VM N={n}: {lists[n][1]} (see build/bench/list-n{n}.out)")
-    res["table"] = text
-    res["notes"] = extra
-    with open(os.path.join(out, "results.md"), "w") as f:
+            notes.append(f"list VM N={n}: {lists[n][1]} (see {out}/list-n{n}.out)")
+    # A VM not started for the time budget (vm.py --deadline): skipped.
+    skipped = bool(sizes or lists) and all(
+        "SKIP" in st for st in [vms[n][1] for n in sizes] + [lists[n][1] for n in lists])
+    ok = all(vms[n][1] == "pass" for n in sizes) and \
+        all(lists[n][1] == "pass" for n in lists)
+    runs = [(f"VM N={n} ran the benchmarks", vms[n][1]) for n in sizes] + \
+        [(f"list VM N={n} ran", lists[n][1]) for n in sorted(lists)]
+    return {"rows": rows, "checks": checks, "res": res, "meta": meta, "host": host,
+            "notes": notes, "ok": ok, "runs": runs, "sizes": sizes, "skipped": skipped,
+            "hotplug_samples": {m: floats(get(hp_n, f"hotplug.{m}.add_ms")) if hp_n else []
+                                for m in HOTPLUG}}
+
+
+def plot(kernels, path):
+    """One PNG: time per function against N (status query, bulk reservation;
+    log-log, one line per tool), and the claim latency per method."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "no plot: python3-matplotlib is not installed"
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 5.5))
+    styles = ["-", "--", ":", "-."]
+    colours = {"vfio-reserve": "tab:blue", "floor": "tab:green", "sysfs": "tab:orange",
+               "udev-script": "tab:orange", "dpdk": "tab:red", "lspci": "tab:purple",
+               "driverctl": "tab:brown"}
+    for ki, (kname, k) in enumerate(kernels):
+        res = k["res"]
+        ls = styles[ki % len(styles)]
+        series = {}
+        for n in res["sizes"]:
+            for t in STATUS:
+                s = res["status"][n][t]
+                if s:
+                    series.setdefault(f"status: {t}", []).append((n, s["median"] / n))
+            for m in BULK:
+                s = res["bulk"][n][m]
+                if s:
+                    series.setdefault(f"bulk: {m}", []).append((n, s["median"] / n))
+        for n, v in sorted(res.get("list", {}).items()):
+            fns = v.get("functions")
+            if v.get("ms") and fns:
+                series.setdefault("status: vfio-reserve (list VMs)", []).append(
+                    (fns, v["ms"]["median"] / fns))
+            for m in ("vfio-reserve", "floor"):
+                s = (v.get("bulk") or {}).get(m)
+                if s:
+                    series.setdefault(f"bulk: {m} (pci-testdev VMs)", []).append(
+                        (n, s["median"] / n))
+        for name, pts in sorted(series.items()):
+            pts.sort()
+            tool = name.split(": ", 1)[1].split(" ")[0]
+            a1.plot([x for x, _ in pts], [y for _, y in pts], ls,
+                    marker="o" if name.startswith("status") else "s", markersize=3,
+                    color=colours.get(tool), label=f"{kname}: {name}")
+    a1.set_xscale("log")
+    a1.set_yscale("log")
+    a1.set_xlabel("functions (N)")
+    a1.set_ylabel("ms per function (median)")
+    a1.set_title("status query and bulk reservation")
+    a1.legend(fontsize=5.5, ncol=2)
+    data, labels = [], []
+    for kname, k in kernels:
+        for m in HOTPLUG:
+            xs = k["hotplug_samples"].get(m) or []
+            if xs:
+                data.append(xs)
+                labels.append(f"{kname}\n{m}")
+    if data:
+        box = a2.boxplot(data, whis=(10, 90), showfliers=True, patch_artist=True)
+        for patch, label in zip(box["boxes"], labels):
+            patch.set_facecolor(colours.get(label.split("\n")[1], "white"))
+            patch.set_alpha(0.5)
+        a2.set_xticks(range(1, len(labels) + 1), labels, fontsize=6, rotation=60)
+    a2.set_yscale("log")
+    a2.set_ylabel("ms, device_add → on vfio-pci")
+    a2.set_title("claim latency at hotplug (box: quartiles; whiskers: p10–p90)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def kernel_dirs(out):
+    """(label, dir) per kernel: OUT/kernel-LABEL/, or OUT itself."""
+    subs = sorted(glob.glob(os.path.join(out, "kernel-*")))
+    if subs:
+        return [(os.path.basename(d)[len("kernel-"):], d) for d in subs]
+    return [("", out)]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", required=True)
+    p.add_argument("--smoke", action="store_true")
+    args = p.parse_args()
+    kernels = [(label, analyze(d)) for label, d in kernel_dirs(args.out)]
+
+    head = ["kernel", "measure", "N"] + [h for _, h in COLUMNS] + ["goal"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    extra = []
+    for label, k in kernels:
+        kname = label or k["meta"].get("kernel", "?")
+        for rlabel, ntext, cells, goal in k["rows"]:
+            lines.append("| " + " | ".join([kname, rlabel, ntext] +
+                                             [cells.get(c, "") for c, _ in COLUMNS] +
+                                             [goal]) + " |")
+        meta = k["meta"]
+        extra.append(f"{kname}: a QEMU TCG guest ({meta.get('cpus', '?')} vCPUs, "
+                     f"{int(meta.get('mem_kb', 0)) // 1024} MiB, kernel "
+                     f"{meta.get('kernel', '?')}); host: " + k["host"].replace("\n", "; "))
+        extra += [f"{kname}: {n}" for n in k["notes"]]
+    extra.insert(0, "Machine: QEMU TCG guests on a 2-core host shared with other VMs; the "
+                 "times are the guests', not bare metal. Ratios (×) are to vfio-reserve in "
+                 "the same row of the same run.")
+    png = os.path.join(args.out, "bench.png")
+    why = plot([(label or k["meta"].get("kernel", "?"), k) for label, k in kernels], png)
+    extra.append(why or f"Plot: {png}")
+    text = "\n".join(lines)
+    with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(text + "\n\n" + "\n".join(extra) + "\n")
-    with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump(res, f, indent=1, default=str)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump({label or "default": k["res"] for label, k in kernels}, f, indent=1,
+                  default=str)
 
     if args.smoke:
+        tap = []
+        try:
+            with open(os.path.join(args.out, "failed.txt")) as f:
+                tap += [(line.strip(), False, "") for line in f if line.strip()]
+        except OSError:
+            pass
+        for label, k in kernels:
+            pre = f"[{label}] " if label else ""
+            if k["skipped"]:
+                reason = next((st for _, st in k["runs"] if "SKIP" in st), "")
+                tap.append((f"{pre}the benchmarks on this kernel", True,
+                            " # SKIP " + reason.split("SKIP", 1)[1].strip()))
+                continue
+            for desc, status in k["runs"]:
+                tap.append((f"{pre}{desc}", status == "pass",
+                            "" if status == "pass" else f" # {status}"))
+            for desc, ok, missing in k["checks"]:
+                tap.append((f"{pre}{desc}: a number in every cell", ok,
+                            "" if ok else f" # no number for {', '.join(missing)}"))
+        tap.append(("the plot (python3-matplotlib)", why is None and os.path.exists(png),
+                    "" if why is None else f" # {why}"))
+        if not any(not k["skipped"] for _, k in kernels):
+            tap.append(("a kernel that ran the benchmarks", False, ""))
         print("TAP version 13")
-        print(f"1..{len(checks) + len(sizes) + len(lists)}")
-        k = 0
-        for n in sizes:
-            k += 1
-            ok = vms[n][1] == "pass"
-            print(f"{'ok' if ok else 'not ok'} {k} bench: VM N={n} ran the benchmarks"
-                  + ("" if ok else f" # {vms[n][1]}"))
-        for n in sorted(lists):
-            k += 1
-            ok = lists[n][1] == "pass"
-            print(f"{'ok' if ok else 'not ok'} {k} bench: list VM N={n} ran"
-                  + ("" if ok else f" # {lists[n][1]}"))
-        for desc, ok, missing in checks:
-            k += 1
-            print(f"{'ok' if ok else 'not ok'} {k} bench: {desc}: a number in every cell"
-                  + ("" if ok else f" # no number for {', '.join(missing)}"))
+        print(f"1..{len(tap)}")
+        for i, (desc, ok, why_not) in enumerate(tap, 1):
+            print(f"{'ok' if ok else 'not ok'} {i} bench: {desc}{why_not}")
         for line in (text + "\n\n" + "\n".join(extra)).split("\n"):
             print("# " + line if line else "#")
-        return 0 if all(ok for _, ok, _ in checks) and \
-            all(vms[n][1] == "pass" for n in sizes) and \
-            all(lists[n][1] == "pass" for n in lists) else 1
+        return 0 if all(ok for _, ok, _ in tap) else 1
     print(text)
     print()
     print("\n".join(extra))
-    return 0 if sizes else 1
+    return 0 if all(k["sizes"] for _, k in kernels) else 1
 
 
 if __name__ == "__main__":
