@@ -205,7 +205,7 @@ kernel() {
 		kver=$(cat "$d/kernelrelease")
 		kdir=$d/linux
 		# the debug kernel (KASAN, lockdep...): its times are that kernel's
-		vmargs=(--kernel "$d/bzImage" --moddir "$d/modroot/lib/modules/$kver" --timeout-factor 2) ;;
+		vmargs=(--kernel "$d/bzImage" --moddir "$d/modroot/lib/modules/$kver" --timeout-factor 3) ;;
 	*) echo "bench/run.sh: unknown kernel '$1' (deb12, lts, newest)" >&2; return 1 ;;
 	esac
 	[[ -n $kver && -d $kdir ]]
