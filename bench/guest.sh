@@ -19,7 +19,9 @@
 # Clocks: hotplug and bulk times are differences of printk timestamps in the
 # guest's kernel log (a /dev/kmsg marker written just before the action, the
 # driver core's "bound" line after it); status queries are bash's
-# EPOCHREALTIME around the command. Everything is the guest's own clock.
+# EPOCHREALTIME around the command; the module's own time (7: at load, at
+# hotplug, for a VF) is ftrace's function_graph (bench/lib.sh). Everything
+# is the guest's own clock.
 # shellcheck disable=SC2016 # eval'd strings
 set -u
 . "$VR_TOP/selftests/vm/lib.sh"
@@ -39,7 +41,6 @@ TRACE=/sys/kernel/tracing
 ROCKER_ID="1b36 0006"	# the bulk functions' vendor and device, for new_id
 
 note() { ktap_diag "$@" >&2; }	# stderr: callers run in $(...)
-
 
 # ---------------------------------------------------------------------------
 # systemd's tools ignore requests in a chroot ("Running in chroot,

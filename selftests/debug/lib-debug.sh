@@ -54,8 +54,10 @@ record_module_range() {
 # kmemleak_check LABEL: scan twice, then count the unreferenced objects that
 # vfio_reserve allocated (a backtrace naming it, or a raw address inside a
 # range record_module_range saw). Prints "# " diagnostics; status 1 on any.
+# The whole report stays in KMEMLEAK_REPORT.
 KMEMLEAK_TOTAL=0
 KMEMLEAK_OURS=0
+KMEMLEAK_REPORT=
 kmemleak_check() {
 	local label=$1 report ours=0 total=0 block='' line t0 rest
 	has_kmemleak || return 0
@@ -67,6 +69,7 @@ kmemleak_check() {
 	((rest > 0)) && sleep "$(awk -v r="$rest" 'BEGIN { printf "%.3f", r / 1e6 }')"
 	echo scan >"$KMEMLEAK"
 	report=$(<"$KMEMLEAK")
+	KMEMLEAK_REPORT=$report
 	_vr_block_is_ours() {
 		local b=$1 r a lo hi
 		[[ $b == *vfio_reserve* ]] && return 0

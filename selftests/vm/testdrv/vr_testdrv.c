@@ -7,7 +7,9 @@
  * remove unregisters it, as drivers that load a genl-registering module do:
  * both take genl's cb_lock for writing, so neither may run while a netlink
  * handler holds it. probe_delay_ms (writable at run time) keeps a probe,
- * and with it the device lock, busy for that long first.
+ * and with it the device lock, busy for that long first. leak (writable at
+ * run time) makes each probe lose 64 bytes on purpose: the positive control
+ * of the debug tier's kmemleak checks.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -15,6 +17,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/slab.h>
 #include <net/genetlink.h>
 
 static bool genl;
@@ -24,6 +27,10 @@ MODULE_PARM_DESC(genl, "register a genl family while a device is bound");
 static unsigned int probe_delay_ms;
 module_param(probe_delay_ms, uint, 0644);
 MODULE_PARM_DESC(probe_delay_ms, "sleep this long in probe, device locked");
+
+static bool leak;
+module_param(leak, bool, 0644);
+MODULE_PARM_DESC(leak, "lose 64 bytes in each probe (kmemleak's control)");
 
 /* Protects vt_bound; the family is registered while it is not 0. */
 static DEFINE_MUTEX(vt_lock);
@@ -47,10 +54,18 @@ static struct genl_family vt_family = {
 	.resv_start_op = 2,
 };
 
+/* 64 bytes nothing points to: only whether they were allocated is kept. */
+static noinline bool vt_leak(void)
+{
+	return kmalloc(64, GFP_KERNEL);
+}
+
 static int vt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	int ret = 0;
 
+	if (READ_ONCE(leak) && !vt_leak())
+		return -ENOMEM;
 	msleep(READ_ONCE(probe_delay_ms));
 	mutex_lock(&vt_lock);
 	if (genl && !vt_bound) {
