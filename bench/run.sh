@@ -8,9 +8,10 @@
 #                           --json at 8; TAP lines checking that every
 #                           measurement gave a number
 #
-# Host side: builds the helper, and the module for each kernel, snapshots
-# them into build/bench/ (build/bench-smoke/ with --smoke, so make check
-# keeps the last full run), writes one VM test file per size
+# Host side: builds the helper and snapshots it into build/bench/snap/
+# (build/bench-smoke/ with --smoke, so make check keeps the last full run),
+# builds the module for each kernel from a copy of its sources
+# (build/bench/kernel-KVER/mod/), writes one VM test file per size
 # (build/bench/bench-nN.sh: the extra QEMU devices in "# vm-qemu:" lines,
 # the settings, then bench/guest.sh), runs them one at a time with
 # selftests/vm/vm.py on each kernel (its own build directory,
@@ -41,7 +42,7 @@ sizes='' hotplugs='' bulk_reps='' status_reps='' status_reps_slow=''
 list_sizes=unset list_reps='' dump_seconds='' kernels='' deadline='' out_arg=''
 
 usage() {
-	sed -n '3,34s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '3,35s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 	exit 2
 }
 
