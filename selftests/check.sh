@@ -134,7 +134,7 @@ if [ -s "$out/newest-dir" ]; then
 	stage spec-newest selftests/spec_upstream.py "$(cat "$out/newest-dir")/linux"
 	# Nothing builds beside it any more: two VMs at once (the kernel build
 	# kept one core busy during the stages before).
-	stage matrix-newest env VR_DEBUG_APPEND="${VR_CHECK_DEBUG_APPEND:-vr.fuzz_messages=30000 vr.fuzz_seconds=90 vr.hotplug_cycles=20 vr.hotplug_seconds=60 vr.load_cycles=6 vr.failslab_loads=12 vr.release_tries=20}" \
+	stage matrix-newest env VR_DEBUG_APPEND="${VR_CHECK_DEBUG_APPEND:-vr.fuzz_messages=20000 vr.fuzz_seconds=90 vr.hotplug_cycles=20 vr.hotplug_seconds=60 vr.load_cycles=6 vr.failslab_loads=12 vr.release_tries=20}" \
 		VR_DEBUG_STRESS_TIMEOUT="${VR_CHECK_DEBUG_STRESS_TIMEOUT:-900}" \
 		VR_DEBUG_TIMEOUT_FACTOR="${VR_DEBUG_TIMEOUT_FACTOR:-3}" \
 		selftests/kernels/matrix.sh --jobs "${VR_VM_JOBS:-2}" --deadline "$deadline" newest/intel newest/amd

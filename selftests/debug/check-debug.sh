@@ -102,8 +102,11 @@ else
 	stock=("$top"/selftests/vm/tests/*.sh)
 fi
 # A large kernel log: the storms count their lines in dmesg.
+# Its boot takes 30-35 s alone, 50-65 s beside another VM: a stalled boot
+# is one that has not reached /init in 180 s (the stress tests' timeouts
+# are not stretched, so vm.py's default would be 60 s).
 common=(--kernel "$kdir/bzImage" --moddir "$kdir/modroot/lib/modules/$kver" --ko "$ko"
-	--build "$out" --append "log_buf_len=16M ${VR_DEBUG_APPEND:-}")
+	--build "$out" --append "log_buf_len=16M ${VR_DEBUG_APPEND:-}" --boot-timeout 180)
 # VR_VM_ARGS: more vm.py options, e.g. "--iommu amd -j 1" (the kernel matrix)
 # shellcheck disable=SC2206 # words on purpose
 common+=(${VR_VM_ARGS:-})
