@@ -37,7 +37,6 @@ VR=${BENCH_VR:-$VR_TOP/build/user/vfio-reserve}
 BRIDGE=0000:00:08.0
 SYSFS_BIND=$VR_TOP/bench/sysfs-bind.sh
 DPDK=/usr/bin/dpdk-devbind.py
-TRACE=/sys/kernel/tracing
 ROCKER_ID="1b36 0006"	# the bulk functions' vendor and device, for new_id
 
 note() { ktap_diag "$@" >&2; }	# stderr: callers run in $(...)
@@ -155,20 +154,16 @@ if ((N > 0)); then
 		modprobe vfio_reserve devices="$SELECTOR"
 		wait_until 120 all_bound || { note "load: not every function on vfio-pci"; load_bad=1; }
 		nap 0.3		# a settle queued last runs to its end
-		res=$(ft_end /tmp/ft-load.trace)
-		note "load round $round: $res"
-		declare -A F=()
-		for kv in $res; do F[${kv%%=*}]=${kv#*=}; done
-		if ! awk -v s="${F[scan]:-0}" 'BEGIN { exit !(s > 0) }'; then
+		ft_end /tmp/ft-load.trace
+		note "load round $round: $FTC_LINE"
+		if ! awk -v s="${FTC[scan]:-0}" 'BEGIN { exit !(s > 0) }'; then
 			note "load: the trace has no call of the module's scan"
 			load_bad=1
 		fi
-		LOAD[per_dev]+=" $(awk -v m="${F[module]}" -v n="$N" 'BEGIN { printf "%.2f", m / n }')"
-		LOAD[module]+=" ${F[module]}"
-		LOAD[settle]+=" ${F[settle]}"
-		LOAD[reqmod]+=" ${F[reqmod]}"
-		LOAD[notify]+=" ${F[notify]}"
-		LOAD[scan]+=" ${F[scan]}"
+		LOAD[per_dev]+=" $(awk -v m="${FTC[module]}" -v n="$N" 'BEGIN { printf "%.2f", m / n }')"
+		for k in module settle reqmod notify scan; do
+			LOAD[$k]+=" ${FTC[$k]}"
+		done
 	done
 	[[ -d $VFIO ]] || modprobe vfio-pci
 	for k in per_dev module settle reqmod notify scan; do
@@ -183,19 +178,19 @@ if ((N > 0)); then
 	mem_ok=1
 	bulk_reset || mem_ok=0
 	kend=$(awk '$3 == "_end" { print "0x" $1 }' /proc/kallsyms)
-	echo 0 >"$TRACE/tracing_on"
-	echo 16384 >"$TRACE/buffer_size_kb"
-	echo >"$TRACE/trace"
+	echo 0 >"$FT/tracing_on"
+	echo 16384 >"$FT/buffer_size_kb"
+	echo >"$FT/trace"
 	for ev in kmalloc kfree; do
-		echo "call_site > $kend" >"$TRACE/events/kmem/$ev/filter" ||
+		echo "call_site > $kend" >"$FT/events/kmem/$ev/filter" ||
 			note "no trace filter (_end at '$kend'): every kmalloc is traced"
-		echo 1 >"$TRACE/events/kmem/$ev/enable"
+		echo 1 >"$FT/events/kmem/$ev/enable"
 	done
-	echo 1 >"$TRACE/tracing_on"
+	echo 1 >"$FT/tracing_on"
 	modprobe vfio_reserve devices="$SELECTOR" || mem_ok=0
 	wait_until 120 all_bound || mem_ok=0
-	echo 0 >"$TRACE/tracing_on"
-	overrun=$(awk '/^overrun:/ { s += $2 } END { print s + 0 }' "$TRACE"/per_cpu/cpu*/stats)
+	echo 0 >"$FT/tracing_on"
+	overrun=$(awk '/^overrun:/ { s += $2 } END { print s + 0 }' "$FT"/per_cpu/cpu*/stats)
 	awk '
 		/ kmalloc: / && /\[vfio_reserve\]/ {
 			site = $0; sub(/.*call_site=/, "", site); sub(/\+.*/, "", site)
@@ -212,13 +207,13 @@ if ((N > 0)); then
 			printf "%d %d", total, n
 			for (k in by) printf " %s=%d", k, by[k]
 			print ""
-		}' "$TRACE/trace" >/tmp/mem.out
+		}' "$FT/trace" >/tmp/mem.out
 	for ev in kmalloc kfree; do
-		echo 0 >"$TRACE/events/kmem/$ev/enable"
-		echo 0 >"$TRACE/events/kmem/$ev/filter"
+		echo 0 >"$FT/events/kmem/$ev/enable"
+		echo 0 >"$FT/events/kmem/$ev/filter"
 	done
-	echo >"$TRACE/trace"
-	echo 1408 >"$TRACE/buffer_size_kb"
+	echo >"$FT/trace"
+	echo 1408 >"$FT/buffer_size_kb"
 	read -r mem_bytes mem_allocs mem_sites </tmp/mem.out
 	say "mem.retained_bytes $mem_bytes"
 	say "mem.retained_allocs $mem_allocs"
@@ -285,7 +280,7 @@ if ((HOTPLUGS > 0)); then
 	# hotplug (7): the module's own time, and the path from pci_device_add
 	# to vfio_pci_probe's return (the others: "- -").
 	hp_cycle() {
-		local id out on=1 traced=0 cost="- -" kv
+		local id out on=1 traced=0 cost="- -"
 		udevadm settle -t 30
 		dmesg -C
 		if [[ $1 == vfio-reserve || $1 == floor ]] && ((FT_HOTPLUG)); then
@@ -300,13 +295,11 @@ if ((HOTPLUGS > 0)); then
 		fi
 		if ((traced)); then
 			nap 0.3		# a settle queued last runs to its end
-			declare -A F=()
-			for kv in $(ft_end "/tmp/ft-hotplug-$1.trace"); do F[${kv%%=*}]=${kv#*=}; done
-			if ((on)) && [[ ${F[path]:--} != - ]] &&
-				{ [[ $1 == floor ]] || awk -v c="${F[calls]:-0}" 'BEGIN { exit !(c > 0) }'; }; then
-				cost="${F[module]} ${F[path]}"
+			ft_end "/tmp/ft-hotplug-$1.trace"
+			if ((on)) && ft_traced "$1"; then
+				cost="${FTC[module]} ${FTC[path]}"
 			else
-				note "$1: the trace gave no figure: ${F[*]}"
+				note "$1: the trace gave no figure: $FTC_LINE"
 			fi
 		fi
 		udevadm settle -t 30
@@ -479,8 +472,7 @@ if ((HOTPLUGS > 0)) && [[ -n $NVME ]]; then
 			on=1
 			wait_until 30 vf_on_vfio || { on=0; note "VF $m: not on vfio-pci after 30 s"; }
 			nap 0.3		# a settle queued last runs to its end
-			declare -A F=()
-			for kv in $(ft_end "/tmp/ft-vf-$m.trace"); do F[${kv%%=*}]=${kv#*=}; done
+			ft_end "/tmp/ft-vf-$m.trace"
 			echo 0 >"$pf/sriov_numvfs"
 			if [[ $m == vfio-reserve ]]; then
 				rmmod vfio_reserve
@@ -488,13 +480,12 @@ if ((HOTPLUGS > 0)) && [[ -n $NVME ]]; then
 				echo "${NVME_ID/:/ }" >"$VFIO/remove_id"
 			fi
 			((i == 0)) && continue
-			if ((on)) && [[ ${F[path]:--} != - ]] &&
-				{ [[ $m == floor ]] || awk -v c="${F[calls]:-0}" 'BEGIN { exit !(c > 0) }'; }; then
-				VF_MODULE[$m]+=" ${F[module]}"
-				VF_PATH[$m]+=" ${F[path]}"
+			if ((on)) && ft_traced "$m"; then
+				VF_MODULE[$m]+=" ${FTC[module]}"
+				VF_PATH[$m]+=" ${FTC[path]}"
 			else
 				VF_FAILS[$m]=$((${VF_FAILS[$m]:-0} + 1))
-				note "VF $m: no figure: ${F[*]}"
+				note "VF $m: no figure: $FTC_LINE"
 			fi
 		done
 	done

@@ -114,7 +114,10 @@ ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", (b - a) * 1000 
 #   ft_begin      set the filter (module functions by :mod:, so that a
 #                 module loaded later is traced too), start the tracer
 #   ft_end FILE   stop it (back to the nop tracer: no hook stays), keep
-#                 the trace in FILE, print bench/ftrace_cost.py's figures
+#                 the trace in FILE, and bench/ftrace_cost.py's figures in
+#                 FTC (FTC[module], FTC[path]...; FTC_LINE: all of them)
+#   ft_traced M   the figures have a path and, for vfio-reserve, a call of
+#                 the notifier
 FT=/sys/kernel/tracing
 FT_MODULE_FNS="vr_bus_notify vr_settle_fn vr_scan_one vr_req_work"
 FT_KERNEL_FNS="pci_device_add device_attach device_release_driver __request_module"
@@ -145,11 +148,22 @@ ft_begin() {
 	echo 1 >"$FT/tracing_on"
 }
 
+declare -A FTC
+FTC_LINE=
 ft_end() {
+	local kv
 	echo 0 >"$FT/tracing_on"
 	cat "$FT/trace" >"$1"
 	echo nop >"$FT/current_tracer"
 	echo >"$FT/set_ftrace_filter"
 	echo >"$FT/trace"
-	python3 "$VR_TOP/bench/ftrace_cost.py" "$1"
+	FTC=()
+	FTC_LINE=$(python3 "$VR_TOP/bench/ftrace_cost.py" "$1")
+	for kv in $FTC_LINE; do
+		FTC[${kv%%=*}]=${kv#*=}
+	done
+}
+
+ft_traced() {
+	[[ ${FTC[path]:--} != - ]] && { [[ $1 != vfio-reserve ]] || ((${FTC[calls]:-0} > 0)); }
 }

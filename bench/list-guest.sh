@@ -45,11 +45,10 @@ ktap_result "list --json lists all $n functions; times (ms):$times" "$bad"
 # spread of the runs is the noise). A kprobe on vr_collect_one(), called
 # once per function by each walk of the bus, counts the walks: one per dump
 # is linear, one per part is not.
-T=/sys/kernel/tracing
 probe=0
-if echo 'p:vrbench/collect vfio_reserve:vr_collect_one' >>$T/kprobe_events 2>/dev/null; then
-	echo 0 >$T/tracing_on
-	echo 1 >$T/events/vrbench/collect/enable && probe=1
+if echo 'p:vrbench/collect vfio_reserve:vr_collect_one' >>$FT/kprobe_events 2>/dev/null; then
+	echo 0 >$FT/tracing_on
+	echo 1 >$FT/events/vrbench/collect/enable && probe=1
 fi
 per_fn='' dumps_all=0 bad=0 parts=0
 for ((i = 0; i < REPS; i++)); do
@@ -69,9 +68,9 @@ say list.dump_us_per_fn"$per_fn"
 say list.dump_parts "$parts"
 ktap_result "the module's dump, us per function:$per_fn ($parts parts a dump)" "$bad"
 if ((probe)); then
-	echo 0 >$T/events/vrbench/enable
-	visits=$(awk '$1 == "collect" { print $2 }' $T/kprobe_profile)
-	cmps=$(awk '$1 == "cmp" { print $2 }' $T/kprobe_profile)
+	echo 0 >$FT/events/vrbench/enable
+	visits=$(awk '$1 == "collect" { print $2 }' $FT/kprobe_profile)
+	cmps=$(awk '$1 == "cmp" { print $2 }' $FT/kprobe_profile)
 	say list.walks_per_dump "$(awk -v v="$visits" -v d="$dumps_all" -v n="$n" \
 		'BEGIN { printf "%.2f", v / (d * n) }')"
 	say list.sort_cmps_per_dump "$(awk -v c="$cmps" -v d="$dumps_all" \
@@ -89,22 +88,22 @@ fi
 # requests: what visiting N functions costs this machine, dump or not.
 in_module=''
 if ((probe)) &&
-	echo 'p:vrtime/cb vfio_reserve:vr_nl_dev_dumpit' >>$T/kprobe_events &&
-	echo 'r:vrtime/cb_ret vfio_reserve:vr_nl_dev_dumpit' >>$T/kprobe_events &&
-	echo 'p:vrtime/col vfio_reserve:vr_dump_collect' >>$T/kprobe_events &&
-	echo 'r:vrtime/col_ret vfio_reserve:vr_dump_collect' >>$T/kprobe_events &&
-	echo 'p:vrtime/tot vfio_reserve:vr_totals_get' >>$T/kprobe_events &&
-	echo 'r:vrtime/tot_ret vfio_reserve:vr_totals_get' >>$T/kprobe_events; then
-	echo 16384 >$T/buffer_size_kb
-	echo >$T/trace
-	echo 1 >$T/events/vrtime/enable
-	echo 1 >$T/tracing_on
+	echo 'p:vrtime/cb vfio_reserve:vr_nl_dev_dumpit' >>$FT/kprobe_events &&
+	echo 'r:vrtime/cb_ret vfio_reserve:vr_nl_dev_dumpit' >>$FT/kprobe_events &&
+	echo 'p:vrtime/col vfio_reserve:vr_dump_collect' >>$FT/kprobe_events &&
+	echo 'r:vrtime/col_ret vfio_reserve:vr_dump_collect' >>$FT/kprobe_events &&
+	echo 'p:vrtime/tot vfio_reserve:vr_totals_get' >>$FT/kprobe_events &&
+	echo 'r:vrtime/tot_ret vfio_reserve:vr_totals_get' >>$FT/kprobe_events; then
+	echo 16384 >$FT/buffer_size_kb
+	echo >$FT/trace
+	echo 1 >$FT/events/vrtime/enable
+	echo 1 >$FT/tracing_on
 	out=$("$GENL" --dump-loop "$(awk -v s="$SECS" -v r="$REPS" 'BEGIN { print s / r }')")
 	for ((i = 0; i < 10; i++)); do
 		"$VR" status >/dev/null 2>&1
 	done
-	echo 0 >$T/tracing_on
-	echo 0 >$T/events/vrtime/enable
+	echo 0 >$FT/tracing_on
+	echo 0 >$FT/events/vrtime/enable
 	ktap_diag "$out"
 	if [[ $out =~ ([0-9]+)\ dumps,\ ([0-9]+)\ to\ ([0-9]+)\ devices ]] &&
 		((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] == n)); then
@@ -124,9 +123,9 @@ if ((probe)) &&
 					printf "%.2f %.2f %.2f", sum["cb"] * 1e6 / (d * n),
 						sum["col"] * 1e6 / (d * n), sum["tot"] * 1e6 / (calls["tot"] * n)
 			}
-		' $T/trace)
+		' $FT/trace)
 	fi
-	echo >$T/trace
+	echo >$FT/trace
 fi
 if [[ -n $in_module ]]; then
 	read -r cb col tot <<<"$in_module"
