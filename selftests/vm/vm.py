@@ -712,7 +712,9 @@ class ConsoleLines:
             if m and not line.lstrip().startswith("#"):
                 self.fragment += line[:m.start()]
                 lines.append(line[m.start():])
-            elif line:
+            elif line or self.fragment:
+                # An empty line after a cut one is the test's own newline:
+                # "TAP version 13[ 50.9] vr-test: ..." then "" then "1..6".
                 lines.append(self.fragment + line)
                 self.fragment = ""
         return lines
