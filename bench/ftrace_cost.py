@@ -20,10 +20,23 @@ Prints one line of KEY=VALUE figures, in microseconds:
   reqmod=  __request_module called by the module (a target loaded)
   path=    the first pci_device_add's entry to the last vfio_pci_probe's
            return ("-" when the trace has not both)
+
+Durations are the CPU time of the calling task: bench/lib.sh's ft_begin
+sets nosleep-time (so reqmod leaves out the wait for modprobe, and a
+probe's return is its start plus that time).
   probe=   vfio_pci_probe's time, summed
+  entries= traced calls whose hooks run in the module's time: the module's
+           own, and the kernel functions they call (each carries the
+           tracer's cost about once)
+  nop=     the median time of a call of vr_testdrv's empty bus notifier
+           (vt_nop_notify, nop_notifier=1: the control), "-" without it;
+           nopcalls=N
+  net=     module less entries x nop: the module's time without what the
+           tracer and a notifier call cost by themselves ("-" without nop)
 """
 
 import re
+import statistics
 import sys
 
 # "  123.456789 |   1)  kworker-12    |   3.456 us    |    vr_bus_notify();"
@@ -37,21 +50,27 @@ def main():
     path = sys.argv[1]
     stacks = {}     # task -> [[name, entry_ts, child_kernel_us]]
     module = settle = notify = scan = reqmod = probe = 0.0
-    calls = 0
+    calls = entries = 0
+    nops = []
     first_add = last_probe_end = None
     broken = 0
 
     def done(task, name, ts, dur):
-        nonlocal module, settle, notify, scan, reqmod, probe, calls
+        nonlocal module, settle, notify, scan, reqmod, probe, calls, entries
         nonlocal first_add, last_probe_end
         name = MODNAME.sub("", name)
         st = stacks.setdefault(task, [])
         child = 0.0
         if st and st[-1][0] == name:
             _, ts, child = st.pop()
-        if name.startswith("vr_"):
+        if name == "vt_nop_notify":
+            nops.append(dur)
+        elif name.startswith("vr_"):
             own = dur - child
             module += own
+            entries += 1
+            if st and st[-1][0].startswith("vr_"):
+                st[-1][2] += dur    # counted once: as its own
             if name == "vr_settle_fn":
                 settle += own
             elif name == "vr_bus_notify":
@@ -63,6 +82,7 @@ def main():
             # kernel work: not the module's, though it may run inside it
             if st and st[-1][0].startswith("vr_"):
                 st[-1][2] += dur
+                entries += 1        # its hooks run in the module's time
                 if name == "__request_module":
                     reqmod += dur
             if name == "pci_device_add" and first_add is None:
@@ -94,9 +114,12 @@ def main():
                 done(task, name, ts, float(dur))
     path_us = "-" if first_add is None or last_probe_end is None \
         or last_probe_end < first_add else f"{(last_probe_end - first_add) * 1e6:.1f}"
+    nop = statistics.median(nops) if nops else None
+    net = "-" if nop is None else f"{max(module - entries * nop, 0.0):.1f}"
     print(f"module={module:.1f} settle={settle:.1f} notify={notify:.1f} calls={calls} "
           f"scan={scan:.1f} reqmod={reqmod:.1f} path={path_us} probe={probe:.1f} "
-          f"unmatched={broken}")
+          f"unmatched={broken} entries={entries} "
+          f"nop={'-' if nop is None else f'{nop:.1f}'} nopcalls={len(nops)} net={net}")
     return 0
 
 

@@ -62,14 +62,15 @@ mark() {
 # The driver core's debug lines name the device at the end on 6.1
 # ("... bound to device '0000:05:00.0'", "... probing driver D with device
 # 0000:05:00.0") and, since dev_dbg() prints them, in front on newer kernels
-# ("pci 0000:05:00.0: ... bound to device"): dd_norm() gives the old form,
+# ("pci 0000:05:00.0: ... bound to device", the bound driver's name in
+# place of "pci" once it has one): dd_norm() gives the old form,
 # which the awk programs here match. Put "$DD_NORM" before a program and
 # { $0 = dd_norm($0) } as its first rule.
 DD_NORM='
 function dd_norm(l,   a) {
 	if (l ~ /(bound to device|with device)$/ &&
-	    match(l, /pci [0-9a-f]+:[0-9a-f]+:[0-9a-f]+\.[0-7]: /)) {
-		a = substr(l, RSTART + 4, RLENGTH - 6)
+	    match(l, / [0-9a-f]+:[0-9a-f]+:[0-9a-f]+\.[0-7]: /)) {
+		a = substr(l, RSTART + 1, RLENGTH - 3)
 		return l ~ /bound to device$/ ? l " '"'"'" a "'"'"'" : l " " a
 	}
 	return l
@@ -138,10 +139,15 @@ ft_begin() {
 		echo "$f:mod:vfio_reserve" >>"$FT/set_ftrace_filter" 2>/dev/null
 	done
 	echo "vfio_pci_probe:mod:vfio_pci" >>"$FT/set_ftrace_filter" 2>/dev/null
+	# the control, when vr_testdrv is loaded with nop_notifier=1
+	echo "vt_nop_notify:mod:vr_testdrv" >>"$FT/set_ftrace_filter" 2>/dev/null
 	echo 0 >"$FT/max_graph_depth"
 	echo 4096 >"$FT/buffer_size_kb"
 	echo function_graph >"$FT/current_tracer" || return 1
-	for f in funcgraph-abstime funcgraph-proc funcgraph-tail; do
+	# nosleep-time: a call's time leaves out where its task was switched
+	# out (mutex_lock()'s cond_resched() yields to any task that is due:
+	# other tasks' time, which the default counts in)
+	for f in funcgraph-abstime funcgraph-proc funcgraph-tail nosleep-time; do
 		echo "$f" >"$FT/trace_options"
 	done
 	echo >"$FT/trace"
@@ -154,6 +160,7 @@ ft_end() {
 	local kv
 	echo 0 >"$FT/tracing_on"
 	cat "$FT/trace" >"$1"
+	echo sleep-time >"$FT/trace_options"
 	echo nop >"$FT/current_tracer"
 	echo >"$FT/set_ftrace_filter"
 	echo >"$FT/trace"
