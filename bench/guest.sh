@@ -289,17 +289,17 @@ if ((HOTPLUGS > 0)); then
 	del='{"execute":"device_del","arguments":{"id":"hp0"}}'
 
 	# hp_cycle METHOD: one add/remove; prints "ADD_MS APPEAR_MS PROBE_MS
-	# E1000E_PROBES MODULE_US PATH_US PROBE_US NET_US NOP_US": from the marker before
-	# device_add, and from the kernel's first line about the device, to
-	# vfio-pci bound (e1000e for "unmatched": the module loaded, no rule
-	# naming the NIC); that driver's own probe (the driver core's "probing"
-	# to "bound" lines). The times are "-" when the device did not reach
-	# its driver in 30 s. For vfio-reserve, the floor and unmatched,
-	# function_graph runs during the hotplug (7): the module's own time,
-	# the path from pci_device_add to vfio_pci_probe's return,
+	# E1000E_PROBES MODULE_US PATH_US PROBE_US NET_US NOP_US": from the
+	# marker before device_add, and from the kernel's first line about the
+	# device, to vfio-pci bound (e1000e for "unmatched": the module loaded,
+	# no rule naming the NIC); that driver's own probe (the driver core's
+	# "probing" to "bound" lines). The times are "-" when the device did
+	# not reach its driver in 30 s. For vfio-reserve, the floor and
+	# unmatched, function_graph runs during the hotplug (7): the module's
+	# own time, the path from pci_device_add to vfio_pci_probe's return,
 	# vfio_pci_probe's own time, the module's time less the control's
-	# (ftrace_cost.py's net) and the control's time per call (nop; the
-	# others: "- - - - -").
+	# (ftrace_cost.py's net) and the control's time per call (nop); the
+	# others: "- - - - -".
 	hp_cycle() {
 		local id out on=1 traced=0 cost="- - - - -" want=vfio-pci
 		[[ $1 == unmatched ]] && want=e1000e

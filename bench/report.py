@@ -500,7 +500,7 @@ def analyze(out):
         goal = share_goal(judged, fpath)
         if vprobe:
             goal += "; " + probe_goal(judged, vprobe, 5)
-        if net:
+        if net and goal:
             goal += " (net of the control)"
         row(label + ", µs: median [p99] (function_graph); the path: pci_device_add → "
             "vfio_pci_probe returns", "",
@@ -518,7 +518,8 @@ def analyze(out):
                 {"vfio-reserve": us_cell(unm) + (f", net of the control {us_cell(unm_net)}"
                                                  if unm_net else ""),
                  "floor": "vfio_pci_probe " + us_cell(fprobe) if fprobe else "—"},
-                probe_goal(unm_net or unm, fprobe, 1) + (" (net of the control)" if unm_net else ""),
+                probe_goal(unm_net or unm, fprobe, 1) +
+                (" (net of the control)" if unm_net and fprobe else ""),
                 need=["vfio-reserve", "floor"] if hp_n else [])
             row("7 the control: an empty bus notifier (vr_testdrv nop_notifier=1) timed the same "
                 "way, µs per call: median [p99]", "", {"vfio-reserve": us_cell(nop)},
@@ -544,6 +545,26 @@ def analyze(out):
             share_goal(d, floor_path), need=["vfio-reserve"])
     res["cost"] = cost
 
+    # 8: the notifier's breakdown (make bench's notifier VM, if it ran).
+    npath = os.path.join(out, "notifier.out")
+    notifier = None
+    if os.path.exists(npath):
+        _, nstatus = parse_vm(npath)
+        notifier = {"status": nstatus, "calls": {}}
+        with open(npath, errors="replace") as fh:
+            found = [re.match(r"^\s*# bench notifier\.(\w+) (.*)$", ln.rstrip("\n")) for ln in fh]
+        for m in filter(None, found):
+            vals = m.group(2).split()
+            if len(vals) < 3:
+                continue
+            f = dict(v.split("=", 1) for v in vals if "=" in v)
+            words = [v for v in vals if "=" not in v]
+            notifier["calls"].setdefault(m.group(1), []).append(
+                {"event": words[0], "depth": int(words[1]), "name": " ".join(words[2:]),
+                 "median_us": float(f.get("median_us", "nan")),
+                 "p90_us": float(f.get("p90_us", "nan"))})
+    res["notifier"] = notifier
+
     meta = dict(kv.split("=", 1) for kv in (get(sizes[0], "meta") or []) if "=" in kv) \
         if sizes else {}
     notes = []
@@ -553,6 +574,16 @@ def analyze(out):
     for n in sorted(lists):
         if lists[n][1] != "pass":
             notes.append(f"list VM N={n}: {lists[n][1]} (see {out}/list-n{n}.out)")
+    if notifier:
+        if notifier["status"] != "pass":
+            notes.append(f"notifier VM: {notifier['status']} (see {out}/notifier.out)")
+        for case, rows_ in notifier["calls"].items():
+            for ev in ("add", "bound", "other"):
+                parts = [f"{r['name']} {fmt(r['median_us'])}" for r in rows_
+                         if r["event"] == ev and r["depth"] <= 1]
+                if parts:
+                    notes.append(f"8 notifier, NIC {case}, {ev}: median µs per call: "
+                                 + "; ".join(parts))
     # A VM not started for the time budget (vm.py --deadline): skipped.
     skipped = bool(sizes or lists) and all(
         "SKIP" in st for st in [vms[n][1] for n in sizes] + [lists[n][1] for n in lists])

@@ -94,6 +94,12 @@ for n in $sizes; do
 		exit 2
 	fi
 done
+for t in $leave_out; do
+	case $t in
+	dpdk | driverctl | udev-script) ;;
+	*) echo "bench/run.sh: --leave-out $t: only dpdk, driverctl and udev-script can be left out" >&2; exit 2 ;;
+	esac
+done
 for n in $list_sizes; do
 	if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 8 || n > 1024 || n % 8)); then
 		echo "bench/run.sh: list size $n: need a multiple of 8 from 8 to 1024 (4 bridges of 32 slots of 8)" >&2
