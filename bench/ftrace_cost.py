@@ -33,6 +33,7 @@ probe's return is its start plus that time).
            nopcalls=N
   net=     module less entries x nop: the module's time without what the
            tracer and a notifier call cost by themselves ("-" without nop)
+  by=      per module function: NAME:CALLS:OWN_US, comma-separated
 """
 
 import re
@@ -52,6 +53,7 @@ def main():
     module = settle = notify = scan = reqmod = probe = 0.0
     calls = entries = 0
     nops = []
+    by = {}         # module function -> [calls, own us]
     first_add = last_probe_end = None
     broken = 0
 
@@ -69,6 +71,9 @@ def main():
             own = dur - child
             module += own
             entries += 1
+            b = by.setdefault(name, [0, 0.0])
+            b[0] += 1
+            b[1] += own
             if st and st[-1][0].startswith("vr_"):
                 st[-1][2] += dur    # counted once: as its own
             if name == "vr_settle_fn":
@@ -119,7 +124,8 @@ def main():
     print(f"module={module:.1f} settle={settle:.1f} notify={notify:.1f} calls={calls} "
           f"scan={scan:.1f} reqmod={reqmod:.1f} path={path_us} probe={probe:.1f} "
           f"unmatched={broken} entries={entries} "
-          f"nop={'-' if nop is None else f'{nop:.1f}'} nopcalls={len(nops)} net={net}")
+          f"nop={'-' if nop is None else f'{nop:.1f}'} nopcalls={len(nops)} net={net} "
+          f"by={','.join(f'{n}:{c}:{t:.1f}' for n, (c, t) in sorted(by.items())) or '-'}")
     return 0
 
 

@@ -318,6 +318,7 @@ if ((HOTPLUGS > 0)); then
 		if ((traced)); then
 			nap 0.3		# a settle queued last runs to its end
 			ft_end "/tmp/ft-hotplug-$1.trace"
+			note "hotplug $1: $FTC_LINE"
 			if ((on)) && [[ $1 == unmatched ]] && ((${FTC[calls]:-0} > 0)); then
 				cost="${FTC[module]} - - ${FTC[net]} ${FTC[nop]}"
 			elif ((on)) && ft_traced "$1"; then
