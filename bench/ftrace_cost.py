@@ -20,10 +20,6 @@ Prints one line of KEY=VALUE figures, in microseconds:
   reqmod=  __request_module called by the module (a target loaded)
   path=    the first pci_device_add's entry to the last vfio_pci_probe's
            return ("-" when the trace has not both)
-
-Durations are the CPU time of the calling task: bench/lib.sh's ft_begin
-sets nosleep-time (so reqmod leaves out the wait for modprobe, and a
-probe's return is its start plus that time).
   probe=   vfio_pci_probe's time, summed
   entries= traced calls whose hooks run in the module's time: the module's
            own, and the kernel functions they call (each carries the

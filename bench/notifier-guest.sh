@@ -17,12 +17,11 @@ set -u
 
 HOTPLUGS=${BENCH_HOTPLUGS:-6}
 DEPTH=${BENCH_DEPTH:-3}
-# 0: function_graph's nosleep-time, as guest.sh's totals use (lib.sh's
-# ft_begin): a call's time leaves out where its task was switched out. Not
-# the default here: one run at depth 3 with it (6.1, 8 hotplugs a case, a
-# loaded host) stopped making progress as its second case set the tracer
-# up, and is not understood yet; depth 1 with it, and depth 3 without it,
-# completed. Without it the medians hold, the p90s carry task switches.
+# 0: function_graph's nosleep-time (a call's time leaves out where its
+# task was switched out). Not the default, and not what lib.sh's ft_begin
+# uses: with it, 6.1 under TCG hung twice in five VMs as the tracer was
+# switched (text_poke_bp()'s IPI never answered: RCU stall, soft lockup).
+# Without it the medians hold; the p90s carry task switches.
 SLEEP_TIME=${BENCH_SLEEP_TIME:-1}
 NOWHERE=0000:0a:1f.7	# an address no device of the VM has
 export SYSTEMD_IGNORE_CHROOT=1

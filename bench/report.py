@@ -537,8 +537,7 @@ def analyze(out):
             extra_txt = (f"; of the module's time: settle work {100 * sums['settle'] / sums['module']:.0f}%, "
                          f"notifier {100 * sums['notify'] / sums['module']:.0f}%, "
                          f"scan {100 * sums['scan'] / sums['module']:.0f}%; "
-                         f"request_module(vfio-pci) {sums['reqmod'] / max(len(per), 1) / 1000:.1f} ms a load "
-                         "(the CPU time of its task: nosleep-time leaves out the wait for modprobe)")
+                         f"request_module(vfio-pci) {sums['reqmod'] / max(len(per), 1) / 1000:.1f} ms a load")
         row("7 the module's own time at load (as at boot; vfio-pci loaded by its settle), "
             "µs per function: median [p99] of the loads", str(n),
             {"vfio-reserve": (us_cell(d) + extra_txt) if d else "—"},
