@@ -106,21 +106,18 @@ def boot_refusal(change):
 print("TAP version 13")
 print(f"1..{len(CASES) + len(CONSOLE_CASES) + len(BOOT_CASES)}")
 failed = 0
-for n, (desc, tap, rc, want) in enumerate(CASES, 1):
-    got = verdict(tap, rc)
+# The verdict cases: the TAP lines as Verdict gets them, then the console's
+# bytes through ConsoleLines.
+VERDICT_CASES = [("vm verdict", verdict, c) for c in CASES] + \
+    [("vm console", console_verdict, c) for c in CONSOLE_CASES]
+for n, (kind, judge, (desc, given, rc, want)) in enumerate(VERDICT_CASES, 1):
+    got = judge(given, rc)
     if got == want:
-        print(f"ok {n} vm verdict: {desc} -> {want}")
+        print(f"ok {n} {kind}: {desc} -> {want}")
     else:
         failed += 1
-        print(f"not ok {n} vm verdict: {desc} -> {got}, want {want}")
-for n, (desc, raw, rc, want) in enumerate(CONSOLE_CASES, len(CASES) + 1):
-    got = console_verdict(raw, rc)
-    if got == want:
-        print(f"ok {n} vm console: {desc} -> {want}")
-    else:
-        failed += 1
-        print(f"not ok {n} vm console: {desc} -> {got}, want {want}")
-for n, (desc, change, want) in enumerate(BOOT_CASES, len(CASES) + len(CONSOLE_CASES) + 1):
+        print(f"not ok {n} {kind}: {desc} -> {got}, want {want}")
+for n, (desc, change, want) in enumerate(BOOT_CASES, len(VERDICT_CASES) + 1):
     got = boot_refusal(change)
     if got and want in got:
         print(f"ok {n} vr-boot-initramfs refuses {desc}")
