@@ -30,6 +30,8 @@
 #include <linux/kmod.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/rcupdate.h>
+#include <linux/rculist.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
@@ -46,9 +48,16 @@
  */
 #define VR_HOLD		KBUILD_MODNAME
 
-/* One matched device. Protected by vr_lock. */
+/*
+ * One matched device. Protected by vr_lock; the notifier may also walk the
+ * list under RCU to learn that a device has no record (vr_has_record()),
+ * so the list is changed with the _rcu helpers and records are freed after
+ * a grace period.
+ */
 struct vr_dev {
-	struct list_head node;
+	struct list_head node;		/* on vr_devs */
+	struct list_head gone;		/* on a list of records to free */
+	struct rcu_head rcu;
 	struct pci_dev *pdev;		/* reference held */
 	enum vfio_reserve_state state;
 	char rule[VR_SEL_TEXT_SIZE];	/* what matched, or "claim" */
@@ -76,6 +85,19 @@ static struct {
 	u64 id;
 } vr_rule_info[VR_MAX_RULES];
 static unsigned int vr_nrules;
+/*
+ * A copy of vr_rule_sels for the notifier's test without vr_lock
+ * (vr_rules_may_match()): replaced under vr_lock after every change, read
+ * under RCU. NULL (no memory for a copy) sends every device to the test
+ * under vr_lock.
+ */
+struct vr_rule_copy {
+	struct rcu_head rcu;
+	unsigned int n;
+	struct vr_selector sels[];
+};
+
+static struct vr_rule_copy __rcu *vr_rules_rcu;
 /* The id of the next rule added; never reused. */
 static u64 vr_next_rule_id = 1;
 /* Set once before init (vr_config_set()). */
@@ -311,7 +333,8 @@ static void vr_dev_free(struct vr_dev *vd)
 		return;
 	pci_dev_put(vd->pdev);
 	kfree(vd->prev_override);
-	kfree(vd);
+	/* vr_has_record() may still be looking at it */
+	kfree_rcu(vd, rcu);
 }
 
 /*
@@ -373,6 +396,74 @@ static bool vr_rules_match(struct pci_dev *pdev, const struct vr_pci_ids *id,
 	return true;
 }
 
+/*
+ * Give the notifier a copy of the rules as they are now; under vr_lock,
+ * after every change. Without memory for it, the notifier tests every
+ * device under vr_lock.
+ */
+static void vr_rules_publish(void)
+{
+	struct vr_rule_copy *copy, *old;
+
+	lockdep_assert_held(&vr_lock);
+	copy = kmalloc(struct_size(copy, sels, vr_nrules), GFP_KERNEL);
+	if (copy) {
+		copy->n = vr_nrules;
+		memcpy(copy->sels, vr_rule_sels,
+		       vr_nrules * sizeof(vr_rule_sels[0]));
+	}
+	old = rcu_replace_pointer(vr_rules_rcu, copy,
+				  lockdep_is_held(&vr_lock));
+	if (old)
+		kfree_rcu(old, rcu);
+}
+
+/*
+ * Could a rule match @id, or be pinned to its address with other ids?
+ * Without vr_lock: false only if no rule in force since the notifier call
+ * began does either. A rule added later finds the device by its own scan:
+ * vr_rules_add() waits for this reader to finish before the scan starts.
+ */
+static bool vr_rules_may_match(const struct vr_pci_ids *id)
+{
+	const struct vr_rule_copy *copy;
+	bool may = true;
+	unsigned int i;
+
+	rcu_read_lock();
+	copy = rcu_dereference(vr_rules_rcu);
+	if (copy) {
+		may = vr_sel_list_match(copy->sels, copy->n, id) >= 0;
+		for (i = 0; !may && i < copy->n; i++)
+			may = vr_sel_pin_differs(&copy->sels[i], id);
+	}
+	rcu_read_unlock();
+	return may;
+}
+
+/*
+ * Might @pdev have a record? Without vr_lock, for the notifier: false when
+ * none was listed at some moment during the call. A record being added
+ * at the same time is the same race as with the lock taken a little
+ * earlier; a record being freed may say true, and the caller then looks
+ * under vr_lock.
+ */
+static bool vr_has_record(struct pci_dev *pdev)
+{
+	struct vr_dev *vd;
+	bool found = false;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(vd, &vr_devs, node) {
+		if (READ_ONCE(vd->pdev) == pdev) {
+			found = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
 /* May the module take @pdev from the driver it has now? */
 static bool vr_may_take(const struct vr_dev *vd)
 {
@@ -408,7 +499,7 @@ static void vr_unreserve(struct pci_dev *pdev, bool drop)
 	mutex_lock(&vr_lock);
 	vd = vr_dev_find(pdev);
 	if (vd && vd->state == VFIO_RESERVE_STATE_RESERVED && drop) {
-		list_del(&vd->node);
+		list_del_rcu(&vd->node);
 	} else {
 		if (vd && vd->state == VFIO_RESERVE_STATE_RESERVED)
 			vd->state = VFIO_RESERVE_STATE_PENDING;
@@ -437,6 +528,9 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 	if (!vr_eligible(pdev))
 		return;
 	vr_pci_ids(pdev, &id);
+	/* a device no rule names costs this test and no lock */
+	if (!vr_rules_may_match(&id))
+		return;
 	mutex_lock(&vr_lock);
 	matched = vr_rules_match(pdev, &id, rule, sizeof(rule), target) &&
 		  !vr_dev_find(pdev);
@@ -470,7 +564,7 @@ static void vr_consider(struct pci_dev *pdev, bool added)
 		vr_dev_free(vd);
 		return;
 	}
-	list_add_tail(&vd->node, &vr_devs);
+	list_add_tail_rcu(&vd->node, &vr_devs);
 	mutex_unlock(&vr_lock);
 
 	if (state == VFIO_RESERVE_STATE_PENDING) {
@@ -542,7 +636,7 @@ static void vr_disown(struct pci_dev *pdev, const char *now)
 	mutex_lock(&vr_lock);
 	vd = vr_dev_find(pdev);
 	if (vd && vd->state == VFIO_RESERVE_STATE_RESERVED)
-		list_del(&vd->node);
+		list_del_rcu(&vd->node);
 	else
 		vd = NULL;
 	mutex_unlock(&vr_lock);
@@ -746,7 +840,7 @@ static void vr_forget(struct pci_dev *pdev)
 	mutex_lock(&vr_lock);
 	vd = vr_dev_find(pdev);
 	if (vd)
-		list_del(&vd->node);
+		list_del_rcu(&vd->node);
 	mutex_unlock(&vr_lock);
 	if (!vd)
 		return;
@@ -755,6 +849,25 @@ static void vr_forget(struct pci_dev *pdev)
 	vr_dev_free(vd);
 }
 
+/*
+ * The PCI bus notifier: called for every PCI function the host adds or
+ * removes, and at every bind and unbind, reserved or not (at boot, at
+ * hotplug, for each SR-IOV VF), often with pci_rescan_remove_lock or the
+ * device lock held. What it may do, and what it must never do:
+ *
+ * - For a device that no rule names and that has no record, only the
+ *   rule test against the RCU copy (vr_rules_may_match()), the RCU look
+ *   for a record (vr_has_record()) and the event's test for a listener:
+ *   no vr_lock, no allocation, no log line, no config space access.
+ * - For a device a rule names: the safety checks (eligible, group not in
+ *   use) before its record is made, the record, the driver_override, one
+ *   log line and the events. The override must be set here: the core
+ *   probes a new device right after this call.
+ * - Never bind or unbind a driver, load a module, or wait for userspace
+ *   or for the ordered queue: that is vr_settle()'s work, queued
+ *   (vr_schedule_settle()). The only device lock it takes is that of a
+ *   device being added (vr_dev_new()), which the core does not hold then.
+ */
 static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 			 void *data)
 {
@@ -787,7 +900,8 @@ static int vr_bus_notify(struct notifier_block *nb, unsigned long action,
 		 * override changed; vr_disown() acts on reserved records only
 		 * (the device lock is held here, as vr_override_ours() wants).
 		 */
-		if (vr_reserved_for(pdev, target, override) &&
+		if (vr_has_record(pdev) &&
+		    vr_reserved_for(pdev, target, override) &&
 		    strcmp(dev->driver->name, target) &&
 		    !vr_override_ours(pdev, override, now, sizeof(now)))
 			vr_disown(pdev, now);
@@ -865,7 +979,7 @@ int vr_claim(struct pci_dev *pdev, struct netlink_ext_ack *extack)
 		strscpy(target, old->target, sizeof(target));
 		strscpy(override, old->override, sizeof(override));
 	} else {
-		list_add_tail(&vd->node, &vr_devs);
+		list_add_tail_rcu(&vd->node, &vr_devs);
 		strscpy(rule, vd->rule, sizeof(rule));
 		strscpy(prev, vd->prev_driver, sizeof(prev));
 		strscpy(target, vd->target, sizeof(target));
@@ -931,7 +1045,7 @@ int vr_release(struct pci_dev *pdev, struct netlink_ext_ack *extack)
 		return -EAGAIN;
 	}
 	if (vd)
-		list_del(&vd->node);
+		list_del_rcu(&vd->node);
 	mutex_unlock(&vr_lock);
 	if (!vd) {
 		NL_SET_ERR_MSG(extack, "the device is not reserved");
@@ -946,7 +1060,7 @@ int vr_release(struct pci_dev *pdev, struct netlink_ext_ack *extack)
 	if (ret) {
 		mutex_lock(&vr_lock);
 		if (vr_listed(pdev) && !vr_dev_find(pdev)) {
-			list_add_tail(&vd->node, &vr_devs);
+			list_add_tail_rcu(&vd->node, &vr_devs);
 			vd = NULL;
 		}
 		mutex_unlock(&vr_lock);
@@ -1103,7 +1217,16 @@ int vr_rules_add(const char *list, enum vfio_reserve_origin origin,
 		vr_rule_info[vr_nrules].id = vr_next_rule_id++;
 		vr_nrules++;
 	}
+	if (added)
+		vr_rules_publish();
 	mutex_unlock(&vr_lock);
+	/*
+	 * A notifier call that tested a device against the old copy is over
+	 * before the caller's scan (vr_rules_apply()) walks the bus, and that
+	 * device was on the bus before the call: the scan finds it.
+	 */
+	if (added)
+		synchronize_rcu();
 	n = added;
 out:
 	kfree(sels);
@@ -1141,9 +1264,15 @@ bool vr_rule_get(u64 from, struct vr_rule *rule)
 
 void vr_rules_clear(void)
 {
+	struct vr_rule_copy *old;
+
 	mutex_lock(&vr_lock);
 	vr_nrules = 0;
+	old = rcu_replace_pointer(vr_rules_rcu, NULL,
+				  lockdep_is_held(&vr_lock));
 	mutex_unlock(&vr_lock);
+	if (old)
+		kfree_rcu(old, rcu);
 }
 
 /* Reserve what run-time rule changes match; on the ordered queue only. */
@@ -1199,16 +1328,18 @@ int vr_rules_del(const char *list, struct vr_sel_error *err)
 	for (i = 0; i < n; i++) {
 		vr_rule_remove((unsigned int)vr_rule_find(&sels[i]));
 		vr_sel_format(&sels[i], text, sizeof(text));
-		list_for_each_entry_safe(vd, vtmp, &vr_devs, node)
+		list_for_each_entry_safe(vd, vtmp, &vr_devs, node) {
 			if (vd->state == VFIO_RESERVE_STATE_PENDING &&
-			    !strcmp(vd->rule, text))
-				list_move_tail(&vd->node, &dropped);
+			    !strcmp(vd->rule, text)) {
+				list_del_rcu(&vd->node);
+				list_add_tail(&vd->gone, &dropped);
+			}
+		}
 	}
+	vr_rules_publish();
 	mutex_unlock(&vr_lock);
-	list_for_each_entry_safe(vd, vtmp, &dropped, node) {
-		list_del(&vd->node);
+	list_for_each_entry_safe(vd, vtmp, &dropped, gone)
 		vr_dev_free(vd);
-	}
 out:
 	kfree(sels);
 	return n;
@@ -1229,6 +1360,10 @@ int vr_reserve_init(vr_event_fn event)
 	vr_wq = alloc_ordered_workqueue(KBUILD_MODNAME, 0);
 	if (!vr_wq)
 		return -ENOMEM;
+	/* the copy of the rules, even when devices= added none */
+	mutex_lock(&vr_lock);
+	vr_rules_publish();
+	mutex_unlock(&vr_lock);
 	ret = bus_register_notifier(&pci_bus_type, &vr_bus_nb);
 	if (ret) {
 		destroy_workqueue(vr_wq);
@@ -1260,7 +1395,7 @@ void vr_reserve_exit(void)
 
 	mutex_lock(&vr_lock);
 	list_for_each_entry_safe(vd, tmp, &vr_devs, node) {
-		list_del(&vd->node);
+		list_del_rcu(&vd->node);
 		if (vd->state == VFIO_RESERVE_STATE_RESERVED) {
 			pci_info(vd->pdev, "stays reserved for %s after unload (driver_override %s)\n",
 				 vd->target, vd->override);
