@@ -6,8 +6,8 @@ Reads a function_graph trace taken with set_graph_function=vr_bus_notify
 and a max_graph_depth above 1 (bench/notifier-trace.sh): every call of the
 notifier with the functions it calls, to that depth. Each call is put in
 a case by what it called: "add" (vr_consider: BUS_NOTIFY_ADD_DEVICE),
-"bound" (vr_reserved_for: BUS_NOTIFY_BOUND_DRIVER) or "other" (an action
-it only passes on). Interrupts taken inside a call are left out of its
+"bound" (vr_reserved_for, or for a device with no record only the RCU look
+for one: BUS_NOTIFY_BOUND_DRIVER) or "other" (an action it only passes on). Interrupts taken inside a call are left out of its
 children and counted apart.
 
 Prints, per case, the median duration of the notifier and of each function
@@ -69,8 +69,10 @@ def main():
     cases = {}
     for dur, children in calls(sys.argv[1]):
         names = {n for d, n, _, irq in children if d == 1 and not irq}
+        # BOUND of a device with no record: only the RCU look for one
+        # (vr_has_record(), inlined) and the event's listener check.
         case = "add" if "vr_consider" in names else \
-            "bound" if "vr_reserved_for" in names else "other"
+            "bound" if names & {"vr_reserved_for", "__rcu_read_lock"} else "other"
         c = cases.setdefault(case, {})
         c.setdefault((0, "vr_bus_notify"), []).append(dur)
         c.setdefault((0, "of which interrupts"), []).append(

@@ -83,6 +83,7 @@ static struct vr_selector vr_rule_sels[VR_MAX_RULES];
 static struct {
 	enum vfio_reserve_origin origin;
 	u64 id;
+	char text[VR_SEL_TEXT_SIZE];	/* formatted once, when added */
 } vr_rule_info[VR_MAX_RULES];
 static unsigned int vr_nrules;
 /*
@@ -383,14 +384,14 @@ static bool vr_rules_match(struct pci_dev *pdev, const struct vr_pci_ids *id,
 	for (i = 0; i < vr_nrules; i++) {
 		if (!vr_sel_pin_differs(&vr_rule_sels[i], id))
 			continue;
-		vr_sel_format(&vr_rule_sels[i], rule, size);
+		strscpy(rule, vr_rule_info[i].text, size);
 		pci_warn(pdev, "not reserved: rule %s is pinned to other ids than this device's %04x:%04x (renumbered?)\n",
 			 rule, id->vendor, id->device);
 	}
 	found = vr_sel_list_match(vr_rule_sels, vr_nrules, id);
 	if (found < 0)
 		return false;
-	vr_sel_format(&vr_rule_sels[found], rule, size);
+	strscpy(rule, vr_rule_info[found].text, size);
 	strscpy(target, vr_rule_sels[found].driver[0] ?
 		vr_rule_sels[found].driver : VR_DRIVER, VR_DRV_NAME_SIZE);
 	return true;
@@ -1153,11 +1154,14 @@ static int vr_sels_unique(struct vr_selector *sels, int n)
 /* The index of the rule equal to @sel, or -1; under vr_lock. */
 static int vr_rule_find(const struct vr_selector *sel)
 {
+	char text[VR_SEL_TEXT_SIZE];
 	unsigned int i;
 
 	lockdep_assert_held(&vr_lock);
+	/* equal is the same text (vr_sel_equal()): formatted once here */
+	vr_sel_format(sel, text, sizeof(text));
 	for (i = 0; i < vr_nrules; i++)
-		if (vr_sel_equal(&vr_rule_sels[i], sel))
+		if (!strcmp(vr_rule_info[i].text, text))
 			return (int)i;
 	return -1;
 }
@@ -1215,6 +1219,8 @@ int vr_rules_add(const char *list, enum vfio_reserve_origin origin,
 		vr_rule_sels[vr_nrules] = sels[i];
 		vr_rule_info[vr_nrules].origin = origin;
 		vr_rule_info[vr_nrules].id = vr_next_rule_id++;
+		vr_sel_format(&sels[i], vr_rule_info[vr_nrules].text,
+			      sizeof(vr_rule_info[0].text));
 		vr_nrules++;
 	}
 	if (added)
