@@ -12,7 +12,10 @@
  * hotplug slot, sriov_numvfs, a driver bind), so vr_lock is innermost: while
  * holding it the module never takes a device lock, never binds or unbinds a
  * driver, never calls request_module() and never waits for userspace. It
- * only reads and changes the rule and device lists.
+ * only reads and changes the rule and device lists. The notifier first
+ * reads both under RCU alone (an RCU copy of the rules, the record list
+ * walked with the _rcu helpers), and takes vr_lock only for a device a
+ * rule may name or that has a record (vr_bus_notify()).
  *
  * Every bind and unbind the module does, and every decision that leads to
  * one, runs on one ordered work queue (vr_wq): the settle work and
