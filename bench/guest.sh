@@ -157,26 +157,36 @@ if ((N > 0)); then
 	# vfio-pci not loaded (the settle work loads it), function_graph on
 	# the module's entry points. Per function: the module's own time over
 	# N; the settle work item's and request_module()'s shares of it.
+	# traced_load VAR SELECTOR READY WHAT: from every function unbound and
+	# vfio-pci not loaded, load the module with devices=SELECTOR, traced
+	# until READY succeeds; the module's figures (ftrace_cost.py's) are
+	# added to the associative array VAR. Fails when a step did.
+	traced_load() {
+		local -n tl_acc=$1
+		local key tl_rc=0
+		bulk_reset && modprobe -r vfio-pci || return 1
+		ft_begin || { note "ftrace: the filter could not be set"; return 1; }
+		modprobe vfio_reserve devices="$2"
+		wait_until 120 "$3" || { note "$4: not every named function on vfio-pci"; tl_rc=1; }
+		nap 0.3		# a settle queued last runs to its end
+		ft_end /tmp/ft-load.trace
+		note "$4: $FTC_LINE"
+		if ! awk -v s="${FTC[scan]:-0}" 'BEGIN { exit !(s > 0) }'; then
+			note "$4: the trace has no call of the module's scan"
+			tl_rc=1
+		fi
+		for key in module settle reqmod notify scan; do
+			tl_acc[$key]+=" ${FTC[$key]}"
+		done
+		return $tl_rc
+	}
 	declare -A LOAD
 	load_bad=0
 	ft_available || { note "no function_graph tracer in this kernel"; load_bad=1; }
 	for round in $(seq 1 "$BULK_REPS"); do
 		((load_bad)) && break
-		bulk_reset && modprobe -r vfio-pci || { load_bad=1; break; }
-		ft_begin || { note "ftrace: the filter could not be set"; load_bad=1; break; }
-		modprobe vfio_reserve devices="$SELECTOR"
-		wait_until 120 all_bound || { note "load: not every function on vfio-pci"; load_bad=1; }
-		nap 0.3		# a settle queued last runs to its end
-		ft_end /tmp/ft-load.trace
-		note "load round $round: $FTC_LINE"
-		if ! awk -v s="${FTC[scan]:-0}" 'BEGIN { exit !(s > 0) }'; then
-			note "load: the trace has no call of the module's scan"
-			load_bad=1
-		fi
+		traced_load LOAD "$SELECTOR" all_bound "load round $round" || { load_bad=1; break; }
 		LOAD[per_dev]+=" $(awk -v m="${FTC[module]}" -v n="$N" 'BEGIN { printf "%.2f", m / n }')"
-		for k in module settle reqmod notify scan; do
-			LOAD[$k]+=" ${FTC[$k]}"
-		done
 	done
 	[[ -d $VFIO ]] || modprobe vfio-pci
 	for k in per_dev module settle reqmod notify scan; do
@@ -210,19 +220,11 @@ if ((N > 0)); then
 	part_bad=$load_bad
 	for round in $(seq 1 "$BULK_REPS"); do
 		((part_bad)) && break
-		bulk_reset && modprobe -r vfio-pci || { part_bad=1; break; }
-		ft_begin || { part_bad=1; break; }
-		modprobe vfio_reserve devices="$(IFS=,; echo "${part[*]}")"
-		wait_until 120 part_bound || { note "partial load: not every named function on vfio-pci"; part_bad=1; }
-		nap 0.3
-		ft_end /tmp/ft-part.trace
-		note "partial load round $round ($k of $N named): $FTC_LINE"
+		traced_load PARTIAL "$(IFS=,; echo "${part[*]}")" part_bound \
+			"partial load round $round ($k of $N named)" || { part_bad=1; break; }
 		rest_alone || { note "partial load: a function no rule names was bound or given an override"; part_bad=1; }
 		PARTIAL[per_dev]+=" $(awk -v m="${FTC[module]}" -v n="$N" 'BEGIN { printf "%.2f", m / n }')"
 		PARTIAL[per_reserved]+=" $(awk -v m="${FTC[module]}" -v n="$k" 'BEGIN { printf "%.2f", m / n }')"
-		for key in module settle reqmod notify scan; do
-			PARTIAL[$key]+=" ${FTC[$key]}"
-		done
 	done
 	[[ -d $VFIO ]] || modprobe vfio-pci
 	say "cost.partial.reserved $k"
