@@ -1062,6 +1062,8 @@ int vr_release(struct pci_dev *pdev, struct netlink_ext_ack *extack)
 	}
 	ret = vr_set_override(pdev, vd->prev_override);
 	if (ret) {
+		/* a reader of the list may still be on it (vr_has_record()) */
+		synchronize_rcu();
 		mutex_lock(&vr_lock);
 		if (vr_listed(pdev) && !vr_dev_find(pdev)) {
 			list_add_tail_rcu(&vd->node, &vr_devs);
