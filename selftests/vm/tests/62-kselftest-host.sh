@@ -106,7 +106,7 @@ awk '/^# selftests: vfio-reserve: / { n = 0 } { buf[n++] = $0 }
 grep -E '^# 1\.\.0 # SKIP' /tmp/run.tap | sort | uniq -c | ktap_diag
 
 mapped="13-hotplug.sh 14-pci-stub.sh 16-unload.sh 20-sriov-vf.sh 21-reclaim.sh 22-release.sh 23-inuse.sh 24-hotplug-cycles.sh"
-mapped+=" 26-group-viability.sh 29-remove-in-use.sh 43-roundtrip.sh 44-check-group.sh 46-monitor.sh 47-unprivileged.sh"
+mapped+=" 26-group-viability.sh 29-remove-in-use.sh 39-rules-race.sh 43-roundtrip.sh 44-check-group.sh 46-monitor.sh 47-unprivileged.sh"
 mapped+=" 42-list-json.sh 45-check-inuse.sh 48-safety.sh 49-reads-never-load.sh 50-qemu.sh 51-attach.sh 52-sriov-qemu.sh 53-libvirt.sh 56-iommufd.sh"
 # 34 needs upstream's YNL CLI from the 7.x source, and says so when it is not there.
 compgen -G '/var/cache/vfio-reserve/kernel/*/linux/tools/net/ynl/pyynl/cli.py' >/dev/null &&
