@@ -209,11 +209,11 @@ if ((N > 0)); then
 		done
 	}
 	rest_alone() {
-		local a
+		local a o
 		for a in "${rest[@]}"; do
 			[[ -e /sys/bus/pci/devices/$a/driver ]] && return 1
-			[[ -z $(cat "/sys/bus/pci/devices/$a/driver_override") ||
-				$(cat "/sys/bus/pci/devices/$a/driver_override") == "(null)" ]] || return 1
+			read -r o <"/sys/bus/pci/devices/$a/driver_override"
+			[[ -z $o || $o == "(null)" ]] || return 1
 		done
 	}
 	declare -A PARTIAL
